@@ -1,0 +1,13 @@
+# One image for every StockMind process; the command picks the component.
+FROM node:20-slim
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+COPY bin ./bin
+COPY core ./core
+COPY projectors ./projectors
+COPY gen ./gen
+COPY loadtest ./loadtest
+ENV NODE_ENV=production
+USER node
+ENTRYPOINT ["node", "bin/stockmind.mjs"]
