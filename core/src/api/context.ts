@@ -1,0 +1,29 @@
+// Per-call values set by the interceptors and read by the handlers.
+import { createContextKey } from '@connectrpc/connect';
+import type { HandlerContext } from '@connectrpc/connect';
+import { AppError } from '../app/errors.js';
+import { authorize } from '../auth/permissions.js';
+import type { Action, Scope } from '../auth/permissions.js';
+import type { Claims } from '../auth/tokens.js';
+import type { Caller } from '../app/inventory.js';
+
+export type CallInfo = { claims: Claims | null; correlationId: string; traceId: string | null };
+
+export const callInfoKey = createContextKey<CallInfo>({ claims: null, correlationId: '', traceId: null }, { description: 'stockmind call info' });
+
+/** The verified caller for an action, or PERMISSION_DENIED / UNAUTHENTICATED. */
+export const callerFor = (ctx: HandlerContext, action: Action, scope: Scope = {}): Caller => {
+  const info = ctx.values.get(callInfoKey);
+  if (info.claims === null) throw new AppError('UNAUTHENTICATED', 'authorization: Bearer <token> is required', { reason: 'UNAUTHENTICATED' });
+  const claims = info.claims;
+  authorize(claims, action, scope);
+  return {
+    tenantId: claims.tenant,
+    operator: claims.sub,
+    correlationId: info.correlationId,
+    traceId: info.traceId,
+    signal: ctx.signal,
+    // For scope known only after a read (a reservation's channel and locations).
+    authorize: (later) => authorize(claims, action, later),
+  };
+};

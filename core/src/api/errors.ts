@@ -1,0 +1,104 @@
+// The one place where outcomes become Connect / gRPC status codes.
+import { Code, ConnectError } from '@connectrpc/connect';
+import { create } from '@bufbuild/protobuf';
+import { BadRequestSchema, BadRequest_FieldViolationSchema, ErrorInfoSchema } from '../../../gen/google/rpc/error_details_pb.js';
+import { AppError } from '../app/errors.js';
+import { CancelledBeforeCommit, PoolBusy } from '../store/tx.js';
+import { ConcurrencyError } from '../store/eventStore.js';
+import { POOL_CHECKOUT_TIMEOUT, isConnectionError, isPgError } from '../store/db.js';
+import type { ErrorCode } from '../app/errors.js';
+import type { WorkflowRefusal } from '../domain/reservations/workflow.js';
+
+export const ERROR_DOMAIN = 'stockmind.io';
+
+const CODES: Record<ErrorCode, Code> = {
+  INVALID_ARGUMENT: Code.InvalidArgument,
+  NOT_FOUND: Code.NotFound,
+  ALREADY_EXISTS: Code.AlreadyExists,
+  FAILED_PRECONDITION: Code.FailedPrecondition,
+  ABORTED: Code.Aborted,
+  UNAVAILABLE: Code.Unavailable,
+  DEADLINE_EXCEEDED: Code.DeadlineExceeded,
+  UNAUTHENTICATED: Code.Unauthenticated,
+  PERMISSION_DENIED: Code.PermissionDenied,
+  INTERNAL: Code.Internal,
+};
+
+const errorInfo = (reason: string, metadata: Record<string, string> = {}) =>
+  ({ desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason, domain: ERROR_DOMAIN, metadata }) });
+
+export const refusalToConnectError = (refusal: WorkflowRefusal): ConnectError => {
+  if (refusal.reason === 'INSUFFICIENT_STOCK') {
+    return new ConnectError(
+      `not enough stock for sku "${refusal.sku}" at "${refusal.locationId}": requested ${refusal.requested}, available ${refusal.available}; nothing was reserved`,
+      Code.FailedPrecondition,
+      undefined,
+      [errorInfo('INSUFFICIENT_STOCK', {
+        sku: refusal.sku,
+        location_id: refusal.locationId,
+        requested: String(refusal.requested),
+        available: String(refusal.available),
+      })],
+    );
+  }
+  const meta = { reservation_id: refusal.reservationId, status: refusal.status };
+  switch (refusal.reason) {
+    case 'RESERVATION_NOT_FOUND':
+      return new ConnectError(`reservation "${refusal.reservationId}" does not exist`, Code.NotFound, undefined, [errorInfo(refusal.reason, meta)]);
+    case 'RESERVATION_EXISTS':
+      return new ConnectError(`reservation "${refusal.reservationId}" already exists; use a new reservation_id`, Code.AlreadyExists, undefined, [errorInfo(refusal.reason, meta)]);
+    case 'ORDER_REF_MISMATCH':
+      return new ConnectError(`reservation "${refusal.reservationId}" is already confirmed for another order_ref`, Code.AlreadyExists, undefined, [errorInfo(refusal.reason, meta)]);
+    default:
+      return new ConnectError(
+        `reservation "${refusal.reservationId}" is ${refusal.status}: ${describe[refusal.reason]}`,
+        Code.FailedPrecondition,
+        undefined,
+        [errorInfo(refusal.reason, meta)],
+      );
+  }
+};
+
+const describe: Record<'RESERVATION_EXPIRED' | 'RESERVATION_NOT_CONFIRMED' | 'RESERVATION_FULFILLED' | 'RESERVATION_RELEASED', string> = {
+  RESERVATION_EXPIRED: 'it expired and its stock was released; place a new reservation',
+  RESERVATION_NOT_CONFIRMED: 'confirm it before fulfilling it',
+  RESERVATION_FULFILLED: 'the goods have shipped; record a return instead',
+  RESERVATION_RELEASED: 'it was released; place a new reservation',
+};
+
+/** Any thrown error to a ConnectError that says what to do, never leaking SQL or stack traces. */
+export const toConnectError = (err: unknown): ConnectError => {
+  if (err instanceof ConnectError) return err;
+  if (err instanceof AppError) {
+    const details = [];
+    if (err.details.reason !== undefined) details.push(errorInfo(err.details.reason, err.details.metadata));
+    if (err.details.violations !== undefined) {
+      details.push({
+        desc: BadRequestSchema,
+        value: create(BadRequestSchema, {
+          fieldViolations: err.details.violations.map((v) => create(BadRequest_FieldViolationSchema, v)),
+        }),
+      });
+    }
+    return new ConnectError(err.message, CODES[err.code], undefined, details);
+  }
+  if (err instanceof CancelledBeforeCommit) {
+    return new ConnectError(`${err.message}`, Code.DeadlineExceeded, undefined, [errorInfo('CANCELLED_BEFORE_COMMIT')]);
+  }
+  if (err instanceof PoolBusy || (err instanceof Error && err.message === POOL_CHECKOUT_TIMEOUT)) {
+    return new ConnectError(err.message, Code.Aborted, undefined, [errorInfo('LEDGER_BUSY')]);
+  }
+  if (isPgError(err, '55P03')) {
+    return new ConnectError('the stock item is busy (lock wait exceeded); nothing was applied, retry shortly', Code.Aborted, undefined, [errorInfo('LOCK_TIMEOUT')]);
+  }
+  if (isPgError(err, '57014')) {
+    return new ConnectError('the command took too long and was cancelled; nothing was applied, retry shortly', Code.Aborted, undefined, [errorInfo('STATEMENT_TIMEOUT')]);
+  }
+  if (isPgError(err, '40001') || isPgError(err, '40P01') || err instanceof ConcurrencyError) {
+    return new ConnectError('the command collided with concurrent commands too often; nothing was applied, retry', Code.Aborted, undefined, [errorInfo('CONTENTION')]);
+  }
+  if (isConnectionError(err)) {
+    return new ConnectError('the stock ledger is unavailable; nothing was applied, retry with the same id', Code.Unavailable, undefined, [errorInfo('LEDGER_UNAVAILABLE')]);
+  }
+  return new ConnectError('internal error', Code.Internal);
+};

@@ -1,0 +1,136 @@
+// Input rules shared by every edge: each violation names the field and says what to send.
+import { invalidArgument } from './errors.js';
+import type { FieldViolation } from './errors.js';
+import type { Channel } from '../domain/shared.js';
+
+export const LIMITS = {
+  maxLines: 100,
+  maxQueryKeys: 1000,
+  maxQuantity: 1_000_000_000,
+  maxIdLength: 128,
+  maxTextLength: 256,
+  maxTtlMs: 30 * 24 * 3600 * 1000,
+} as const;
+
+const ID = /^[\x21-\x7e]+$/; // visible ASCII: safe in URLs, headers and logs
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+export class Checker {
+  readonly violations: FieldViolation[] = [];
+
+  add(field: string, description: string): void {
+    this.violations.push({ field, description });
+  }
+
+  id(field: string, value: string): void {
+    if (value === '') this.add(field, 'required');
+    else if (value.length > LIMITS.maxIdLength) this.add(field, `at most ${LIMITS.maxIdLength} characters`);
+    else if (!ID.test(value)) this.add(field, 'visible ASCII characters only (no spaces)');
+  }
+
+  /** SKUs and location ids: any text without control characters. */
+  key(field: string, value: string): void {
+    if (value.trim() === '') this.add(field, 'required');
+    else if (value.length > LIMITS.maxIdLength) this.add(field, `at most ${LIMITS.maxIdLength} characters`);
+    else if (CONTROL.test(value)) this.add(field, 'must not contain control characters');
+    else if (value !== value.trim()) this.add(field, 'must not start or end with whitespace');
+  }
+
+  text(field: string, value: string): void {
+    if (value.length > LIMITS.maxTextLength) this.add(field, `at most ${LIMITS.maxTextLength} characters`);
+  }
+
+  quantity(field: string, value: number): void {
+    if (!Number.isSafeInteger(value) || value <= 0) this.add(field, 'must be a positive whole number');
+    else if (value > LIMITS.maxQuantity) this.add(field, `at most ${LIMITS.maxQuantity}`);
+  }
+
+  /** Until the product catalog exists, quantities are in base units and the unit is empty. */
+  unit(field: string, value: string): void {
+    if (value !== '') this.add(field, `unknown unit "${value.slice(0, 32)}": send base units with an empty unit`);
+  }
+
+  channel(field: string, value: Channel | null): void {
+    if (value === null) this.add(field, 'required: CHANNEL_ECOMMERCE, CHANNEL_POS, CHANNEL_B2B or CHANNEL_MARKETPLACE');
+  }
+
+  done(): void {
+    if (this.violations.length > 0) throw invalidArgument(this.violations);
+  }
+}
+
+export type LineInput = { sku: string; locationId: string; quantity: number; unit: string };
+
+export type ReserveInput = {
+  reservationId: string;
+  channel: Channel | null;
+  lines: LineInput[];
+  /** null = the tenant's policy for the channel */
+  ttlMs: number | null;
+  orderRef: string;
+};
+
+export const checkReserve = (input: ReserveInput): void => {
+  const c = new Checker();
+  c.id('reservation_id', input.reservationId);
+  c.channel('channel', input.channel);
+  c.text('order_ref', input.orderRef);
+  if (input.ttlMs !== null && !(input.ttlMs > 0 && input.ttlMs <= LIMITS.maxTtlMs)) {
+    c.add('ttl', 'must be positive and at most 30 days');
+  }
+  if (input.lines.length === 0) c.add('lines', 'at least one line is required');
+  if (input.lines.length > LIMITS.maxLines) c.add('lines', `at most ${LIMITS.maxLines} lines`);
+  const seen = new Set<string>();
+  input.lines.forEach((line, i) => {
+    c.key(`lines[${i}].sku`, line.sku);
+    c.key(`lines[${i}].location_id`, line.locationId);
+    c.quantity(`lines[${i}].quantity`, line.quantity);
+    c.unit(`lines[${i}].unit`, line.unit);
+    const key = JSON.stringify([line.sku, line.locationId]);
+    if (seen.has(key)) c.add(`lines[${i}]`, 'repeats an earlier line for the same sku and location_id; merge them');
+    seen.add(key);
+  });
+  c.done();
+};
+
+export type ReceiveInput = {
+  movementId: string;
+  sku: string;
+  locationId: string;
+  quantity: number;
+  unit: string;
+  reference: string;
+  channel: Channel | null;
+};
+
+export const checkReceive = (input: ReceiveInput): void => {
+  const c = new Checker();
+  c.id('movement_id', input.movementId);
+  c.key('sku', input.sku);
+  c.key('location_id', input.locationId);
+  c.quantity('quantity', input.quantity);
+  c.unit('unit', input.unit);
+  c.text('reference', input.reference);
+  c.done();
+};
+
+export const checkReservationId = (reservationId: string, extra: Record<string, string> = {}): void => {
+  const c = new Checker();
+  c.id('reservation_id', reservationId);
+  for (const [field, value] of Object.entries(extra)) c.text(field, value);
+  c.done();
+};
+
+export type StockKeyInput = { sku: string; locationId: string };
+
+export const checkQuery = (keys: StockKeyInput[]): void => {
+  const c = new Checker();
+  if (keys.length === 0) c.add('keys', 'at least one key is required');
+  if (keys.length > LIMITS.maxQueryKeys) c.add('keys', `at most ${LIMITS.maxQueryKeys} keys`);
+  keys.forEach((k, i) => {
+    c.key(`keys[${i}].sku`, k.sku);
+    c.key(`keys[${i}].location_id`, k.locationId);
+  });
+  c.done();
+};

@@ -1,0 +1,102 @@
+// Bearer tokens (JWT, HS256). The tenant, operator and roles come only from here.
+import { SignJWT, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
+import { z } from 'zod';
+import { AppError } from '../app/errors.js';
+import { CHANNELS } from '../domain/shared.js';
+import type { Channel } from '../domain/shared.js';
+
+export const ROLES = ['admin', 'store_staff', 'channel_service', 'auditor'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const TENANT_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+const channelClaim = z.enum(CHANNELS.map((c) => `CHANNEL_${c}`) as [`CHANNEL_${Channel}`, ...`CHANNEL_${Channel}`[]]);
+
+const claimsSchema = z.object({
+  tenant: z.string().regex(TENANT_ID, 'tenant must match ^[a-z0-9][a-z0-9-]{0,62}$'),
+  sub: z.string().min(1).max(128),
+  roles: z.array(z.enum(ROLES)).min(1),
+  locations: z.array(z.string().min(1).max(128)).default([]),
+  channels: z.array(channelClaim).default([]),
+});
+
+export type Claims = {
+  tenant: string;
+  sub: string;
+  roles: Role[];
+  locations: string[];
+  channels: Channel[];
+};
+
+const ISSUER = 'stockmind';
+
+const key = (secret: string): Uint8Array => new TextEncoder().encode(secret);
+
+export const signToken = async (
+  secret: string,
+  claims: Omit<Claims, 'channels'> & { channels: Channel[] },
+  ttlSeconds: number,
+): Promise<string> =>
+  new SignJWT({
+    tenant: claims.tenant,
+    roles: claims.roles,
+    locations: claims.locations,
+    channels: claims.channels.map((c) => `CHANNEL_${c}`),
+  })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(claims.sub)
+    .setIssuer(ISSUER)
+    .setIssuedAt()
+    .setExpirationTime(`${ttlSeconds}s`)
+    .sign(key(secret));
+
+const unauthenticated = (message: string) => new AppError('UNAUTHENTICATED', message, { reason: 'UNAUTHENTICATED' });
+
+/** Verifies signature, algorithm, issuer and expiry, then the claim shapes. */
+export const verifyToken = async (secret: string, token: string): Promise<Claims> => {
+  let payload: unknown;
+  try {
+    ({ payload } = await jwtVerify(token, keyFor(secret), { algorithms: ['HS256'], issuer: ISSUER }));
+  } catch (err) {
+    if (err instanceof joseErrors.JWTExpired) throw unauthenticated('the bearer token has expired; request a new one');
+    throw unauthenticated('the bearer token is not valid (bad signature, algorithm, issuer or format)');
+  }
+  const parsed = claimsSchema.safeParse(payload);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'claims'}: ${i.message}`).join('; ');
+    throw unauthenticated(`the bearer token's claims are invalid: ${problems}`);
+  }
+  const c = parsed.data;
+  return { ...c, channels: c.channels.map((ch) => ch.replace(/^CHANNEL_/, '') as Channel) };
+};
+
+const keys = new Map<string, Uint8Array>();
+const keyFor = (secret: string): Uint8Array => {
+  let k = keys.get(secret);
+  if (k === undefined) {
+    k = key(secret);
+    keys.set(secret, k);
+  }
+  return k;
+};
+
+export type TokenVerifier = (token: string) => Promise<Claims>;
+
+/**
+ * A verifier that remembers tokens it already verified until they expire
+ * (at most `maxEntries`, oldest evicted first): channels send the same token
+ * on every call, and HMAC verification is the largest CPU cost of a read.
+ */
+export const cachingVerifier = (secret: string, maxEntries = 10_000, now: () => number = Date.now): TokenVerifier => {
+  const cache = new Map<string, { claims: Claims; expiresAt: number }>();
+  return async (token) => {
+    const hit = cache.get(token);
+    if (hit !== undefined && hit.expiresAt > now()) return hit.claims;
+    if (hit !== undefined) cache.delete(token);
+    const claims = await verifyToken(secret, token);
+    const exp = (decodeJwt(token).exp ?? 0) * 1000;
+    if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
+    cache.set(token, { claims, expiresAt: exp });
+    return claims;
+  };
+};

@@ -1,0 +1,186 @@
+// The `stockmind` command. Output meant for scripts goes to stdout (a token is
+// always the last line); logs go to stderr.
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { isConnectionError } from './store/db.js';
+import { prepareDatabase, startCore } from './main.js';
+import { runAnalyticsProjector, runAvailabilityProjector, runReadModelCommand, runRelay } from '../../projectors/main.js';
+import { ROLES, TENANT_ID, signToken } from './auth/tokens.js';
+import { CHANNELS } from './domain/shared.js';
+import type { Channel } from './domain/shared.js';
+import type { Role } from './auth/tokens.js';
+
+const USAGE = `usage: stockmind <command> [options]
+
+commands:
+  start                     run everything (core, relay, projectors) and print a development token
+  core                      run the core alone (gRPC, gRPC-Web and Connect on CORE_PORT, default 50051)
+  relay                     run the relay alone (Postgres events -> NATS JetStream)
+  project availability      run the availability projector alone (JetStream -> Redis)
+  project analytics         run the analytics projector alone (JetStream -> ANALYTICS_DATABASE_URL)
+  replay availability|analytics [--tenant T]
+                            rebuild a read model from the event store
+  verify availability [--tenant T]
+                            compare Redis with the ledger; print drifting keys, exit 1 on drift
+  migrate                   create the database if missing and apply migrations
+  token --tenant T --roles R[,R] [--sub S] [--channels C[,C]] [--locations L[,L]] [--ttl SECONDS]
+                            print a bearer token (roles: ${ROLES.join(', ')};
+                            channels: ${CHANNELS.map((c) => `CHANNEL_${c}`).join(', ')})
+  bench reserve [--seconds N] [--concurrency N]
+                            ReserveStock throughput and latency, distinct SKUs and one hot SKU
+
+environment: DATABASE_URL, ANALYTICS_DATABASE_URL, NATS_URL, REDIS_URL, STOCKMIND_NAMESPACE,
+             CORE_PORT, STOCKMIND_JWT_SECRET, NODE_ENV, LOG_LEVEL`;
+
+class UsageError extends Error {}
+
+const list = (v: string | undefined): string[] => (v ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+
+/** Call before starting a long-running component: a SIGTERM during start-up still shuts down cleanly. */
+const listenForStop = (): Promise<void> =>
+  new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+
+const runUntilSignal = async (stop: Promise<void>, close: () => Promise<void>): Promise<void> => {
+  await stop;
+  await close();
+};
+
+const tokenCommand = async (args: string[]): Promise<void> => {
+  const { values } = parseArgs({
+    args,
+    options: {
+      tenant: { type: 'string' },
+      roles: { type: 'string' },
+      sub: { type: 'string', default: 'cli' },
+      channels: { type: 'string' },
+      locations: { type: 'string' },
+      ttl: { type: 'string', default: '43200' },
+    },
+  });
+  const tenant = values.tenant ?? '';
+  if (!TENANT_ID.test(tenant)) throw new UsageError('--tenant is required and must match ^[a-z0-9][a-z0-9-]{0,62}$');
+  const roles = list(values.roles);
+  const badRole = roles.find((r) => !(ROLES as readonly string[]).includes(r));
+  if (roles.length === 0 || badRole !== undefined) throw new UsageError(`--roles must list one or more of ${ROLES.join(', ')}`);
+  const channels = list(values.channels).map((c) => c.replace(/^CHANNEL_/, ''));
+  const badChannel = channels.find((c) => !(CHANNELS as readonly string[]).includes(c));
+  if (badChannel !== undefined) throw new UsageError(`unknown channel "${badChannel}"; use ${CHANNELS.map((c) => `CHANNEL_${c}`).join(', ')}`);
+  const ttl = Number(values.ttl);
+  if (!Number.isInteger(ttl) || ttl <= 0) throw new UsageError('--ttl must be a positive number of seconds');
+  const config = loadConfig();
+  const token = await signToken(
+    config.jwtSecret,
+    { tenant, sub: values.sub, roles: roles as Role[], locations: list(values.locations), channels: channels as Channel[] },
+    ttl,
+  );
+  if (config.jwtSecretIsDevelopmentDefault) process.stderr.write('note: signed with the development secret (set STOCKMIND_JWT_SECRET outside development)\n');
+  process.stdout.write(`${token}\n`);
+};
+
+const main = async (argv: string[]): Promise<void> => {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'token':
+      return tokenCommand(rest);
+    case 'migrate': {
+      const config = loadConfig(process.env, { needsJwtSecret: false });
+      await prepareDatabase(config, createLogger(config.logLevel, 'migrate'));
+      process.stdout.write('database ready\n');
+      return;
+    }
+    case 'core': {
+      const stop = listenForStop();
+      const config = loadConfig();
+      const core = await startCore(config, createLogger(config.logLevel, 'core'));
+      process.stdout.write(`StockMind core listening on http://${config.coreHost}:${core.port} (gRPC, gRPC-Web, Connect)\n`);
+      return runUntilSignal(stop, core.close);
+    }
+    case 'relay': {
+      const stop = listenForStop();
+      const config = loadConfig(process.env, { needsJwtSecret: false });
+      const relay = await runRelay(config, createLogger(config.logLevel, 'relay'));
+      return runUntilSignal(stop, relay.close);
+    }
+    case 'project': {
+      const stop = listenForStop();
+      const config = loadConfig(process.env, { needsJwtSecret: false });
+      const which = rest[0];
+      if (which !== 'availability' && which !== 'analytics') throw new UsageError('project: name a projector: availability or analytics');
+      const run = which === 'availability' ? runAvailabilityProjector : runAnalyticsProjector;
+      const projector = await run(config, createLogger(config.logLevel, which));
+      return runUntilSignal(stop, projector.close);
+    }
+    case 'start': {
+      const stop = listenForStop();
+      const config = loadConfig();
+      const log = createLogger(config.logLevel, 'stockmind');
+      const core = await startCore(config, log.child({ component: 'core' }));
+      const readSide = [
+        await runRelay(config, log.child({ component: 'relay' })),
+        await runAvailabilityProjector(config, log.child({ component: 'availability' })),
+        await runAnalyticsProjector(config, log.child({ component: 'analytics' })),
+      ];
+      process.stdout.write(`StockMind core listening on http://${config.coreHost}:${core.port} (gRPC, gRPC-Web, Connect)\n`);
+      process.stdout.write(`relay and projectors running (NATS ${config.natsUrl}, Redis ${config.redisUrl}, namespace "${config.namespace}")\n`);
+      if (config.jwtSecretIsDevelopmentDefault) {
+        const token = await signToken(config.jwtSecret, { tenant: 'demo', sub: 'developer', roles: ['admin'], locations: [], channels: [] }, 43_200);
+        process.stdout.write(`development token (tenant "demo", role admin, 12 h):\n${token}\n`);
+      }
+      return runUntilSignal(stop, async () => {
+        await core.close();
+        for (const c of readSide.reverse()) await c.close();
+      });
+    }
+    case 'replay':
+    case 'verify': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { tenant: { type: 'string' } } });
+      const model = positionals[0] ?? '';
+      if (values.tenant !== undefined && !TENANT_ID.test(values.tenant)) throw new UsageError('--tenant must match ^[a-z0-9][a-z0-9-]{0,62}$');
+      if (!['availability', 'analytics'].includes(model) || (command === 'verify' && model !== 'availability')) {
+        throw new UsageError(command === 'replay' ? 'replay availability|analytics' : 'verify availability');
+      }
+      const config = loadConfig(process.env, { needsJwtSecret: false });
+      const code = await runReadModelCommand(config, createLogger(config.logLevel, command), command, model, values.tenant, (line) =>
+        process.stdout.write(`${line}\n`),
+      );
+      if (code !== 0) process.exit(code);
+      return;
+    }
+    case 'bench': {
+      const { runBench } = await import('../../loadtest/bench.js');
+      return runBench(rest);
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+};
+
+/** Operational failures at start say what to fix, without a stack trace. */
+const startupProblem = (err: unknown): string | null => {
+  if (!(err instanceof Error)) return null;
+  if (/^listen E[A-Z]+/.test(err.message)) return `cannot ${err.message}; set CORE_PORT / CORE_HOST to a free local address`;
+  if (isConnectionError(err)) return `cannot reach a required server (${err.message}); check DATABASE_URL (NATS_URL, REDIS_URL) and that it is running`;
+  return null;
+};
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (err: unknown) => {
+    if (err instanceof UsageError) process.stderr.write(`stockmind: ${err.message}\n\n${USAGE}\n`);
+    else if (err instanceof ConfigError) process.stderr.write(`stockmind: ${err.message}\n`);
+    else if (err instanceof Error && 'code' in err && err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') process.stderr.write(`stockmind: ${err.message}\n`);
+    else if (startupProblem(err) !== null) process.stderr.write(`stockmind: ${startupProblem(err)}\n`);
+    else process.stderr.write(`stockmind: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(err instanceof UsageError ? 64 : 1);
+  },
+);

@@ -1,0 +1,100 @@
+// The core process: builds the pool, store, use cases and server, and passes
+// them as parameters. No DI container.
+import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { createInventory } from './app/inventory.js';
+import { createPolicySource } from './app/policy.js';
+import { createRefusalLog } from './app/refusals.js';
+import { startExpiryLoop } from './app/expiry.js';
+import { authInterceptor, errorAndLogInterceptor } from './api/interceptors.js';
+import { inventoryRoutes } from './api/routes.js';
+import { healthRoutes } from './api/health.js';
+import { startServer } from './api/server.js';
+import { cachingVerifier } from './auth/tokens.js';
+import { createPool, ensureDatabase } from './store/db.js';
+import { migrate } from './store/migrations.js';
+import { createRedis } from './readmodel/redis.js';
+import { createAvailabilityCache } from './readmodel/availabilityCache.js';
+import { createStockWatchHub } from './readmodel/stockWatch.js';
+import { EVENTS_NOTIFY_CHANNEL } from './contracts/names.js';
+import { connectNats } from './readmodel/nats.js';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+
+export type CoreProcess = { port: number; close(): Promise<void> };
+
+/** Creates the database when missing and applies migrations; safe from several processes at once. */
+export const prepareDatabase = async (config: Config, log: Logger): Promise<void> => {
+  await ensureDatabase(config.databaseUrl);
+  const pool = createPool({ databaseUrl: config.databaseUrl, max: 1, applicationName: 'stockmind-migrate' });
+  try {
+    const applied = await migrate(pool);
+    if (applied.length > 0) log.info({ applied }, 'migrations applied');
+  } finally {
+    await pool.end();
+  }
+};
+
+export const startCore = async (config: Config, log: Logger): Promise<CoreProcess> => {
+  if (config.jwtSecretIsDevelopmentDefault) {
+    log.warn({ nodeEnv: config.nodeEnv }, 'STOCKMIND_JWT_SECRET is not set: using the development secret (refused when NODE_ENV=production)');
+  }
+  await prepareDatabase(config, log);
+  const pool = createPool({ databaseUrl: config.databaseUrl, max: config.pgPoolMax, applicationName: 'stockmind-core' });
+  const readPool = createPool({ databaseUrl: config.databaseUrl, max: 8, applicationName: 'stockmind-core-read', connectTimeoutMs: 1_000 });
+  const policies = createPolicySource(readPool);
+  const refusals = createRefusalLog(pool, log);
+  const redis = createRedis(config.redisUrl, { commandTimeoutMs: 50, name: 'stockmind-core' });
+  const availability = createAvailabilityCache(redis, config.namespace);
+  const inventory = createInventory({
+    pool,
+    readPool,
+    policies,
+    refusals,
+    producer: 'stockmind-core',
+    availability,
+    notifyChannel: config.notifyOnCommit ? EVENTS_NOTIFY_CHANNEL : null,
+    onExpiryError: (tenant, reservationId, err) => log.error({ tenant, reservationId, err }, 'reservation could not expire; retrying in 30 s'),
+  });
+  const hub = createStockWatchHub(() => connectNats(config.natsUrl, 'stockmind-core-watch'), config.namespace, log);
+  const expiry = startExpiryLoop(inventory, config.expiryIntervalMs, log);
+
+  let shuttingDown = false;
+  const probe = {
+    stopping: () => shuttingDown,
+    async status() {
+      if (shuttingDown) return 'NOT_SERVING' as const;
+      try {
+        await pool.query({ text: 'select 1', query_timeout: 1_000 } as never);
+        return 'SERVING' as const;
+      } catch {
+        return 'NOT_SERVING' as const;
+      }
+    },
+  };
+
+  const handler = connectNodeAdapter({
+    routes: (router) => {
+      inventoryRoutes({ inventory, hub, policies })(router);
+      healthRoutes(probe)(router);
+    },
+    interceptors: [errorAndLogInterceptor(log), authInterceptor(cachingVerifier(config.jwtSecret), new Set([InventoryService.typeName]))],
+    readMaxBytes: 1024 * 1024,
+  });
+  const server = await startServer({ handler, host: config.coreHost, port: config.corePort, log });
+  log.info({ port: server.port, host: config.coreHost }, 'core listening (gRPC, gRPC-Web, Connect)');
+
+  return {
+    port: server.port,
+    async close() {
+      shuttingDown = true;
+      await hub.close();
+      await server.close();
+      await expiry.stop();
+      await refusals.close();
+      redis.disconnect();
+      await Promise.all([pool.end(), readPool.end()]);
+      log.info('core stopped');
+    },
+  };
+};

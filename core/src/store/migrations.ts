@@ -1,0 +1,151 @@
+// Versioned, idempotent schema migrations, applied at start under an advisory
+// lock so several processes starting at once apply each step exactly once.
+import type pg from 'pg';
+
+type Migration = { version: number; name: string; sql: string };
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'event store, idempotency, expiry, refusals, policies',
+    sql: `
+      -- A stream is identified by columns, never by a concatenated string.
+      create table streams (
+        stream_id bigint generated always as identity primary key,
+        tenant_id text not null,
+        kind text collate "C" not null check (kind in ('reservation', 'stock_item')),
+        location_id text collate "C" not null default '',
+        sku text collate "C" not null default '',
+        reservation_id text collate "C" not null default '',
+        version integer not null default 0,
+        state jsonb,
+        created_at timestamptz,
+        updated_at timestamptz,
+        unique (tenant_id, kind, location_id, sku, reservation_id),
+        check (
+          (kind = 'stock_item' and location_id <> '' and sku <> '' and reservation_id = '')
+          or (kind = 'reservation' and reservation_id <> '' and location_id = '' and sku = '')
+        )
+      );
+
+      create table events (
+        global_position bigint generated always as identity,
+        -- the writing transaction: readers follow commit order with it (see commitOrder.ts)
+        tx_id xid8 not null default pg_current_xact_id(),
+        stream_id bigint not null references streams (stream_id),
+        version integer not null check (version > 0),
+        tenant_id text not null,
+        event_id uuid not null unique,
+        event_type text not null,
+        schema_version integer not null default 1,
+        data jsonb not null,
+        metadata jsonb not null,
+        occurred_at timestamptz not null,
+        recorded_at timestamptz not null,
+        primary key (stream_id, version)
+      );
+      create index events_commit_order on events (tx_id, global_position);
+      create index events_stream_recorded on events (stream_id, recorded_at);
+
+      -- Keys are scoped by tenant; a row is inserted first in the command's transaction.
+      create table idempotency_keys (
+        tenant_id text not null,
+        scope text not null,
+        key text not null,
+        request_hash text not null,
+        response jsonb,
+        created_at timestamptz not null default now(),
+        primary key (tenant_id, scope, key)
+      );
+
+      -- Due reservations, claimed with FOR UPDATE SKIP LOCKED by any core process.
+      create table reservation_expiry (
+        tenant_id text not null,
+        reservation_id text not null,
+        expires_at timestamptz not null,
+        primary key (tenant_id, reservation_id)
+      );
+      create index reservation_expiry_due on reservation_expiry (expires_at);
+
+      -- Lost demand: written after the refusing transaction ended, never under a stream lock.
+      create table demand_refusals (
+        id bigint generated always as identity primary key,
+        tenant_id text not null,
+        channel text,
+        reservation_id text not null,
+        sku text not null,
+        location_id text not null,
+        requested bigint not null,
+        available bigint not null,
+        recorded_at timestamptz not null
+      );
+
+      create table tenant_policies (
+        tenant_id text not null,
+        version integer not null check (version > 0),
+        policy jsonb not null,
+        updated_by text not null,
+        updated_at timestamptz not null default now(),
+        primary key (tenant_id, version)
+      );
+    `,
+  },
+  {
+    version: 2,
+    name: 'relay lease and checkpoint, dead letters',
+    sql: `
+      -- One active relay per name; the holder renews, a standby takes over after expiry.
+      create table relay_leases (
+        name text primary key,
+        holder text not null,
+        expires_at timestamptz not null
+      );
+      -- Where the relay is in commit order; moved only after the broker acknowledged.
+      create table relay_checkpoints (
+        name text primary key,
+        tx_id xid8 not null,
+        position bigint not null,
+        updated_at timestamptz not null
+      );
+      -- Messages a projector could not apply after a bounded number of deliveries.
+      create table dead_letters (
+        id bigint generated always as identity primary key,
+        consumer text not null,
+        subject text not null,
+        stream_sequence bigint not null,
+        deliveries integer not null,
+        payload text not null,
+        error text not null,
+        recorded_at timestamptz not null default now()
+      );
+    `,
+  },
+];
+
+const LOCK_KEY = 0x5170c4; // arbitrary, constant: serialises migrators across processes
+
+export const migrate = async (pool: pg.Pool): Promise<number[]> => {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    await client.query('select pg_advisory_xact_lock($1)', [LOCK_KEY]);
+    await client.query(`create table if not exists schema_migrations (
+      version integer primary key, name text not null, applied_at timestamptz not null default now())`);
+    const { rows } = await client.query<{ version: number }>('select version from schema_migrations');
+    const done = new Set(rows.map((r) => r.version));
+    const applied: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      await client.query(m.sql);
+      await client.query('insert into schema_migrations (version, name) values ($1, $2)', [m.version, m.name]);
+      applied.push(m.version);
+    }
+    await client.query('commit');
+    return applied;
+  } catch (err) {
+    await client.query('rollback').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+};
