@@ -1,0 +1,98 @@
+// NATS down (a private nats-server, killed and restarted on the same port and
+// store directory by this spec) under a real `stockmind start` process: writes
+// continue, events wait in Postgres, and after the restart the relay drains
+// them, each stored once, and Redis catches up.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Channel, Consistency, InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { signToken } from '../../core/src/auth/tokens.js';
+import { DEVELOPMENT_JWT_SECRET } from '../../core/src/config.js';
+import { availabilityKey } from '../../core/src/contracts/names.js';
+import { connectNats } from '../../core/src/readmodel/nats.js';
+import { createGrpcClient } from '../../loadtest/grpcClient.js';
+import { startCoreProcess } from '../../loadtest/processes.js';
+import { createTestDatabase } from '../support/db.js';
+import { eventually, sleep } from '../support/app.js';
+import { cleanupNamespace, dropDatabase, readStream, sharedRedis, startPrivateNats, streamMessageCount, testNamespace } from '../support/readside.js';
+import type { Redis } from 'ioredis';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { CoreHandle } from '../../loadtest/processes.js';
+import type { GrpcClient } from '../../loadtest/grpcClient.js';
+import type { TestDatabase } from '../support/db.js';
+import type { ServerProcess } from '../support/readside.js';
+
+const T = 'nats-down';
+const m = InventoryService.method;
+const ns = testNamespace('natsdown');
+const key = { sku: 'SKU-N', locationId: 'W1' };
+
+let db: TestDatabase;
+let nats: ServerProcess;
+let nc: NatsConnection;
+let redis: Redis;
+let core: CoreHandle;
+let client: GrpcClient;
+
+const eventCount = async () => Number((await db.pool.query<{ n: string }>('select count(*) as n from events')).rows[0]?.n);
+const projectedVersion = async () => Number(await redis.hget(availabilityKey(ns, T, key.locationId, key.sku), 'version'));
+const reserve = (reservationId: string, quantity: bigint) =>
+  client.unary(m.reserveStock, { reservationId, channel: Channel.ECOMMERCE, lines: [{ ...key, quantity }] }, { deadlineMs: 5_000 });
+
+beforeAll(async () => {
+  db = await createTestDatabase('fault_nats', 2);
+  nats = await startPrivateNats();
+  redis = sharedRedis('nats-down-spec');
+  core = await startCoreProcess({ DATABASE_URL: db.url, NATS_URL: nats.url, STOCKMIND_NAMESPACE: ns, STOCKMIND_PG_POOL_MAX: '4' }, 30_000, 'start');
+  nc = await connectNats(nats.url, 'nats-down-spec');
+  const token = await signToken(DEVELOPMENT_JWT_SECRET, { tenant: T, sub: 'nats-down', roles: ['admin'], locations: [], channels: [] }, 600);
+  client = createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token });
+});
+
+afterAll(async () => {
+  client?.close();
+  await core?.stop();
+  await cleanupNamespace(ns, { redis });
+  await nc?.close();
+  await nats?.destroy();
+  redis?.disconnect();
+  if (db !== undefined) await dropDatabase(db.url, `${db.name}_analytics`);
+  await db?.drop();
+});
+
+describe('NATS down', () => {
+  it('keeps taking writes while NATS is down; the events wait in Postgres', async () => {
+    await client.unary(m.receiveStock, { movementId: 'nd-recv-1', ...key, quantity: 10n });
+    await reserve('nd-res-0', 1n);
+    await eventually(async () => expect(await projectedVersion()).toBe(2), 10_000);
+    expect(await streamMessageCount(nc, ns)).toBe(await eventCount());
+
+    await nats.stop('SIGKILL');
+    for (let i = 1; i <= 3; i++) {
+      const { reservation } = await reserve(`nd-res-${i}`, 1n);
+      expect(reservation?.reservationId).toBe(`nd-res-${i}`);
+    }
+    await client.unary(m.receiveStock, { movementId: 'nd-recv-2', ...key, quantity: 5n }, { deadlineMs: 5_000 });
+    const { levels } = await client.unary(m.queryStock, { keys: [key], consistency: Consistency.STRONG });
+    expect(levels[0]).toMatchObject({ onHand: 15n, reserved: 4n, version: 6n });
+
+    // The relay's checkpoint stays behind the ledger; the projection does not move.
+    await sleep(500);
+    const { rows } = await db.pool.query<{ behind: string }>(
+      `select count(*) as behind from events e, relay_checkpoints c
+       where c.name = $1 and (e.tx_id, e.global_position) > (c.tx_id, c.position)`,
+      [ns],
+    );
+    expect(Number(rows[0]?.behind)).toBe(7);
+    expect(await projectedVersion()).toBe(2);
+  });
+
+  it('drains every waiting event once NATS is back (each stored once, in ledger order), and Redis catches up', async () => {
+    await nats.start();
+    await eventually(async () => expect(await streamMessageCount(nc, ns)).toBe(await eventCount()), 20_000, 200);
+    const stored = await readStream(nc, ns);
+    const ledger = (await db.pool.query<{ event_id: string }>('select event_id from events order by tx_id, global_position')).rows.map((r) => r.event_id);
+    expect(stored.map((s) => s.envelope.eventId)).toEqual(ledger);
+    await eventually(async () => expect(await projectedVersion()).toBe(6), 20_000, 200);
+    const { levels } = await client.unary(m.queryStock, { keys: [key], consistency: Consistency.EVENTUAL });
+    expect(levels[0]).toMatchObject({ onHand: 15n, reserved: 4n, version: 6n, stale: false });
+  });
+});

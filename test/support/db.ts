@@ -1,0 +1,38 @@
+// Each spec file gets its own database, created fresh and dropped after.
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { createPool, quoteIdent } from '../../core/src/store/db.js';
+import { migrate } from '../../core/src/store/migrations.js';
+
+const SERVER_URL = process.env.TEST_DATABASE_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export type TestDatabase = { url: string; name: string; pool: pg.Pool; drop(): Promise<void> };
+
+const adminQuery = async (sql: string): Promise<void> => {
+  const admin = new pg.Client({ connectionString: SERVER_URL });
+  await admin.connect();
+  try {
+    await admin.query(sql);
+  } finally {
+    await admin.end();
+  }
+};
+
+/** A new, migrated database named after the spec; `drop()` ends its pool and removes it. */
+export const createTestDatabase = async (label: string, poolMax = 20): Promise<TestDatabase> => {
+  const name = `sm_test_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(3).toString('hex')}`;
+  await adminQuery(`create database ${quoteIdent(name)}`);
+  const url = new URL(SERVER_URL);
+  url.pathname = `/${name}`;
+  const pool = createPool({ databaseUrl: url.toString(), max: poolMax, applicationName: `test-${label}` });
+  await migrate(pool);
+  return {
+    url: url.toString(),
+    name,
+    pool,
+    async drop() {
+      await pool.end();
+      await adminQuery(`drop database if exists ${quoteIdent(name)} with (force)`);
+    },
+  };
+};
