@@ -20,6 +20,8 @@ const schema = z.object({
     .default('postgres://postgres@127.0.0.1:5432/stockmind')
     .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL'),
   CORE_PORT: port(50051),
+  EDGE_PORT: port(8080),
+  CORE_URL: z.string().default('http://127.0.0.1:50051').refine((v) => /^https?:\/\/[^/]+\/?$/.test(v), 'must be an http(s)://host:port URL'),
   ANALYTICS_DATABASE_URL: z
     .string()
     .optional()
@@ -47,6 +49,10 @@ export type Config = {
   redisUrl: string;
   namespace: string;
   corePort: number;
+  /** The REST edge's port. */
+  edgePort: number;
+  /** Where a gateway run alone reaches the core. */
+  coreUrl: string;
   coreHost: string;
   jwtSecret: string;
   /** True when the development secret is in use (outside production only). */
@@ -87,6 +93,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, o: { needsJwtSe
     redisUrl: e.REDIS_URL,
     namespace: e.STOCKMIND_NAMESPACE,
     corePort: e.CORE_PORT,
+    edgePort: e.EDGE_PORT,
+    coreUrl: e.CORE_URL.replace(/\/$/, ''),
     coreHost: e.CORE_HOST,
     jwtSecret: e.STOCKMIND_JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
     jwtSecretIsDevelopmentDefault: e.STOCKMIND_JWT_SECRET === undefined,
