@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file stockmind/inventory/v1/inventory.proto.
  */
 export const file_stockmind_inventory_v1_inventory: GenFile = /*@__PURE__*/
-  fileDesc("CiZzdG9ja21pbmQvaW52ZW50b3J5L3YxL2ludmVudG9yeS5wcm90bxIWc3RvY2ttaW5kLmludmVudG9yeS52MSJqCg9SZXNlcnZhdGlvbkxpbmUSCwoDc2t1GAEgASgJEhMKC2xvY2F0aW9uX2lkGAIgASgJEhAKCHF1YW50aXR5GAMgASgDEgwKBHVuaXQYBCABKAkSFQoNYmFzZV9xdWFudGl0eRgFIAEoAyKsAwoLUmVzZXJ2YXRpb24SFgoOcmVzZXJ2YXRpb25faWQYASABKAkSOQoGc3RhdHVzGAIgASgOMikuc3RvY2ttaW5kLmludmVudG9yeS52MS5SZXNlcnZhdGlvblN0YXR1cxIwCgdjaGFubmVsGAMgASgOMh8uc3RvY2ttaW5kLmludmVudG9yeS52MS5DaGFubmVsEjYKBWxpbmVzGAQgAygLMicuc3RvY2ttaW5kLmludmVudG9yeS52MS5SZXNlcnZhdGlvbkxpbmUSLgoKZXhwaXJlc19hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJb3JkZXJfcmVmGAYgASgJEhQKDHNoaXBtZW50X3JlZhgHIAEoCRIWCg5yZWxlYXNlX3JlYXNvbhgIIAEoCRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd2ZXJzaW9uGAsgASgDItIBChNSZXNlcnZlU3RvY2tSZXF1ZXN0EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJEjAKB2NoYW5uZWwYAiABKA4yHy5zdG9ja21pbmQuaW52ZW50b3J5LnYxLkNoYW5uZWwSNgoFbGluZXMYAyADKAsyJy5zdG9ja21pbmQuaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uTGluZRImCgN0dGwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEQoJb3JkZXJfcmVmGAUgASgJIlAKFFJlc2VydmVTdG9ja1Jlc3BvbnNlEjgKC3Jlc2VydmF0aW9uGAEgASgLMiMuc3RvY2ttaW5kLmludmVudG9yeS52MS5SZXNlcnZhdGlvbiJGChlDb25maXJtUmVzZXJ2YXRpb25SZXF1ZXN0EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJEhEKCW9yZGVyX3JlZhgCIAEoCSJWChpDb25maXJtUmVzZXJ2YXRpb25SZXNwb25zZRI4CgtyZXNlcnZhdGlvbhgBIAEoCzIjLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuUmVzZXJ2YXRpb24iSAoYRnVsZmlsUmVzZXJ2YXRpb25SZXF1ZXN0EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJEhQKDHNoaXBtZW50X3JlZhgCIAEoCSJVChlGdWxmaWxSZXNlcnZhdGlvblJlc3BvbnNlEjgKC3Jlc2VydmF0aW9uGAEgASgLMiMuc3RvY2ttaW5kLmludmVudG9yeS52MS5SZXNlcnZhdGlvbiI9ChNSZWxlYXNlU3RvY2tSZXF1ZXN0EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJQChRSZWxlYXNlU3RvY2tSZXNwb25zZRI4CgtyZXNlcnZhdGlvbhgBIAEoCzIjLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuUmVzZXJ2YXRpb24iLwoVR2V0UmVzZXJ2YXRpb25SZXF1ZXN0EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJIlIKFkdldFJlc2VydmF0aW9uUmVzcG9uc2USOAoLcmVzZXJ2YXRpb24YASABKAsyIy5zdG9ja21pbmQuaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uIrEBChNSZWNlaXZlU3RvY2tSZXF1ZXN0EhMKC21vdmVtZW50X2lkGAEgASgJEgsKA3NrdRgCIAEoCRITCgtsb2NhdGlvbl9pZBgDIAEoCRIQCghxdWFudGl0eRgEIAEoAxIMCgR1bml0GAUgASgJEhEKCXJlZmVyZW5jZRgGIAEoCRIwCgdjaGFubmVsGAcgASgOMh8uc3RvY2ttaW5kLmludmVudG9yeS52MS5DaGFubmVsIl4KFFJlY2VpdmVTdG9ja1Jlc3BvbnNlEhMKC21vdmVtZW50X2lkGAEgASgJEjEKBWxldmVsGAIgASgLMiIuc3RvY2ttaW5kLmludmVudG9yeS52MS5TdG9ja0xldmVsIiwKCFN0b2NrS2V5EgsKA3NrdRgBIAEoCRITCgtsb2NhdGlvbl9pZBgCIAEoCSJ9ChFRdWVyeVN0b2NrUmVxdWVzdBIuCgRrZXlzGAEgAygLMiAuc3RvY2ttaW5kLmludmVudG9yeS52MS5TdG9ja0tleRI4Cgtjb25zaXN0ZW5jeRgCIAEoDjIjLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuQ29uc2lzdGVuY3kipwIKClN0b2NrTGV2ZWwSCwoDc2t1GAEgASgJEhMKC2xvY2F0aW9uX2lkGAIgASgJEg8KB29uX2hhbmQYAyABKAMSEAoIcmVzZXJ2ZWQYBCABKAMSEQoJY29tbWl0dGVkGAUgASgDEhEKCWF2YWlsYWJsZRgGIAEoAxISCgppbl90cmFuc2l0GAcgASgDEhMKC3F1YXJhbnRpbmVkGAggASgDEjoKBnN0YXR1cxgJIAEoDjIqLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuQXZhaWxhYmlsaXR5U3RhdHVzEg8KB3ZlcnNpb24YCiABKAMSKQoFYXNfb2YYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBXN0YWxlGAwgASgIIkgKElF1ZXJ5U3RvY2tSZXNwb25zZRIyCgZsZXZlbHMYASADKAsyIi5zdG9ja21pbmQuaW52ZW50b3J5LnYxLlN0b2NrTGV2ZWwibgoRV2F0Y2hTdG9ja1JlcXVlc3QSLgoEa2V5cxgBIAMoCzIgLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuU3RvY2tLZXkSEwoLbG9jYXRpb25faWQYAiABKAkSFAoMc2VuZF9jdXJyZW50GAMgASgIIlkKEldhdGNoU3RvY2tSZXNwb25zZRIxCgVsZXZlbBgBIAEoCzIiLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuU3RvY2tMZXZlbBIQCghldmVudF9pZBgCIAEoCSp0CgdDaGFubmVsEhcKE0NIQU5ORUxfVU5TUEVDSUZJRUQQABIVChFDSEFOTkVMX0VDT01NRVJDRRABEg8KC0NIQU5ORUxfUE9TEAISDwoLQ0hBTk5FTF9CMkIQAxIXChNDSEFOTkVMX01BUktFVFBMQUNFEAQq3AEKEVJlc2VydmF0aW9uU3RhdHVzEiIKHlJFU0VSVkFUSU9OX1NUQVRVU19VTlNQRUNJRklFRBAAEh4KGlJFU0VSVkFUSU9OX1NUQVRVU19QRU5ESU5HEAESIAocUkVTRVJWQVRJT05fU1RBVFVTX0NPTkZJUk1FRBACEiAKHFJFU0VSVkFUSU9OX1NUQVRVU19GVUxGSUxMRUQQAxIfChtSRVNFUlZBVElPTl9TVEFUVVNfUkVMRUFTRUQQBBIeChpSRVNFUlZBVElPTl9TVEFUVVNfRVhQSVJFRBAFKlwKC0NvbnNpc3RlbmN5EhsKF0NPTlNJU1RFTkNZX1VOU1BFQ0lGSUVEEAASGAoUQ09OU0lTVEVOQ1lfRVZFTlRVQUwQARIWChJDT05TSVNURU5DWV9TVFJPTkcQAiqkAQoSQXZhaWxhYmlsaXR5U3RhdHVzEiMKH0FWQUlMQUJJTElUWV9TVEFUVVNfVU5TUEVDSUZJRUQQABIgChxBVkFJTEFCSUxJVFlfU1RBVFVTX0lOX1NUT0NLEAESIQodQVZBSUxBQklMSVRZX1NUQVRVU19MT1dfU1RPQ0sQAhIkCiBBVkFJTEFCSUxJVFlfU1RBVFVTX09VVF9PRl9TVE9DSxADMpEHChBJbnZlbnRvcnlTZXJ2aWNlEmkKDFJlc2VydmVTdG9jaxIrLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuUmVzZXJ2ZVN0b2NrUmVxdWVzdBosLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuUmVzZXJ2ZVN0b2NrUmVzcG9uc2USewoSQ29uZmlybVJlc2VydmF0aW9uEjEuc3RvY2ttaW5kLmludmVudG9yeS52MS5Db25maXJtUmVzZXJ2YXRpb25SZXF1ZXN0GjIuc3RvY2ttaW5kLmludmVudG9yeS52MS5Db25maXJtUmVzZXJ2YXRpb25SZXNwb25zZRJ4ChFGdWxmaWxSZXNlcnZhdGlvbhIwLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuRnVsZmlsUmVzZXJ2YXRpb25SZXF1ZXN0GjEuc3RvY2ttaW5kLmludmVudG9yeS52MS5GdWxmaWxSZXNlcnZhdGlvblJlc3BvbnNlEmkKDFJlbGVhc2VTdG9jaxIrLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuUmVsZWFzZVN0b2NrUmVxdWVzdBosLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuUmVsZWFzZVN0b2NrUmVzcG9uc2USdAoOR2V0UmVzZXJ2YXRpb24SLS5zdG9ja21pbmQuaW52ZW50b3J5LnYxLkdldFJlc2VydmF0aW9uUmVxdWVzdBouLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuR2V0UmVzZXJ2YXRpb25SZXNwb25zZSIDkAIBEmkKDFJlY2VpdmVTdG9jaxIrLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuUmVjZWl2ZVN0b2NrUmVxdWVzdBosLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuUmVjZWl2ZVN0b2NrUmVzcG9uc2USaAoKUXVlcnlTdG9jaxIpLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuUXVlcnlTdG9ja1JlcXVlc3QaKi5zdG9ja21pbmQuaW52ZW50b3J5LnYxLlF1ZXJ5U3RvY2tSZXNwb25zZSIDkAIBEmUKCldhdGNoU3RvY2sSKS5zdG9ja21pbmQuaW52ZW50b3J5LnYxLldhdGNoU3RvY2tSZXF1ZXN0Giouc3RvY2ttaW5kLmludmVudG9yeS52MS5XYXRjaFN0b2NrUmVzcG9uc2UwAWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("CiZzdG9ja21pbmQvaW52ZW50b3J5L3YxL2ludmVudG9yeS5wcm90bxIWc3RvY2ttaW5kLmludmVudG9yeS52MSJqCg9SZXNlcnZhdGlvbkxpbmUSCwoDc2t1GAEgASgJEhMKC2xvY2F0aW9uX2lkGAIgASgJEhAKCHF1YW50aXR5GAMgASgDEgwKBHVuaXQYBCABKAkSFQoNYmFzZV9xdWFudGl0eRgFIAEoAyKsAwoLUmVzZXJ2YXRpb24SFgoOcmVzZXJ2YXRpb25faWQYASABKAkSOQoGc3RhdHVzGAIgASgOMikuc3RvY2ttaW5kLmludmVudG9yeS52MS5SZXNlcnZhdGlvblN0YXR1cxIwCgdjaGFubmVsGAMgASgOMh8uc3RvY2ttaW5kLmludmVudG9yeS52MS5DaGFubmVsEjYKBWxpbmVzGAQgAygLMicuc3RvY2ttaW5kLmludmVudG9yeS52MS5SZXNlcnZhdGlvbkxpbmUSLgoKZXhwaXJlc19hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJb3JkZXJfcmVmGAYgASgJEhQKDHNoaXBtZW50X3JlZhgHIAEoCRIWCg5yZWxlYXNlX3JlYXNvbhgIIAEoCRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd2ZXJzaW9uGAsgASgDItIBChNSZXNlcnZlU3RvY2tSZXF1ZXN0EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJEjAKB2NoYW5uZWwYAiABKA4yHy5zdG9ja21pbmQuaW52ZW50b3J5LnYxLkNoYW5uZWwSNgoFbGluZXMYAyADKAsyJy5zdG9ja21pbmQuaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uTGluZRImCgN0dGwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEQoJb3JkZXJfcmVmGAUgASgJIlAKFFJlc2VydmVTdG9ja1Jlc3BvbnNlEjgKC3Jlc2VydmF0aW9uGAEgASgLMiMuc3RvY2ttaW5kLmludmVudG9yeS52MS5SZXNlcnZhdGlvbiJGChlDb25maXJtUmVzZXJ2YXRpb25SZXF1ZXN0EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJEhEKCW9yZGVyX3JlZhgCIAEoCSJWChpDb25maXJtUmVzZXJ2YXRpb25SZXNwb25zZRI4CgtyZXNlcnZhdGlvbhgBIAEoCzIjLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuUmVzZXJ2YXRpb24iSAoYRnVsZmlsUmVzZXJ2YXRpb25SZXF1ZXN0EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJEhQKDHNoaXBtZW50X3JlZhgCIAEoCSJVChlGdWxmaWxSZXNlcnZhdGlvblJlc3BvbnNlEjgKC3Jlc2VydmF0aW9uGAEgASgLMiMuc3RvY2ttaW5kLmludmVudG9yeS52MS5SZXNlcnZhdGlvbiI9ChNSZWxlYXNlU3RvY2tSZXF1ZXN0EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJQChRSZWxlYXNlU3RvY2tSZXNwb25zZRI4CgtyZXNlcnZhdGlvbhgBIAEoCzIjLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuUmVzZXJ2YXRpb24iLwoVR2V0UmVzZXJ2YXRpb25SZXF1ZXN0EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJIlIKFkdldFJlc2VydmF0aW9uUmVzcG9uc2USOAoLcmVzZXJ2YXRpb24YASABKAsyIy5zdG9ja21pbmQuaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uIrEBChNSZWNlaXZlU3RvY2tSZXF1ZXN0EhMKC21vdmVtZW50X2lkGAEgASgJEgsKA3NrdRgCIAEoCRITCgtsb2NhdGlvbl9pZBgDIAEoCRIQCghxdWFudGl0eRgEIAEoAxIMCgR1bml0GAUgASgJEhEKCXJlZmVyZW5jZRgGIAEoCRIwCgdjaGFubmVsGAcgASgOMh8uc3RvY2ttaW5kLmludmVudG9yeS52MS5DaGFubmVsIl4KFFJlY2VpdmVTdG9ja1Jlc3BvbnNlEhMKC21vdmVtZW50X2lkGAEgASgJEjEKBWxldmVsGAIgASgLMiIuc3RvY2ttaW5kLmludmVudG9yeS52MS5TdG9ja0xldmVsIiwKCFN0b2NrS2V5EgsKA3NrdRgBIAEoCRITCgtsb2NhdGlvbl9pZBgCIAEoCSJ9ChFRdWVyeVN0b2NrUmVxdWVzdBIuCgRrZXlzGAEgAygLMiAuc3RvY2ttaW5kLmludmVudG9yeS52MS5TdG9ja0tleRI4Cgtjb25zaXN0ZW5jeRgCIAEoDjIjLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuQ29uc2lzdGVuY3ki0wIKClN0b2NrTGV2ZWwSCwoDc2t1GAEgASgJEhMKC2xvY2F0aW9uX2lkGAIgASgJEg8KB29uX2hhbmQYAyABKAMSEAoIcmVzZXJ2ZWQYBCABKAMSEQoJY29tbWl0dGVkGAUgASgDEhEKCWF2YWlsYWJsZRgGIAEoAxISCgppbl90cmFuc2l0GAcgASgDEhMKC3F1YXJhbnRpbmVkGAggASgDEjoKBnN0YXR1cxgJIAEoDjIqLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuQXZhaWxhYmlsaXR5U3RhdHVzEg8KB3ZlcnNpb24YCiABKAMSKQoFYXNfb2YYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBXN0YWxlGAwgASgIEhIKCmFnZ3JlZ2F0ZWQYDSABKAgSFgoObG9jYXRpb25fY291bnQYDiABKAUiSAoSUXVlcnlTdG9ja1Jlc3BvbnNlEjIKBmxldmVscxgBIAMoCzIiLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuU3RvY2tMZXZlbCJuChFXYXRjaFN0b2NrUmVxdWVzdBIuCgRrZXlzGAEgAygLMiAuc3RvY2ttaW5kLmludmVudG9yeS52MS5TdG9ja0tleRITCgtsb2NhdGlvbl9pZBgCIAEoCRIUCgxzZW5kX2N1cnJlbnQYAyABKAgiWQoSV2F0Y2hTdG9ja1Jlc3BvbnNlEjEKBWxldmVsGAEgASgLMiIuc3RvY2ttaW5kLmludmVudG9yeS52MS5TdG9ja0xldmVsEhAKCGV2ZW50X2lkGAIgASgJIjEKDVVuaXRPZk1lYXN1cmUSDAoEbmFtZRgBIAEoCRISCgpiYXNlX3VuaXRzGAIgASgDIq4BCgdQcm9kdWN0EgsKA3NrdRgBIAEoCRIMCgRuYW1lGAIgASgJEhEKCWJhc2VfdW5pdBgDIAEoCRI0CgV1bml0cxgEIAMoCzIlLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuVW5pdE9mTWVhc3VyZRIPCgd2ZXJzaW9uGAUgASgDEi4KCnVwZGF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInoKFFVwc2VydFByb2R1Y3RSZXF1ZXN0EgsKA3NrdRgBIAEoCRIMCgRuYW1lGAIgASgJEhEKCWJhc2VfdW5pdBgDIAEoCRI0CgV1bml0cxgEIAMoCzIlLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuVW5pdE9mTWVhc3VyZSJJChVVcHNlcnRQcm9kdWN0UmVzcG9uc2USMAoHcHJvZHVjdBgBIAEoCzIfLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuUHJvZHVjdCIgChFHZXRQcm9kdWN0UmVxdWVzdBILCgNza3UYASABKAkiRgoSR2V0UHJvZHVjdFJlc3BvbnNlEjAKB3Byb2R1Y3QYASABKAsyHy5zdG9ja21pbmQuaW52ZW50b3J5LnYxLlByb2R1Y3QiPAoTTGlzdFByb2R1Y3RzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJiChRMaXN0UHJvZHVjdHNSZXNwb25zZRIxCghwcm9kdWN0cxgBIAMoCzIfLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuUHJvZHVjdBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkitQEKCExvY2F0aW9uEhMKC2xvY2F0aW9uX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSMgoEa2luZBgDIAEoDjIkLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuTG9jYXRpb25LaW5kEhEKCXBhcmVudF9pZBgEIAEoCRIPCgd2ZXJzaW9uGAUgASgDEi4KCnVwZGF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoEBChVVcHNlcnRMb2NhdGlvblJlcXVlc3QSEwoLbG9jYXRpb25faWQYASABKAkSDAoEbmFtZRgCIAEoCRIyCgRraW5kGAMgASgOMiQuc3RvY2ttaW5kLmludmVudG9yeS52MS5Mb2NhdGlvbktpbmQSEQoJcGFyZW50X2lkGAQgASgJIkwKFlVwc2VydExvY2F0aW9uUmVzcG9uc2USMgoIbG9jYXRpb24YASABKAsyIC5zdG9ja21pbmQuaW52ZW50b3J5LnYxLkxvY2F0aW9uIicKFExpc3RMb2NhdGlvbnNSZXF1ZXN0Eg8KB3Jvb3RfaWQYASABKAkiTAoVTGlzdExvY2F0aW9uc1Jlc3BvbnNlEjMKCWxvY2F0aW9ucxgBIAMoCzIgLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuTG9jYXRpb24ibwoOTW92ZW1lbnRSZXN1bHQSEwoLbW92ZW1lbnRfaWQYASABKAkSMQoFbGV2ZWwYAiABKAsyIi5zdG9ja21pbmQuaW52ZW50b3J5LnYxLlN0b2NrTGV2ZWwSFQoNYmFzZV9xdWFudGl0eRgDIAEoAyLgAQoRUmVjb3JkU2FsZVJlcXVlc3QSEwoLbW92ZW1lbnRfaWQYASABKAkSCwoDc2t1GAIgASgJEhMKC2xvY2F0aW9uX2lkGAMgASgJEhAKCHF1YW50aXR5GAQgASgDEgwKBHVuaXQYBSABKAkSMAoHY2hhbm5lbBgGIAEoDjIfLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuQ2hhbm5lbBIRCglyZWZlcmVuY2UYByABKAkSLwoLb2NjdXJyZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkwKElJlY29yZFNhbGVSZXNwb25zZRI2CgZyZXN1bHQYASABKAsyJi5zdG9ja21pbmQuaW52ZW50b3J5LnYxLk1vdmVtZW50UmVzdWx0IqMCChJBZGp1c3RTdG9ja1JlcXVlc3QSEwoLbW92ZW1lbnRfaWQYASABKAkSCwoDc2t1GAIgASgJEhMKC2xvY2F0aW9uX2lkGAMgASgJEjQKBGtpbmQYBCABKA4yJi5zdG9ja21pbmQuaW52ZW50b3J5LnYxLkFkanVzdG1lbnRLaW5kEhAKCHF1YW50aXR5GAUgASgDEg0KBWRlbHRhGAYgASgSEgwKBHVuaXQYByABKAkSDgoGcmVhc29uGAggASgJEjAKB2NoYW5uZWwYCSABKA4yHy5zdG9ja21pbmQuaW52ZW50b3J5LnYxLkNoYW5uZWwSLwoLb2NjdXJyZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImEKE0FkanVzdFN0b2NrUmVzcG9uc2USNgoGcmVzdWx0GAEgASgLMiYuc3RvY2ttaW5kLmludmVudG9yeS52MS5Nb3ZlbWVudFJlc3VsdBISCgpkaWZmZXJlbmNlGAIgASgDIq8BChJFeHBlY3RTdG9ja1JlcXVlc3QSEwoLbW92ZW1lbnRfaWQYASABKAkSCwoDc2t1GAIgASgJEhMKC2xvY2F0aW9uX2lkGAMgASgJEhAKCHF1YW50aXR5GAQgASgDEgwKBHVuaXQYBSABKAkSEQoJcmVmZXJlbmNlGAYgASgJEi8KC2V4cGVjdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJNChNFeHBlY3RTdG9ja1Jlc3BvbnNlEjYKBnJlc3VsdBgBIAEoCzImLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuTW92ZW1lbnRSZXN1bHQisAEKF0Rpc3BhdGNoVHJhbnNmZXJSZXF1ZXN0EhMKC3RyYW5zZmVyX2lkGAEgASgJEgsKA3NrdRgCIAEoCRIYChBmcm9tX2xvY2F0aW9uX2lkGAMgASgJEhYKDnRvX2xvY2F0aW9uX2lkGAQgASgJEhAKCHF1YW50aXR5GAUgASgDEgwKBHVuaXQYBiABKAkSEQoJcmVmZXJlbmNlGAcgASgJEg4KBnJlYXNvbhgIIAEoCSKzAQoYRGlzcGF0Y2hUcmFuc2ZlclJlc3BvbnNlEhMKC3RyYW5zZmVyX2lkGAEgASgJEjIKBnNvdXJjZRgCIAEoCzIiLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuU3RvY2tMZXZlbBI3CgtkZXN0aW5hdGlvbhgDIAEoCzIiLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuU3RvY2tMZXZlbBIVCg1iYXNlX3F1YW50aXR5GAQgASgDInIKFlJlY2VpdmVUcmFuc2ZlclJlcXVlc3QSEwoLbW92ZW1lbnRfaWQYASABKAkSEwoLdHJhbnNmZXJfaWQYAiABKAkSEAoIcXVhbnRpdHkYAyABKAMSDAoEdW5pdBgEIAEoCRIOCgZyZWFzb24YBSABKAkiYwoXUmVjZWl2ZVRyYW5zZmVyUmVzcG9uc2USNgoGcmVzdWx0GAEgASgLMiYuc3RvY2ttaW5kLmludmVudG9yeS52MS5Nb3ZlbWVudFJlc3VsdBIQCghzaG9ydGFnZRgCIAEoAyLuAQoTUmVjb3JkUmV0dXJuUmVxdWVzdBITCgttb3ZlbWVudF9pZBgBIAEoCRILCgNza3UYAiABKAkSEwoLbG9jYXRpb25faWQYAyABKAkSEAoIcXVhbnRpdHkYBCABKAMSDAoEdW5pdBgFIAEoCRIwCgdjaGFubmVsGAYgASgOMh8uc3RvY2ttaW5kLmludmVudG9yeS52MS5DaGFubmVsEisKB3NvbGRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXJlZmVyZW5jZRgIIAEoCRIOCgZyZWFzb24YCSABKAkiYwoUUmVjb3JkUmV0dXJuUmVzcG9uc2USNgoGcmVzdWx0GAEgASgLMiYuc3RvY2ttaW5kLmludmVudG9yeS52MS5Nb3ZlbWVudFJlc3VsdBITCgtxdWFyYW50aW5lZBgCIAEoCCK9AQobQ29tcGxldGVRdWFsaXR5Q2hlY2tSZXF1ZXN0EhMKC21vdmVtZW50X2lkGAEgASgJEgsKA3NrdRgCIAEoCRITCgtsb2NhdGlvbl9pZBgDIAEoCRIQCghxdWFudGl0eRgEIAEoAxIMCgR1bml0GAUgASgJEjcKB291dGNvbWUYBiABKA4yJi5zdG9ja21pbmQuaW52ZW50b3J5LnYxLlF1YWxpdHlPdXRjb21lEg4KBnJlYXNvbhgHIAEoCSJWChxDb21wbGV0ZVF1YWxpdHlDaGVja1Jlc3BvbnNlEjYKBnJlc3VsdBgBIAEoCzImLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuTW92ZW1lbnRSZXN1bHQiZwoWUmVwbGVuaXNobWVudFRocmVzaG9sZBILCgNza3UYASABKAkSEwoLbG9jYXRpb25faWQYAiABKAkSFQoNcmVvcmRlcl9wb2ludBgDIAEoAxIUCgx0YXJnZXRfbGV2ZWwYBCABKAMilQMKDFRlbmFudFBvbGljeRIwCg1lY29tbWVyY2VfdHRsGAEgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjIKD21hcmtldHBsYWNlX3R0bBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIqCgdiMmJfdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEioKB3Bvc190dGwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFAoMc2FmZXR5X3N0b2NrGAUgASgDEhsKE2xvd19zdG9ja190aHJlc2hvbGQYBiABKAMSGgoScmV0dXJuX3dpbmRvd19kYXlzGAcgASgFEh4KFnF1YWxpdHlfY2hlY2tfcmVxdWlyZWQYCCABKAgSEQoJdGltZV96b25lGAkgASgJEkUKDXJlcGxlbmlzaG1lbnQYCiADKAsyLi5zdG9ja21pbmQuaW52ZW50b3J5LnYxLlJlcGxlbmlzaG1lbnRUaHJlc2hvbGQiGAoWR2V0VGVuYW50UG9saWN5UmVxdWVzdCKkAQoXR2V0VGVuYW50UG9saWN5UmVzcG9uc2USNAoGcG9saWN5GAEgASgLMiQuc3RvY2ttaW5kLmludmVudG9yeS52MS5UZW5hbnRQb2xpY3kSDwoHdmVyc2lvbhgCIAEoAxIuCgp1cGRhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgp1cGRhdGVkX2J5GAQgASgJImsKGVVwZGF0ZVRlbmFudFBvbGljeVJlcXVlc3QSNAoGcG9saWN5GAEgASgLMiQuc3RvY2ttaW5kLmludmVudG9yeS52MS5UZW5hbnRQb2xpY3kSGAoQZXhwZWN0ZWRfdmVyc2lvbhgCIAEoAyJjChpVcGRhdGVUZW5hbnRQb2xpY3lSZXNwb25zZRI0CgZwb2xpY3kYASABKAsyJC5zdG9ja21pbmQuaW52ZW50b3J5LnYxLlRlbmFudFBvbGljeRIPCgd2ZXJzaW9uGAIgASgDItIDCghNb3ZlbWVudBIQCghldmVudF9pZBgBIAEoCRISCgpldmVudF90eXBlGAIgASgJEgsKA3NrdRgDIAEoCRITCgtsb2NhdGlvbl9pZBgEIAEoCRIQCghxdWFudGl0eRgFIAEoAxIMCgR1bml0GAYgASgJEhUKDXVuaXRfcXVhbnRpdHkYByABKAMSMAoHY2hhbm5lbBgIIAEoDjIfLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuQ2hhbm5lbBIQCghvcGVyYXRvchgJIAEoCRIOCgZyZWFzb24YCiABKAkSEQoJcmVmZXJlbmNlGAsgASgJEhQKDGNhdXNhdGlvbl9pZBgMIAEoCRIWCg5jb3JyZWxhdGlvbl9pZBgNIAEoCRIvCgtvY2N1cnJlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVjb3JkZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDnN0cmVhbV92ZXJzaW9uGBAgASgDEjgKDGxldmVsc19hZnRlchgRIAEoCzIiLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuU3RvY2tMZXZlbCL1AQoUTGlzdE1vdmVtZW50c1JlcXVlc3QSCwoDc2t1GAEgASgJEhMKC2xvY2F0aW9uX2lkGAIgASgJEjAKB2NoYW5uZWwYAyABKA4yHy5zdG9ja21pbmQuaW52ZW50b3J5LnYxLkNoYW5uZWwSEAoIb3BlcmF0b3IYBCABKAkSKAoEZnJvbRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoCdG8YBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgHIAEoBRISCgpwYWdlX3Rva2VuGAggASgJImUKFUxpc3RNb3ZlbWVudHNSZXNwb25zZRIzCgltb3ZlbWVudHMYASADKAsyIC5zdG9ja21pbmQuaW52ZW50b3J5LnYxLk1vdmVtZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKyAQoRR2V0U3RvY2tBdFJlcXVlc3QSLgoEa2V5cxgBIAMoCzIgLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuU3RvY2tLZXkSEwoLbG9jYXRpb25faWQYAiABKAkSJgoCYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKBWJhc2lzGAQgASgOMiEuc3RvY2ttaW5kLmludmVudG9yeS52MS5UaW1lQmFzaXMiSAoSR2V0U3RvY2tBdFJlc3BvbnNlEjIKBmxldmVscxgBIAMoCzIiLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuU3RvY2tMZXZlbCp0CgdDaGFubmVsEhcKE0NIQU5ORUxfVU5TUEVDSUZJRUQQABIVChFDSEFOTkVMX0VDT01NRVJDRRABEg8KC0NIQU5ORUxfUE9TEAISDwoLQ0hBTk5FTF9CMkIQAxIXChNDSEFOTkVMX01BUktFVFBMQUNFEAQq3AEKEVJlc2VydmF0aW9uU3RhdHVzEiIKHlJFU0VSVkFUSU9OX1NUQVRVU19VTlNQRUNJRklFRBAAEh4KGlJFU0VSVkFUSU9OX1NUQVRVU19QRU5ESU5HEAESIAocUkVTRVJWQVRJT05fU1RBVFVTX0NPTkZJUk1FRBACEiAKHFJFU0VSVkFUSU9OX1NUQVRVU19GVUxGSUxMRUQQAxIfChtSRVNFUlZBVElPTl9TVEFUVVNfUkVMRUFTRUQQBBIeChpSRVNFUlZBVElPTl9TVEFUVVNfRVhQSVJFRBAFKlwKC0NvbnNpc3RlbmN5EhsKF0NPTlNJU1RFTkNZX1VOU1BFQ0lGSUVEEAASGAoUQ09OU0lTVEVOQ1lfRVZFTlRVQUwQARIWChJDT05TSVNURU5DWV9TVFJPTkcQAiqkAQoSQXZhaWxhYmlsaXR5U3RhdHVzEiMKH0FWQUlMQUJJTElUWV9TVEFUVVNfVU5TUEVDSUZJRUQQABIgChxBVkFJTEFCSUxJVFlfU1RBVFVTX0lOX1NUT0NLEAESIQodQVZBSUxBQklMSVRZX1NUQVRVU19MT1dfU1RPQ0sQAhIkCiBBVkFJTEFCSUxJVFlfU1RBVFVTX09VVF9PRl9TVE9DSxADKn0KDExvY2F0aW9uS2luZBIdChlMT0NBVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASGwoXTE9DQVRJT05fS0lORF9XQVJFSE9VU0UQARIXChNMT0NBVElPTl9LSU5EX1NUT1JFEAISGAoUTE9DQVRJT05fS0lORF9SRUdJT04QAyqpAQoOQWRqdXN0bWVudEtpbmQSHwobQURKVVNUTUVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASHwobQURKVVNUTUVOVF9LSU5EX0NZQ0xFX0NPVU5UEAESGgoWQURKVVNUTUVOVF9LSU5EX0RBTUFHRRACEh0KGUFESlVTVE1FTlRfS0lORF9TSFJJTktBR0UQAxIaChZBREpVU1RNRU5UX0tJTkRfU0VOU09SEAQqaQoOUXVhbGl0eU91dGNvbWUSHwobUVVBTElUWV9PVVRDT01FX1VOU1BFQ0lGSUVEEAASGgoWUVVBTElUWV9PVVRDT01FX1BBU1NFRBABEhoKFlFVQUxJVFlfT1VUQ09NRV9GQUlMRUQQAipZCglUaW1lQmFzaXMSGgoWVElNRV9CQVNJU19VTlNQRUNJRklFRBAAEhcKE1RJTUVfQkFTSVNfUkVDT1JERUQQARIXChNUSU1FX0JBU0lTX09DQ1VSUkVEEAIynxUKEEludmVudG9yeVNlcnZpY2USaQoMUmVzZXJ2ZVN0b2NrEisuc3RvY2ttaW5kLmludmVudG9yeS52MS5SZXNlcnZlU3RvY2tSZXF1ZXN0Giwuc3RvY2ttaW5kLmludmVudG9yeS52MS5SZXNlcnZlU3RvY2tSZXNwb25zZRJ7ChJDb25maXJtUmVzZXJ2YXRpb24SMS5zdG9ja21pbmQuaW52ZW50b3J5LnYxLkNvbmZpcm1SZXNlcnZhdGlvblJlcXVlc3QaMi5zdG9ja21pbmQuaW52ZW50b3J5LnYxLkNvbmZpcm1SZXNlcnZhdGlvblJlc3BvbnNlEngKEUZ1bGZpbFJlc2VydmF0aW9uEjAuc3RvY2ttaW5kLmludmVudG9yeS52MS5GdWxmaWxSZXNlcnZhdGlvblJlcXVlc3QaMS5zdG9ja21pbmQuaW52ZW50b3J5LnYxLkZ1bGZpbFJlc2VydmF0aW9uUmVzcG9uc2USaQoMUmVsZWFzZVN0b2NrEisuc3RvY2ttaW5kLmludmVudG9yeS52MS5SZWxlYXNlU3RvY2tSZXF1ZXN0Giwuc3RvY2ttaW5kLmludmVudG9yeS52MS5SZWxlYXNlU3RvY2tSZXNwb25zZRJ0Cg5HZXRSZXNlcnZhdGlvbhItLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuR2V0UmVzZXJ2YXRpb25SZXF1ZXN0Gi4uc3RvY2ttaW5kLmludmVudG9yeS52MS5HZXRSZXNlcnZhdGlvblJlc3BvbnNlIgOQAgESaQoMUmVjZWl2ZVN0b2NrEisuc3RvY2ttaW5kLmludmVudG9yeS52MS5SZWNlaXZlU3RvY2tSZXF1ZXN0Giwuc3RvY2ttaW5kLmludmVudG9yeS52MS5SZWNlaXZlU3RvY2tSZXNwb25zZRJoCgpRdWVyeVN0b2NrEikuc3RvY2ttaW5kLmludmVudG9yeS52MS5RdWVyeVN0b2NrUmVxdWVzdBoqLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuUXVlcnlTdG9ja1Jlc3BvbnNlIgOQAgESZQoKV2F0Y2hTdG9jaxIpLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuV2F0Y2hTdG9ja1JlcXVlc3QaKi5zdG9ja21pbmQuaW52ZW50b3J5LnYxLldhdGNoU3RvY2tSZXNwb25zZTABEmwKDVVwc2VydFByb2R1Y3QSLC5zdG9ja21pbmQuaW52ZW50b3J5LnYxLlVwc2VydFByb2R1Y3RSZXF1ZXN0Gi0uc3RvY2ttaW5kLmludmVudG9yeS52MS5VcHNlcnRQcm9kdWN0UmVzcG9uc2USaAoKR2V0UHJvZHVjdBIpLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuR2V0UHJvZHVjdFJlcXVlc3QaKi5zdG9ja21pbmQuaW52ZW50b3J5LnYxLkdldFByb2R1Y3RSZXNwb25zZSIDkAIBEm4KDExpc3RQcm9kdWN0cxIrLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuTGlzdFByb2R1Y3RzUmVxdWVzdBosLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuTGlzdFByb2R1Y3RzUmVzcG9uc2UiA5ACARJvCg5VcHNlcnRMb2NhdGlvbhItLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuVXBzZXJ0TG9jYXRpb25SZXF1ZXN0Gi4uc3RvY2ttaW5kLmludmVudG9yeS52MS5VcHNlcnRMb2NhdGlvblJlc3BvbnNlEnEKDUxpc3RMb2NhdGlvbnMSLC5zdG9ja21pbmQuaW52ZW50b3J5LnYxLkxpc3RMb2NhdGlvbnNSZXF1ZXN0Gi0uc3RvY2ttaW5kLmludmVudG9yeS52MS5MaXN0TG9jYXRpb25zUmVzcG9uc2UiA5ACARJjCgpSZWNvcmRTYWxlEikuc3RvY2ttaW5kLmludmVudG9yeS52MS5SZWNvcmRTYWxlUmVxdWVzdBoqLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuUmVjb3JkU2FsZVJlc3BvbnNlEmYKC0FkanVzdFN0b2NrEiouc3RvY2ttaW5kLmludmVudG9yeS52MS5BZGp1c3RTdG9ja1JlcXVlc3QaKy5zdG9ja21pbmQuaW52ZW50b3J5LnYxLkFkanVzdFN0b2NrUmVzcG9uc2USZgoLRXhwZWN0U3RvY2sSKi5zdG9ja21pbmQuaW52ZW50b3J5LnYxLkV4cGVjdFN0b2NrUmVxdWVzdBorLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuRXhwZWN0U3RvY2tSZXNwb25zZRJ1ChBEaXNwYXRjaFRyYW5zZmVyEi8uc3RvY2ttaW5kLmludmVudG9yeS52MS5EaXNwYXRjaFRyYW5zZmVyUmVxdWVzdBowLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuRGlzcGF0Y2hUcmFuc2ZlclJlc3BvbnNlEnIKD1JlY2VpdmVUcmFuc2ZlchIuLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuUmVjZWl2ZVRyYW5zZmVyUmVxdWVzdBovLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuUmVjZWl2ZVRyYW5zZmVyUmVzcG9uc2USaQoMUmVjb3JkUmV0dXJuEisuc3RvY2ttaW5kLmludmVudG9yeS52MS5SZWNvcmRSZXR1cm5SZXF1ZXN0Giwuc3RvY2ttaW5kLmludmVudG9yeS52MS5SZWNvcmRSZXR1cm5SZXNwb25zZRKBAQoUQ29tcGxldGVRdWFsaXR5Q2hlY2sSMy5zdG9ja21pbmQuaW52ZW50b3J5LnYxLkNvbXBsZXRlUXVhbGl0eUNoZWNrUmVxdWVzdBo0LnN0b2NrbWluZC5pbnZlbnRvcnkudjEuQ29tcGxldGVRdWFsaXR5Q2hlY2tSZXNwb25zZRJ3Cg9HZXRUZW5hbnRQb2xpY3kSLi5zdG9ja21pbmQuaW52ZW50b3J5LnYxLkdldFRlbmFudFBvbGljeVJlcXVlc3QaLy5zdG9ja21pbmQuaW52ZW50b3J5LnYxLkdldFRlbmFudFBvbGljeVJlc3BvbnNlIgOQAgESewoSVXBkYXRlVGVuYW50UG9saWN5EjEuc3RvY2ttaW5kLmludmVudG9yeS52MS5VcGRhdGVUZW5hbnRQb2xpY3lSZXF1ZXN0GjIuc3RvY2ttaW5kLmludmVudG9yeS52MS5VcGRhdGVUZW5hbnRQb2xpY3lSZXNwb25zZRJxCg1MaXN0TW92ZW1lbnRzEiwuc3RvY2ttaW5kLmludmVudG9yeS52MS5MaXN0TW92ZW1lbnRzUmVxdWVzdBotLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuTGlzdE1vdmVtZW50c1Jlc3BvbnNlIgOQAgESaAoKR2V0U3RvY2tBdBIpLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuR2V0U3RvY2tBdFJlcXVlc3QaKi5zdG9ja21pbmQuaW52ZW50b3J5LnYxLkdldFN0b2NrQXRSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message stockmind.inventory.v1.ReservationLine
@@ -448,7 +448,8 @@ export const StockKeySchema: GenMessage<StockKey> = /*@__PURE__*/
  */
 export type QueryStockRequest = Message<"stockmind.inventory.v1.QueryStockRequest"> & {
   /**
-   * 1..1000 keys.
+   * 1..1000 keys. A key's location_id may name a region: the answer sums every
+   * location below it.
    *
    * @generated from field: repeated stockmind.inventory.v1.StockKey keys = 1;
    */
@@ -540,6 +541,21 @@ export type StockLevel = Message<"stockmind.inventory.v1.StockLevel"> & {
    * @generated from field: bool stale = 12;
    */
   stale: boolean;
+
+  /**
+   * Set when location_id named a region: the levels are the sum over every
+   * warehouse and store below it.
+   *
+   * @generated from field: bool aggregated = 13;
+   */
+  aggregated: boolean;
+
+  /**
+   * How many locations the sum covers (1 for a single location).
+   *
+   * @generated from field: int32 location_count = 14;
+   */
+  locationCount: number;
 };
 
 /**
@@ -624,6 +640,1342 @@ export type WatchStockResponse = Message<"stockmind.inventory.v1.WatchStockRespo
  */
 export const WatchStockResponseSchema: GenMessage<WatchStockResponse> = /*@__PURE__*/
   messageDesc(file_stockmind_inventory_v1_inventory, 19);
+
+/**
+ * A packaging unit: one `name` is `base_units` base units (box = 12, pallet = 480).
+ *
+ * @generated from message stockmind.inventory.v1.UnitOfMeasure
+ */
+export type UnitOfMeasure = Message<"stockmind.inventory.v1.UnitOfMeasure"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: int64 base_units = 2;
+   */
+  baseUnits: bigint;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.UnitOfMeasure.
+ * Use `create(UnitOfMeasureSchema)` to create a new message.
+ */
+export const UnitOfMeasureSchema: GenMessage<UnitOfMeasure> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 20);
+
+/**
+ * @generated from message stockmind.inventory.v1.Product
+ */
+export type Product = Message<"stockmind.inventory.v1.Product"> & {
+  /**
+   * @generated from field: string sku = 1;
+   */
+  sku: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * The unit the ledger counts in (e.g. "unit", "kg").
+   *
+   * @generated from field: string base_unit = 3;
+   */
+  baseUnit: string;
+
+  /**
+   * @generated from field: repeated stockmind.inventory.v1.UnitOfMeasure units = 4;
+   */
+  units: UnitOfMeasure[];
+
+  /**
+   * @generated from field: int64 version = 5;
+   */
+  version: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 6;
+   */
+  updatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.Product.
+ * Use `create(ProductSchema)` to create a new message.
+ */
+export const ProductSchema: GenMessage<Product> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 21);
+
+/**
+ * @generated from message stockmind.inventory.v1.UpsertProductRequest
+ */
+export type UpsertProductRequest = Message<"stockmind.inventory.v1.UpsertProductRequest"> & {
+  /**
+   * @generated from field: string sku = 1;
+   */
+  sku: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string base_unit = 3;
+   */
+  baseUnit: string;
+
+  /**
+   * Packaging units; names are unique and differ from base_unit.
+   *
+   * @generated from field: repeated stockmind.inventory.v1.UnitOfMeasure units = 4;
+   */
+  units: UnitOfMeasure[];
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.UpsertProductRequest.
+ * Use `create(UpsertProductRequestSchema)` to create a new message.
+ */
+export const UpsertProductRequestSchema: GenMessage<UpsertProductRequest> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 22);
+
+/**
+ * @generated from message stockmind.inventory.v1.UpsertProductResponse
+ */
+export type UpsertProductResponse = Message<"stockmind.inventory.v1.UpsertProductResponse"> & {
+  /**
+   * @generated from field: stockmind.inventory.v1.Product product = 1;
+   */
+  product?: Product | undefined;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.UpsertProductResponse.
+ * Use `create(UpsertProductResponseSchema)` to create a new message.
+ */
+export const UpsertProductResponseSchema: GenMessage<UpsertProductResponse> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 23);
+
+/**
+ * @generated from message stockmind.inventory.v1.GetProductRequest
+ */
+export type GetProductRequest = Message<"stockmind.inventory.v1.GetProductRequest"> & {
+  /**
+   * @generated from field: string sku = 1;
+   */
+  sku: string;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.GetProductRequest.
+ * Use `create(GetProductRequestSchema)` to create a new message.
+ */
+export const GetProductRequestSchema: GenMessage<GetProductRequest> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 24);
+
+/**
+ * @generated from message stockmind.inventory.v1.GetProductResponse
+ */
+export type GetProductResponse = Message<"stockmind.inventory.v1.GetProductResponse"> & {
+  /**
+   * @generated from field: stockmind.inventory.v1.Product product = 1;
+   */
+  product?: Product | undefined;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.GetProductResponse.
+ * Use `create(GetProductResponseSchema)` to create a new message.
+ */
+export const GetProductResponseSchema: GenMessage<GetProductResponse> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 25);
+
+/**
+ * @generated from message stockmind.inventory.v1.ListProductsRequest
+ */
+export type ListProductsRequest = Message<"stockmind.inventory.v1.ListProductsRequest"> & {
+  /**
+   * 1..500, default 100.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.ListProductsRequest.
+ * Use `create(ListProductsRequestSchema)` to create a new message.
+ */
+export const ListProductsRequestSchema: GenMessage<ListProductsRequest> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 26);
+
+/**
+ * @generated from message stockmind.inventory.v1.ListProductsResponse
+ */
+export type ListProductsResponse = Message<"stockmind.inventory.v1.ListProductsResponse"> & {
+  /**
+   * @generated from field: repeated stockmind.inventory.v1.Product products = 1;
+   */
+  products: Product[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.ListProductsResponse.
+ * Use `create(ListProductsResponseSchema)` to create a new message.
+ */
+export const ListProductsResponseSchema: GenMessage<ListProductsResponse> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 27);
+
+/**
+ * @generated from message stockmind.inventory.v1.Location
+ */
+export type Location = Message<"stockmind.inventory.v1.Location"> & {
+  /**
+   * @generated from field: string location_id = 1;
+   */
+  locationId: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: stockmind.inventory.v1.LocationKind kind = 3;
+   */
+  kind: LocationKind;
+
+  /**
+   * The region above it; empty for a root.
+   *
+   * @generated from field: string parent_id = 4;
+   */
+  parentId: string;
+
+  /**
+   * @generated from field: int64 version = 5;
+   */
+  version: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 6;
+   */
+  updatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.Location.
+ * Use `create(LocationSchema)` to create a new message.
+ */
+export const LocationSchema: GenMessage<Location> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 28);
+
+/**
+ * @generated from message stockmind.inventory.v1.UpsertLocationRequest
+ */
+export type UpsertLocationRequest = Message<"stockmind.inventory.v1.UpsertLocationRequest"> & {
+  /**
+   * @generated from field: string location_id = 1;
+   */
+  locationId: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: stockmind.inventory.v1.LocationKind kind = 3;
+   */
+  kind: LocationKind;
+
+  /**
+   * A region of the same tenant, or empty for a root. Must not create a cycle.
+   *
+   * @generated from field: string parent_id = 4;
+   */
+  parentId: string;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.UpsertLocationRequest.
+ * Use `create(UpsertLocationRequestSchema)` to create a new message.
+ */
+export const UpsertLocationRequestSchema: GenMessage<UpsertLocationRequest> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 29);
+
+/**
+ * @generated from message stockmind.inventory.v1.UpsertLocationResponse
+ */
+export type UpsertLocationResponse = Message<"stockmind.inventory.v1.UpsertLocationResponse"> & {
+  /**
+   * @generated from field: stockmind.inventory.v1.Location location = 1;
+   */
+  location?: Location | undefined;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.UpsertLocationResponse.
+ * Use `create(UpsertLocationResponseSchema)` to create a new message.
+ */
+export const UpsertLocationResponseSchema: GenMessage<UpsertLocationResponse> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 30);
+
+/**
+ * @generated from message stockmind.inventory.v1.ListLocationsRequest
+ */
+export type ListLocationsRequest = Message<"stockmind.inventory.v1.ListLocationsRequest"> & {
+  /**
+   * Only this node and everything below it; empty = the whole tree.
+   *
+   * @generated from field: string root_id = 1;
+   */
+  rootId: string;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.ListLocationsRequest.
+ * Use `create(ListLocationsRequestSchema)` to create a new message.
+ */
+export const ListLocationsRequestSchema: GenMessage<ListLocationsRequest> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 31);
+
+/**
+ * @generated from message stockmind.inventory.v1.ListLocationsResponse
+ */
+export type ListLocationsResponse = Message<"stockmind.inventory.v1.ListLocationsResponse"> & {
+  /**
+   * Parents before children.
+   *
+   * @generated from field: repeated stockmind.inventory.v1.Location locations = 1;
+   */
+  locations: Location[];
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.ListLocationsResponse.
+ * Use `create(ListLocationsResponseSchema)` to create a new message.
+ */
+export const ListLocationsResponseSchema: GenMessage<ListLocationsResponse> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 32);
+
+/**
+ * The answer of every single-item movement.
+ *
+ * @generated from message stockmind.inventory.v1.MovementResult
+ */
+export type MovementResult = Message<"stockmind.inventory.v1.MovementResult"> & {
+  /**
+   * @generated from field: string movement_id = 1;
+   */
+  movementId: string;
+
+  /**
+   * The item's levels right after the movement.
+   *
+   * @generated from field: stockmind.inventory.v1.StockLevel level = 2;
+   */
+  level?: StockLevel | undefined;
+
+  /**
+   * The quantity recorded, in base units.
+   *
+   * @generated from field: int64 base_quantity = 3;
+   */
+  baseQuantity: bigint;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.MovementResult.
+ * Use `create(MovementResultSchema)` to create a new message.
+ */
+export const MovementResultSchema: GenMessage<MovementResult> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 33);
+
+/**
+ * @generated from message stockmind.inventory.v1.RecordSaleRequest
+ */
+export type RecordSaleRequest = Message<"stockmind.inventory.v1.RecordSaleRequest"> & {
+  /**
+   * @generated from field: string movement_id = 1;
+   */
+  movementId: string;
+
+  /**
+   * @generated from field: string sku = 2;
+   */
+  sku: string;
+
+  /**
+   * @generated from field: string location_id = 3;
+   */
+  locationId: string;
+
+  /**
+   * @generated from field: int64 quantity = 4;
+   */
+  quantity: bigint;
+
+  /**
+   * @generated from field: string unit = 5;
+   */
+  unit: string;
+
+  /**
+   * Default CHANNEL_POS.
+   *
+   * @generated from field: stockmind.inventory.v1.Channel channel = 6;
+   */
+  channel: Channel;
+
+  /**
+   * Receipt or ticket number.
+   *
+   * @generated from field: string reference = 7;
+   */
+  reference: string;
+
+  /**
+   * When it happened, if earlier than now (a late upload); default now.
+   *
+   * @generated from field: google.protobuf.Timestamp occurred_at = 8;
+   */
+  occurredAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.RecordSaleRequest.
+ * Use `create(RecordSaleRequestSchema)` to create a new message.
+ */
+export const RecordSaleRequestSchema: GenMessage<RecordSaleRequest> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 34);
+
+/**
+ * @generated from message stockmind.inventory.v1.RecordSaleResponse
+ */
+export type RecordSaleResponse = Message<"stockmind.inventory.v1.RecordSaleResponse"> & {
+  /**
+   * @generated from field: stockmind.inventory.v1.MovementResult result = 1;
+   */
+  result?: MovementResult | undefined;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.RecordSaleResponse.
+ * Use `create(RecordSaleResponseSchema)` to create a new message.
+ */
+export const RecordSaleResponseSchema: GenMessage<RecordSaleResponse> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 35);
+
+/**
+ * @generated from message stockmind.inventory.v1.AdjustStockRequest
+ */
+export type AdjustStockRequest = Message<"stockmind.inventory.v1.AdjustStockRequest"> & {
+  /**
+   * @generated from field: string movement_id = 1;
+   */
+  movementId: string;
+
+  /**
+   * @generated from field: string sku = 2;
+   */
+  sku: string;
+
+  /**
+   * @generated from field: string location_id = 3;
+   */
+  locationId: string;
+
+  /**
+   * @generated from field: stockmind.inventory.v1.AdjustmentKind kind = 4;
+   */
+  kind: AdjustmentKind;
+
+  /**
+   * Counted quantity (cycle count, may be 0) or units lost (damage, shrinkage).
+   *
+   * @generated from field: int64 quantity = 5;
+   */
+  quantity: bigint;
+
+  /**
+   * Signed change (sensor only), e.g. -2.
+   *
+   * @generated from field: sint64 delta = 6;
+   */
+  delta: bigint;
+
+  /**
+   * @generated from field: string unit = 7;
+   */
+  unit: string;
+
+  /**
+   * Free text: why.
+   *
+   * @generated from field: string reason = 8;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: stockmind.inventory.v1.Channel channel = 9;
+   */
+  channel: Channel;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp occurred_at = 10;
+   */
+  occurredAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.AdjustStockRequest.
+ * Use `create(AdjustStockRequestSchema)` to create a new message.
+ */
+export const AdjustStockRequestSchema: GenMessage<AdjustStockRequest> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 36);
+
+/**
+ * @generated from message stockmind.inventory.v1.AdjustStockResponse
+ */
+export type AdjustStockResponse = Message<"stockmind.inventory.v1.AdjustStockResponse"> & {
+  /**
+   * @generated from field: stockmind.inventory.v1.MovementResult result = 1;
+   */
+  result?: MovementResult | undefined;
+
+  /**
+   * Signed change of on hand, in base units.
+   *
+   * @generated from field: int64 difference = 2;
+   */
+  difference: bigint;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.AdjustStockResponse.
+ * Use `create(AdjustStockResponseSchema)` to create a new message.
+ */
+export const AdjustStockResponseSchema: GenMessage<AdjustStockResponse> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 37);
+
+/**
+ * @generated from message stockmind.inventory.v1.ExpectStockRequest
+ */
+export type ExpectStockRequest = Message<"stockmind.inventory.v1.ExpectStockRequest"> & {
+  /**
+   * Identifies the expected delivery (e.g. the advance shipping notice).
+   *
+   * @generated from field: string movement_id = 1;
+   */
+  movementId: string;
+
+  /**
+   * @generated from field: string sku = 2;
+   */
+  sku: string;
+
+  /**
+   * @generated from field: string location_id = 3;
+   */
+  locationId: string;
+
+  /**
+   * @generated from field: int64 quantity = 4;
+   */
+  quantity: bigint;
+
+  /**
+   * @generated from field: string unit = 5;
+   */
+  unit: string;
+
+  /**
+   * Supplier or purchase order reference.
+   *
+   * @generated from field: string reference = 6;
+   */
+  reference: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expected_at = 7;
+   */
+  expectedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.ExpectStockRequest.
+ * Use `create(ExpectStockRequestSchema)` to create a new message.
+ */
+export const ExpectStockRequestSchema: GenMessage<ExpectStockRequest> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 38);
+
+/**
+ * @generated from message stockmind.inventory.v1.ExpectStockResponse
+ */
+export type ExpectStockResponse = Message<"stockmind.inventory.v1.ExpectStockResponse"> & {
+  /**
+   * @generated from field: stockmind.inventory.v1.MovementResult result = 1;
+   */
+  result?: MovementResult | undefined;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.ExpectStockResponse.
+ * Use `create(ExpectStockResponseSchema)` to create a new message.
+ */
+export const ExpectStockResponseSchema: GenMessage<ExpectStockResponse> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 39);
+
+/**
+ * @generated from message stockmind.inventory.v1.DispatchTransferRequest
+ */
+export type DispatchTransferRequest = Message<"stockmind.inventory.v1.DispatchTransferRequest"> & {
+  /**
+   * Identifies the transfer; ReceiveTransfer names it.
+   *
+   * @generated from field: string transfer_id = 1;
+   */
+  transferId: string;
+
+  /**
+   * @generated from field: string sku = 2;
+   */
+  sku: string;
+
+  /**
+   * @generated from field: string from_location_id = 3;
+   */
+  fromLocationId: string;
+
+  /**
+   * @generated from field: string to_location_id = 4;
+   */
+  toLocationId: string;
+
+  /**
+   * @generated from field: int64 quantity = 5;
+   */
+  quantity: bigint;
+
+  /**
+   * @generated from field: string unit = 6;
+   */
+  unit: string;
+
+  /**
+   * @generated from field: string reference = 7;
+   */
+  reference: string;
+
+  /**
+   * @generated from field: string reason = 8;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.DispatchTransferRequest.
+ * Use `create(DispatchTransferRequestSchema)` to create a new message.
+ */
+export const DispatchTransferRequestSchema: GenMessage<DispatchTransferRequest> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 40);
+
+/**
+ * @generated from message stockmind.inventory.v1.DispatchTransferResponse
+ */
+export type DispatchTransferResponse = Message<"stockmind.inventory.v1.DispatchTransferResponse"> & {
+  /**
+   * @generated from field: string transfer_id = 1;
+   */
+  transferId: string;
+
+  /**
+   * @generated from field: stockmind.inventory.v1.StockLevel source = 2;
+   */
+  source?: StockLevel | undefined;
+
+  /**
+   * @generated from field: stockmind.inventory.v1.StockLevel destination = 3;
+   */
+  destination?: StockLevel | undefined;
+
+  /**
+   * @generated from field: int64 base_quantity = 4;
+   */
+  baseQuantity: bigint;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.DispatchTransferResponse.
+ * Use `create(DispatchTransferResponseSchema)` to create a new message.
+ */
+export const DispatchTransferResponseSchema: GenMessage<DispatchTransferResponse> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 41);
+
+/**
+ * @generated from message stockmind.inventory.v1.ReceiveTransferRequest
+ */
+export type ReceiveTransferRequest = Message<"stockmind.inventory.v1.ReceiveTransferRequest"> & {
+  /**
+   * @generated from field: string movement_id = 1;
+   */
+  movementId: string;
+
+  /**
+   * @generated from field: string transfer_id = 2;
+   */
+  transferId: string;
+
+  /**
+   * What arrived (0..dispatched); less than dispatched records a shortage.
+   *
+   * @generated from field: int64 quantity = 3;
+   */
+  quantity: bigint;
+
+  /**
+   * @generated from field: string unit = 4;
+   */
+  unit: string;
+
+  /**
+   * @generated from field: string reason = 5;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.ReceiveTransferRequest.
+ * Use `create(ReceiveTransferRequestSchema)` to create a new message.
+ */
+export const ReceiveTransferRequestSchema: GenMessage<ReceiveTransferRequest> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 42);
+
+/**
+ * @generated from message stockmind.inventory.v1.ReceiveTransferResponse
+ */
+export type ReceiveTransferResponse = Message<"stockmind.inventory.v1.ReceiveTransferResponse"> & {
+  /**
+   * @generated from field: stockmind.inventory.v1.MovementResult result = 1;
+   */
+  result?: MovementResult | undefined;
+
+  /**
+   * Dispatched minus received, in base units.
+   *
+   * @generated from field: int64 shortage = 2;
+   */
+  shortage: bigint;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.ReceiveTransferResponse.
+ * Use `create(ReceiveTransferResponseSchema)` to create a new message.
+ */
+export const ReceiveTransferResponseSchema: GenMessage<ReceiveTransferResponse> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 43);
+
+/**
+ * @generated from message stockmind.inventory.v1.RecordReturnRequest
+ */
+export type RecordReturnRequest = Message<"stockmind.inventory.v1.RecordReturnRequest"> & {
+  /**
+   * @generated from field: string movement_id = 1;
+   */
+  movementId: string;
+
+  /**
+   * @generated from field: string sku = 2;
+   */
+  sku: string;
+
+  /**
+   * @generated from field: string location_id = 3;
+   */
+  locationId: string;
+
+  /**
+   * @generated from field: int64 quantity = 4;
+   */
+  quantity: bigint;
+
+  /**
+   * @generated from field: string unit = 5;
+   */
+  unit: string;
+
+  /**
+   * @generated from field: stockmind.inventory.v1.Channel channel = 6;
+   */
+  channel: Channel;
+
+  /**
+   * When the goods were sold: returns after the tenant's window are refused.
+   *
+   * @generated from field: google.protobuf.Timestamp sold_at = 7;
+   */
+  soldAt?: Timestamp | undefined;
+
+  /**
+   * Order or receipt of the original sale.
+   *
+   * @generated from field: string reference = 8;
+   */
+  reference: string;
+
+  /**
+   * @generated from field: string reason = 9;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.RecordReturnRequest.
+ * Use `create(RecordReturnRequestSchema)` to create a new message.
+ */
+export const RecordReturnRequestSchema: GenMessage<RecordReturnRequest> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 44);
+
+/**
+ * @generated from message stockmind.inventory.v1.RecordReturnResponse
+ */
+export type RecordReturnResponse = Message<"stockmind.inventory.v1.RecordReturnResponse"> & {
+  /**
+   * @generated from field: stockmind.inventory.v1.MovementResult result = 1;
+   */
+  result?: MovementResult | undefined;
+
+  /**
+   * True when the units wait for a quality check.
+   *
+   * @generated from field: bool quarantined = 2;
+   */
+  quarantined: boolean;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.RecordReturnResponse.
+ * Use `create(RecordReturnResponseSchema)` to create a new message.
+ */
+export const RecordReturnResponseSchema: GenMessage<RecordReturnResponse> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 45);
+
+/**
+ * @generated from message stockmind.inventory.v1.CompleteQualityCheckRequest
+ */
+export type CompleteQualityCheckRequest = Message<"stockmind.inventory.v1.CompleteQualityCheckRequest"> & {
+  /**
+   * @generated from field: string movement_id = 1;
+   */
+  movementId: string;
+
+  /**
+   * @generated from field: string sku = 2;
+   */
+  sku: string;
+
+  /**
+   * @generated from field: string location_id = 3;
+   */
+  locationId: string;
+
+  /**
+   * @generated from field: int64 quantity = 4;
+   */
+  quantity: bigint;
+
+  /**
+   * @generated from field: string unit = 5;
+   */
+  unit: string;
+
+  /**
+   * @generated from field: stockmind.inventory.v1.QualityOutcome outcome = 6;
+   */
+  outcome: QualityOutcome;
+
+  /**
+   * @generated from field: string reason = 7;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.CompleteQualityCheckRequest.
+ * Use `create(CompleteQualityCheckRequestSchema)` to create a new message.
+ */
+export const CompleteQualityCheckRequestSchema: GenMessage<CompleteQualityCheckRequest> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 46);
+
+/**
+ * @generated from message stockmind.inventory.v1.CompleteQualityCheckResponse
+ */
+export type CompleteQualityCheckResponse = Message<"stockmind.inventory.v1.CompleteQualityCheckResponse"> & {
+  /**
+   * @generated from field: stockmind.inventory.v1.MovementResult result = 1;
+   */
+  result?: MovementResult | undefined;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.CompleteQualityCheckResponse.
+ * Use `create(CompleteQualityCheckResponseSchema)` to create a new message.
+ */
+export const CompleteQualityCheckResponseSchema: GenMessage<CompleteQualityCheckResponse> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 47);
+
+/**
+ * @generated from message stockmind.inventory.v1.ReplenishmentThreshold
+ */
+export type ReplenishmentThreshold = Message<"stockmind.inventory.v1.ReplenishmentThreshold"> & {
+  /**
+   * @generated from field: string sku = 1;
+   */
+  sku: string;
+
+  /**
+   * @generated from field: string location_id = 2;
+   */
+  locationId: string;
+
+  /**
+   * Alert when available falls to or below this.
+   *
+   * @generated from field: int64 reorder_point = 3;
+   */
+  reorderPoint: bigint;
+
+  /**
+   * Order up to this level.
+   *
+   * @generated from field: int64 target_level = 4;
+   */
+  targetLevel: bigint;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.ReplenishmentThreshold.
+ * Use `create(ReplenishmentThresholdSchema)` to create a new message.
+ */
+export const ReplenishmentThresholdSchema: GenMessage<ReplenishmentThreshold> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 48);
+
+/**
+ * @generated from message stockmind.inventory.v1.TenantPolicy
+ */
+export type TenantPolicy = Message<"stockmind.inventory.v1.TenantPolicy"> & {
+  /**
+   * Hold time per channel when ReserveStock gives no ttl.
+   *
+   * @generated from field: google.protobuf.Duration ecommerce_ttl = 1;
+   */
+  ecommerceTtl?: Duration | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Duration marketplace_ttl = 2;
+   */
+  marketplaceTtl?: Duration | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Duration b2b_ttl = 3;
+   */
+  b2bTtl?: Duration | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Duration pos_ttl = 4;
+   */
+  posTtl?: Duration | undefined;
+
+  /**
+   * Units kept out of available at every location.
+   *
+   * @generated from field: int64 safety_stock = 5;
+   */
+  safetyStock: bigint;
+
+  /**
+   * "Only N left" at 1..threshold.
+   *
+   * @generated from field: int64 low_stock_threshold = 6;
+   */
+  lowStockThreshold: bigint;
+
+  /**
+   * @generated from field: int32 return_window_days = 7;
+   */
+  returnWindowDays: number;
+
+  /**
+   * @generated from field: bool quality_check_required = 8;
+   */
+  qualityCheckRequired: boolean;
+
+  /**
+   * IANA time zone for daily analytics, e.g. "Europe/Paris".
+   *
+   * @generated from field: string time_zone = 9;
+   */
+  timeZone: string;
+
+  /**
+   * @generated from field: repeated stockmind.inventory.v1.ReplenishmentThreshold replenishment = 10;
+   */
+  replenishment: ReplenishmentThreshold[];
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.TenantPolicy.
+ * Use `create(TenantPolicySchema)` to create a new message.
+ */
+export const TenantPolicySchema: GenMessage<TenantPolicy> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 49);
+
+/**
+ * @generated from message stockmind.inventory.v1.GetTenantPolicyRequest
+ */
+export type GetTenantPolicyRequest = Message<"stockmind.inventory.v1.GetTenantPolicyRequest"> & {
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.GetTenantPolicyRequest.
+ * Use `create(GetTenantPolicyRequestSchema)` to create a new message.
+ */
+export const GetTenantPolicyRequestSchema: GenMessage<GetTenantPolicyRequest> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 50);
+
+/**
+ * @generated from message stockmind.inventory.v1.GetTenantPolicyResponse
+ */
+export type GetTenantPolicyResponse = Message<"stockmind.inventory.v1.GetTenantPolicyResponse"> & {
+  /**
+   * @generated from field: stockmind.inventory.v1.TenantPolicy policy = 1;
+   */
+  policy?: TenantPolicy | undefined;
+
+  /**
+   * 0 = the defaults, never written.
+   *
+   * @generated from field: int64 version = 2;
+   */
+  version: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 3;
+   */
+  updatedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string updated_by = 4;
+   */
+  updatedBy: string;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.GetTenantPolicyResponse.
+ * Use `create(GetTenantPolicyResponseSchema)` to create a new message.
+ */
+export const GetTenantPolicyResponseSchema: GenMessage<GetTenantPolicyResponse> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 51);
+
+/**
+ * @generated from message stockmind.inventory.v1.UpdateTenantPolicyRequest
+ */
+export type UpdateTenantPolicyRequest = Message<"stockmind.inventory.v1.UpdateTenantPolicyRequest"> & {
+  /**
+   * The whole policy (fields left unset take the defaults).
+   *
+   * @generated from field: stockmind.inventory.v1.TenantPolicy policy = 1;
+   */
+  policy?: TenantPolicy | undefined;
+
+  /**
+   * The version this update was made from; a concurrent update answers ABORTED.
+   *
+   * @generated from field: int64 expected_version = 2;
+   */
+  expectedVersion: bigint;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.UpdateTenantPolicyRequest.
+ * Use `create(UpdateTenantPolicyRequestSchema)` to create a new message.
+ */
+export const UpdateTenantPolicyRequestSchema: GenMessage<UpdateTenantPolicyRequest> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 52);
+
+/**
+ * @generated from message stockmind.inventory.v1.UpdateTenantPolicyResponse
+ */
+export type UpdateTenantPolicyResponse = Message<"stockmind.inventory.v1.UpdateTenantPolicyResponse"> & {
+  /**
+   * @generated from field: stockmind.inventory.v1.TenantPolicy policy = 1;
+   */
+  policy?: TenantPolicy | undefined;
+
+  /**
+   * @generated from field: int64 version = 2;
+   */
+  version: bigint;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.UpdateTenantPolicyResponse.
+ * Use `create(UpdateTenantPolicyResponseSchema)` to create a new message.
+ */
+export const UpdateTenantPolicyResponseSchema: GenMessage<UpdateTenantPolicyResponse> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 53);
+
+/**
+ * @generated from message stockmind.inventory.v1.Movement
+ */
+export type Movement = Message<"stockmind.inventory.v1.Movement"> & {
+  /**
+   * @generated from field: string event_id = 1;
+   */
+  eventId: string;
+
+  /**
+   * Wire event type, e.g. stockmind.stock.stock_sold.v1
+   *
+   * @generated from field: string event_type = 2;
+   */
+  eventType: string;
+
+  /**
+   * @generated from field: string sku = 3;
+   */
+  sku: string;
+
+  /**
+   * @generated from field: string location_id = 4;
+   */
+  locationId: string;
+
+  /**
+   * Signed change of on hand, reserved, ... is in `levels_after` minus the
+   * previous levels; `quantity` is the movement's own quantity in base units.
+   *
+   * @generated from field: int64 quantity = 5;
+   */
+  quantity: bigint;
+
+  /**
+   * @generated from field: string unit = 6;
+   */
+  unit: string;
+
+  /**
+   * @generated from field: int64 unit_quantity = 7;
+   */
+  unitQuantity: bigint;
+
+  /**
+   * @generated from field: stockmind.inventory.v1.Channel channel = 8;
+   */
+  channel: Channel;
+
+  /**
+   * @generated from field: string operator = 9;
+   */
+  operator: string;
+
+  /**
+   * @generated from field: string reason = 10;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: string reference = 11;
+   */
+  reference: string;
+
+  /**
+   * The command that caused it (movement, reservation or transfer id).
+   *
+   * @generated from field: string causation_id = 12;
+   */
+  causationId: string;
+
+  /**
+   * @generated from field: string correlation_id = 13;
+   */
+  correlationId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp occurred_at = 14;
+   */
+  occurredAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp recorded_at = 15;
+   */
+  recordedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: int64 stream_version = 16;
+   */
+  streamVersion: bigint;
+
+  /**
+   * @generated from field: stockmind.inventory.v1.StockLevel levels_after = 17;
+   */
+  levelsAfter?: StockLevel | undefined;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.Movement.
+ * Use `create(MovementSchema)` to create a new message.
+ */
+export const MovementSchema: GenMessage<Movement> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 54);
+
+/**
+ * @generated from message stockmind.inventory.v1.ListMovementsRequest
+ */
+export type ListMovementsRequest = Message<"stockmind.inventory.v1.ListMovementsRequest"> & {
+  /**
+   * @generated from field: string sku = 1;
+   */
+  sku: string;
+
+  /**
+   * @generated from field: string location_id = 2;
+   */
+  locationId: string;
+
+  /**
+   * @generated from field: stockmind.inventory.v1.Channel channel = 3;
+   */
+  channel: Channel;
+
+  /**
+   * @generated from field: string operator = 4;
+   */
+  operator: string;
+
+  /**
+   * Recorded at or after `from` and before `to`.
+   *
+   * @generated from field: google.protobuf.Timestamp from = 5;
+   */
+  from?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp to = 6;
+   */
+  to?: Timestamp | undefined;
+
+  /**
+   * 1..500, default 100.
+   *
+   * @generated from field: int32 page_size = 7;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 8;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.ListMovementsRequest.
+ * Use `create(ListMovementsRequestSchema)` to create a new message.
+ */
+export const ListMovementsRequestSchema: GenMessage<ListMovementsRequest> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 55);
+
+/**
+ * @generated from message stockmind.inventory.v1.ListMovementsResponse
+ */
+export type ListMovementsResponse = Message<"stockmind.inventory.v1.ListMovementsResponse"> & {
+  /**
+   * @generated from field: repeated stockmind.inventory.v1.Movement movements = 1;
+   */
+  movements: Movement[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.ListMovementsResponse.
+ * Use `create(ListMovementsResponseSchema)` to create a new message.
+ */
+export const ListMovementsResponseSchema: GenMessage<ListMovementsResponse> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 56);
+
+/**
+ * @generated from message stockmind.inventory.v1.GetStockAtRequest
+ */
+export type GetStockAtRequest = Message<"stockmind.inventory.v1.GetStockAtRequest"> & {
+  /**
+   * 1..1000 keys (a key's location_id may be a region) ...
+   *
+   * @generated from field: repeated stockmind.inventory.v1.StockKey keys = 1;
+   */
+  keys: StockKey[];
+
+  /**
+   * ... or every item at this location or region (when keys is empty).
+   *
+   * @generated from field: string location_id = 2;
+   */
+  locationId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp at = 3;
+   */
+  at?: Timestamp | undefined;
+
+  /**
+   * @generated from field: stockmind.inventory.v1.TimeBasis basis = 4;
+   */
+  basis: TimeBasis;
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.GetStockAtRequest.
+ * Use `create(GetStockAtRequestSchema)` to create a new message.
+ */
+export const GetStockAtRequestSchema: GenMessage<GetStockAtRequest> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 57);
+
+/**
+ * @generated from message stockmind.inventory.v1.GetStockAtResponse
+ */
+export type GetStockAtResponse = Message<"stockmind.inventory.v1.GetStockAtResponse"> & {
+  /**
+   * @generated from field: repeated stockmind.inventory.v1.StockLevel levels = 1;
+   */
+  levels: StockLevel[];
+};
+
+/**
+ * Describes the message stockmind.inventory.v1.GetStockAtResponse.
+ * Use `create(GetStockAtResponseSchema)` to create a new message.
+ */
+export const GetStockAtResponseSchema: GenMessage<GetStockAtResponse> = /*@__PURE__*/
+  messageDesc(file_stockmind_inventory_v1_inventory, 58);
 
 /**
  * The channel a command acts for.
@@ -770,6 +2122,143 @@ export const AvailabilityStatusSchema: GenEnum<AvailabilityStatus> = /*@__PURE__
   enumDesc(file_stockmind_inventory_v1_inventory, 3);
 
 /**
+ * @generated from enum stockmind.inventory.v1.LocationKind
+ */
+export enum LocationKind {
+  /**
+   * @generated from enum value: LOCATION_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: LOCATION_KIND_WAREHOUSE = 1;
+   */
+  WAREHOUSE = 1,
+
+  /**
+   * @generated from enum value: LOCATION_KIND_STORE = 2;
+   */
+  STORE = 2,
+
+  /**
+   * A node of the tree: holds no stock itself; queries on it sum what is below.
+   *
+   * @generated from enum value: LOCATION_KIND_REGION = 3;
+   */
+  REGION = 3,
+}
+
+/**
+ * Describes the enum stockmind.inventory.v1.LocationKind.
+ */
+export const LocationKindSchema: GenEnum<LocationKind> = /*@__PURE__*/
+  enumDesc(file_stockmind_inventory_v1_inventory, 4);
+
+/**
+ * @generated from enum stockmind.inventory.v1.AdjustmentKind
+ */
+export enum AdjustmentKind {
+  /**
+   * @generated from enum value: ADJUSTMENT_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * `quantity` is the counted quantity; the difference to on hand is recorded.
+   *
+   * @generated from enum value: ADJUSTMENT_KIND_CYCLE_COUNT = 1;
+   */
+  CYCLE_COUNT = 1,
+
+  /**
+   * `quantity` units were damaged and written off.
+   *
+   * @generated from enum value: ADJUSTMENT_KIND_DAMAGE = 2;
+   */
+  DAMAGE = 2,
+
+  /**
+   * `quantity` units went missing (theft, loss).
+   *
+   * @generated from enum value: ADJUSTMENT_KIND_SHRINKAGE = 3;
+   */
+  SHRINKAGE = 3,
+
+  /**
+   * `delta` units, signed, as a shelf sensor reported them.
+   *
+   * @generated from enum value: ADJUSTMENT_KIND_SENSOR = 4;
+   */
+  SENSOR = 4,
+}
+
+/**
+ * Describes the enum stockmind.inventory.v1.AdjustmentKind.
+ */
+export const AdjustmentKindSchema: GenEnum<AdjustmentKind> = /*@__PURE__*/
+  enumDesc(file_stockmind_inventory_v1_inventory, 5);
+
+/**
+ * @generated from enum stockmind.inventory.v1.QualityOutcome
+ */
+export enum QualityOutcome {
+  /**
+   * @generated from enum value: QUALITY_OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Sellable again: quarantined down, on hand up.
+   *
+   * @generated from enum value: QUALITY_OUTCOME_PASSED = 1;
+   */
+  PASSED = 1,
+
+  /**
+   * Written off: quarantined down.
+   *
+   * @generated from enum value: QUALITY_OUTCOME_FAILED = 2;
+   */
+  FAILED = 2,
+}
+
+/**
+ * Describes the enum stockmind.inventory.v1.QualityOutcome.
+ */
+export const QualityOutcomeSchema: GenEnum<QualityOutcome> = /*@__PURE__*/
+  enumDesc(file_stockmind_inventory_v1_inventory, 6);
+
+/**
+ * @generated from enum stockmind.inventory.v1.TimeBasis
+ */
+export enum TimeBasis {
+  /**
+   * @generated from enum value: TIME_BASIS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * What the ledger knew at the instant (default).
+   *
+   * @generated from enum value: TIME_BASIS_RECORDED = 1;
+   */
+  RECORDED = 1,
+
+  /**
+   * As it happened: back-dated movements count at the time they occurred.
+   *
+   * @generated from enum value: TIME_BASIS_OCCURRED = 2;
+   */
+  OCCURRED = 2,
+}
+
+/**
+ * Describes the enum stockmind.inventory.v1.TimeBasis.
+ */
+export const TimeBasisSchema: GenEnum<TimeBasis> = /*@__PURE__*/
+  enumDesc(file_stockmind_inventory_v1_inventory, 7);
+
+/**
  * InventoryService is the only writer of stock. Every call needs
  * `authorization: Bearer <JWT>`; the tenant, operator and roles come from the
  * token, never from the request.
@@ -864,6 +2353,162 @@ export const InventoryService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchStockRequestSchema;
     output: typeof WatchStockResponseSchema;
+  },
+  /**
+   * Catalog: products and their units of measure. Admin only (reads: every role).
+   *
+   * @generated from rpc stockmind.inventory.v1.InventoryService.UpsertProduct
+   */
+  upsertProduct: {
+    methodKind: "unary";
+    input: typeof UpsertProductRequestSchema;
+    output: typeof UpsertProductResponseSchema;
+  },
+  /**
+   * @generated from rpc stockmind.inventory.v1.InventoryService.GetProduct
+   */
+  getProduct: {
+    methodKind: "unary";
+    input: typeof GetProductRequestSchema;
+    output: typeof GetProductResponseSchema;
+  },
+  /**
+   * @generated from rpc stockmind.inventory.v1.InventoryService.ListProducts
+   */
+  listProducts: {
+    methodKind: "unary";
+    input: typeof ListProductsRequestSchema;
+    output: typeof ListProductsResponseSchema;
+  },
+  /**
+   * Network: warehouses and stores under regions, a tree per tenant. Admin only (reads: every role).
+   *
+   * @generated from rpc stockmind.inventory.v1.InventoryService.UpsertLocation
+   */
+  upsertLocation: {
+    methodKind: "unary";
+    input: typeof UpsertLocationRequestSchema;
+    output: typeof UpsertLocationResponseSchema;
+  },
+  /**
+   * @generated from rpc stockmind.inventory.v1.InventoryService.ListLocations
+   */
+  listLocations: {
+    methodKind: "unary";
+    input: typeof ListLocationsRequestSchema;
+    output: typeof ListLocationsResponseSchema;
+  },
+  /**
+   * A direct store (POS) sale: on hand goes down; never below zero available.
+   *
+   * @generated from rpc stockmind.inventory.v1.InventoryService.RecordSale
+   */
+  recordSale: {
+    methodKind: "unary";
+    input: typeof RecordSaleRequestSchema;
+    output: typeof RecordSaleResponseSchema;
+  },
+  /**
+   * Cycle count (the counted quantity; the difference is recorded), damage,
+   * shrinkage, or a sensor delta.
+   *
+   * @generated from rpc stockmind.inventory.v1.InventoryService.AdjustStock
+   */
+  adjustStock: {
+    methodKind: "unary";
+    input: typeof AdjustStockRequestSchema;
+    output: typeof AdjustStockResponseSchema;
+  },
+  /**
+   * Supplier inbound announced: in transit goes up until ReceiveStock
+   * references it (expected_movement_id).
+   *
+   * @generated from rpc stockmind.inventory.v1.InventoryService.ExpectStock
+   */
+  expectStock: {
+    methodKind: "unary";
+    input: typeof ExpectStockRequestSchema;
+    output: typeof ExpectStockResponseSchema;
+  },
+  /**
+   * Source on hand goes down; the destination's in transit goes up.
+   *
+   * @generated from rpc stockmind.inventory.v1.InventoryService.DispatchTransfer
+   */
+  dispatchTransfer: {
+    methodKind: "unary";
+    input: typeof DispatchTransferRequestSchema;
+    output: typeof DispatchTransferResponseSchema;
+  },
+  /**
+   * At the destination: in transit goes down, on hand up by what arrived;
+   * a shortage is recorded as a discrepancy.
+   *
+   * @generated from rpc stockmind.inventory.v1.InventoryService.ReceiveTransfer
+   */
+  receiveTransfer: {
+    methodKind: "unary";
+    input: typeof ReceiveTransferRequestSchema;
+    output: typeof ReceiveTransferResponseSchema;
+  },
+  /**
+   * A customer return: refused outside the tenant's return window; into
+   * quarantine when the tenant requires a quality check, else on hand.
+   *
+   * @generated from rpc stockmind.inventory.v1.InventoryService.RecordReturn
+   */
+  recordReturn: {
+    methodKind: "unary";
+    input: typeof RecordReturnRequestSchema;
+    output: typeof RecordReturnResponseSchema;
+  },
+  /**
+   * Quarantined units pass (on hand again) or fail (written off).
+   *
+   * @generated from rpc stockmind.inventory.v1.InventoryService.CompleteQualityCheck
+   */
+  completeQualityCheck: {
+    methodKind: "unary";
+    input: typeof CompleteQualityCheckRequestSchema;
+    output: typeof CompleteQualityCheckResponseSchema;
+  },
+  /**
+   * Tenant policies (admin only; auditors may read).
+   *
+   * @generated from rpc stockmind.inventory.v1.InventoryService.GetTenantPolicy
+   */
+  getTenantPolicy: {
+    methodKind: "unary";
+    input: typeof GetTenantPolicyRequestSchema;
+    output: typeof GetTenantPolicyResponseSchema;
+  },
+  /**
+   * @generated from rpc stockmind.inventory.v1.InventoryService.UpdateTenantPolicy
+   */
+  updateTenantPolicy: {
+    methodKind: "unary";
+    input: typeof UpdateTenantPolicyRequestSchema;
+    output: typeof UpdateTenantPolicyResponseSchema;
+  },
+  /**
+   * Audit trail: every stock movement, newest first, with filters and a cursor.
+   *
+   * @generated from rpc stockmind.inventory.v1.InventoryService.ListMovements
+   */
+  listMovements: {
+    methodKind: "unary";
+    input: typeof ListMovementsRequestSchema;
+    output: typeof ListMovementsResponseSchema;
+  },
+  /**
+   * The exact levels at a past instant, rebuilt from the ledger.
+   *
+   * @generated from rpc stockmind.inventory.v1.InventoryService.GetStockAt
+   */
+  getStockAt: {
+    methodKind: "unary";
+    input: typeof GetStockAtRequestSchema;
+    output: typeof GetStockAtResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_stockmind_inventory_v1_inventory, 0);
