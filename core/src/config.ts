@@ -21,6 +21,7 @@ const schema = z.object({
     .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL'),
   CORE_PORT: port(50051),
   EDGE_PORT: port(8080),
+  WEBHOOK_PORT: port(8081),
   CORE_URL: z.string().default('http://127.0.0.1:50051').refine((v) => /^https?:\/\/[^/]+\/?$/.test(v), 'must be an http(s)://host:port URL'),
   ANALYTICS_DATABASE_URL: z
     .string()
@@ -51,6 +52,8 @@ export type Config = {
   corePort: number;
   /** The REST edge's port. */
   edgePort: number;
+  /** The marketplace webhook gateway's port. */
+  webhookPort: number;
   /** Where a gateway run alone reaches the core. */
   coreUrl: string;
   coreHost: string;
@@ -94,6 +97,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, o: { needsJwtSe
     namespace: e.STOCKMIND_NAMESPACE,
     corePort: e.CORE_PORT,
     edgePort: e.EDGE_PORT,
+    webhookPort: e.WEBHOOK_PORT,
     coreUrl: e.CORE_URL.replace(/\/$/, ''),
     coreHost: e.CORE_HOST,
     jwtSecret: e.STOCKMIND_JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
