@@ -13,6 +13,8 @@ import { migrateAnalytics } from './analytics/schema.js';
 import { ensureDatabase } from '../core/src/store/db.js';
 import { createPolicySource } from '../core/src/app/policy.js';
 import { replayAnalytics, replayAvailability, verifyAvailability } from './rebuild.js';
+import { startWebhooksOut } from './webhooks-out/projector.js';
+import { loadWebhooksOutSettings } from './webhooks-out/settings.js';
 import type { Logger } from 'pino';
 import type { Config } from '../core/src/config.js';
 
@@ -76,6 +78,24 @@ export const runAnalyticsProjector = async (config: Config, log: Logger): Promis
       await loop.stop();
       await nc.drain();
       await Promise.all([pool.end(), analytics.end()]);
+    },
+  };
+};
+
+export const runWebhooksOutProjector = async (config: Config, log: Logger): Promise<Component> => {
+  const settings = loadWebhooksOutSettings();
+  await prepareDatabase(config, log);
+  const pool = createPool({ databaseUrl: config.databaseUrl, max: 4, applicationName: 'stockmind-webhooks-out' });
+  const nc = await connectNats(config.natsUrl, 'stockmind-webhooks-out');
+  const holder = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const out = await startWebhooksOut({ nc, pool, namespace: config.namespace, settings, holder, log });
+  log.info({ namespace: config.namespace, retryScheduleMs: settings.retryScheduleMs, allowPrivateTargets: settings.allowPrivateTargets }, 'partner webhooks projector started');
+  return {
+    name: 'webhooks-out',
+    async close() {
+      await out.stop();
+      await nc.drain();
+      await pool.end();
     },
   };
 };

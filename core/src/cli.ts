@@ -5,7 +5,8 @@ import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { isConnectionError } from './store/db.js';
 import { prepareDatabase, startCore } from './main.js';
-import { runAnalyticsProjector, runAvailabilityProjector, runReadModelCommand, runRelay } from '../../projectors/main.js';
+import { runAnalyticsProjector, runAvailabilityProjector, runReadModelCommand, runRelay, runWebhooksOutProjector } from '../../projectors/main.js';
+import { SecretUsageError, marketplaceSecretCommand, runWebhookGateway } from '../../gateways/webhooks/main.js';
 import { ROLES, TENANT_ID, signToken } from './auth/tokens.js';
 import { CHANNELS } from './domain/shared.js';
 import type { Channel } from './domain/shared.js';
@@ -19,6 +20,10 @@ commands:
   relay                     run the relay alone (Postgres events -> NATS JetStream)
   project availability      run the availability projector alone (JetStream -> Redis)
   project analytics         run the analytics projector alone (JetStream -> ANALYTICS_DATABASE_URL)
+  project webhooks-out      run partner webhook delivery alone (JetStream -> subscribed partner URLs)
+  webhooks                  run the marketplace webhook gateway alone (WEBHOOK_PORT, default 8081; core at CORE_URL)
+  webhooks secret --tenant T --marketplace M [--rotate]
+                            print the tenant's signing secret for a marketplace (created when missing)
   replay availability|analytics [--tenant T]
                             rebuild a read model from the event store
   verify availability [--tenant T]
@@ -109,10 +114,31 @@ const main = async (argv: string[]): Promise<void> => {
       const stop = listenForStop();
       const config = loadConfig(process.env, { needsJwtSecret: false });
       const which = rest[0];
-      if (which !== 'availability' && which !== 'analytics') throw new UsageError('project: name a projector: availability or analytics');
-      const run = which === 'availability' ? runAvailabilityProjector : runAnalyticsProjector;
+      if (which !== 'availability' && which !== 'analytics' && which !== 'webhooks-out') throw new UsageError('project: name a projector: availability, analytics or webhooks-out');
+      const run = which === 'availability' ? runAvailabilityProjector : which === 'analytics' ? runAnalyticsProjector : runWebhooksOutProjector;
       const projector = await run(config, createLogger(config.logLevel, which));
       return runUntilSignal(stop, projector.close);
+    }
+    case 'webhooks': {
+      if (rest[0] === 'secret') {
+        const { values } = parseArgs({ args: rest.slice(1), options: { tenant: { type: 'string' }, marketplace: { type: 'string' }, rotate: { type: 'boolean', default: false } } });
+        const config = loadConfig(process.env, { needsJwtSecret: false });
+        const secret = await marketplaceSecretCommand(config, createLogger(config.logLevel, 'webhooks'), {
+          tenant: values.tenant ?? '',
+          marketplace: values.marketplace ?? '',
+          rotate: values.rotate,
+        }).catch((err: unknown) => {
+          throw err instanceof SecretUsageError ? new UsageError(err.message) : err;
+        });
+        process.stdout.write(`${secret}\n`);
+        return;
+      }
+      if (rest.length > 0) throw new UsageError(`webhooks: unknown argument "${rest[0]}"`);
+      const stop = listenForStop();
+      const config = loadConfig();
+      const gateway = await runWebhookGateway(config, createLogger(config.logLevel, 'webhooks'));
+      process.stdout.write(`StockMind marketplace webhooks listening on http://${config.coreHost}:${gateway.port} (core ${config.coreUrl})\n`);
+      return runUntilSignal(stop, gateway.close);
     }
     case 'start': {
       const stop = listenForStop();
@@ -123,9 +149,12 @@ const main = async (argv: string[]): Promise<void> => {
         await runRelay(config, log.child({ component: 'relay' })),
         await runAvailabilityProjector(config, log.child({ component: 'availability' })),
         await runAnalyticsProjector(config, log.child({ component: 'analytics' })),
+        await runWebhooksOutProjector(config, log.child({ component: 'webhooks-out' })),
+        await runWebhookGateway(config, log.child({ component: 'webhooks' }), { coreUrl: `http://${config.coreHost === '0.0.0.0' ? '127.0.0.1' : config.coreHost}:${core.port}` }),
       ];
       process.stdout.write(`StockMind core listening on http://${config.coreHost}:${core.port} (gRPC, gRPC-Web, Connect)\n`);
       process.stdout.write(`relay and projectors running (NATS ${config.natsUrl}, Redis ${config.redisUrl}, namespace "${config.namespace}")\n`);
+      process.stdout.write(`marketplace webhooks on http://${config.coreHost}:${config.webhookPort}; partner webhooks out running\n`);
       if (config.jwtSecretIsDevelopmentDefault) {
         const token = await signToken(config.jwtSecret, { tenant: 'demo', sub: 'developer', roles: ['admin'], locations: [], channels: [] }, 43_200);
         process.stdout.write(`development token (tenant "demo", role admin, 12 h):\n${token}\n`);
