@@ -15,8 +15,9 @@ import type { Role } from './auth/tokens.js';
 const USAGE = `usage: stockmind <command> [options]
 
 commands:
-  start                     run everything (core, relay, projectors) and print a development token
+  start                     run everything (core, relay, projectors, REST edge) and print a development token
   core                      run the core alone (gRPC, gRPC-Web and Connect on CORE_PORT, default 50051)
+  edge                      run the REST edge alone (EDGE_PORT, default 8080) against the core at CORE_URL
   relay                     run the relay alone (Postgres events -> NATS JetStream)
   project availability      run the availability projector alone (JetStream -> Redis)
   project analytics         run the analytics projector alone (JetStream -> ANALYTICS_DATABASE_URL)
@@ -36,7 +37,7 @@ commands:
                             ReserveStock throughput and latency, distinct SKUs and one hot SKU
 
 environment: DATABASE_URL, ANALYTICS_DATABASE_URL, NATS_URL, REDIS_URL, STOCKMIND_NAMESPACE,
-             CORE_PORT, STOCKMIND_JWT_SECRET, NODE_ENV, LOG_LEVEL`;
+             CORE_PORT, CORE_URL, EDGE_PORT, STOCKMIND_JWT_SECRET, NODE_ENV, LOG_LEVEL`;
 
 class UsageError extends Error {}
 
@@ -104,6 +105,14 @@ const main = async (argv: string[]): Promise<void> => {
       process.stdout.write(`StockMind core listening on http://${config.coreHost}:${core.port} (gRPC, gRPC-Web, Connect)\n`);
       return runUntilSignal(stop, core.close);
     }
+    case 'edge': {
+      const stop = listenForStop();
+      const config = loadConfig();
+      const { loadEdgeSettings, startEdge } = await import('../../gateways/rest/main.js');
+      const edge = await startEdge(config, loadEdgeSettings(), { coreUrl: config.coreUrl, port: config.edgePort, log: createLogger(config.logLevel, 'edge') });
+      process.stdout.write(`StockMind REST edge listening on ${edge.url} (core ${config.coreUrl}; docs ${edge.url}/docs)\n`);
+      return runUntilSignal(stop, edge.close);
+    }
     case 'relay': {
       const stop = listenForStop();
       const config = loadConfig(process.env, { needsJwtSecret: false });
@@ -152,7 +161,11 @@ const main = async (argv: string[]): Promise<void> => {
         await runWebhooksOutProjector(config, log.child({ component: 'webhooks-out' })),
         await runWebhookGateway(config, log.child({ component: 'webhooks' }), { coreUrl: `http://${config.coreHost === '0.0.0.0' ? '127.0.0.1' : config.coreHost}:${core.port}` }),
       ];
+      const coreHost = config.coreHost === '0.0.0.0' ? '127.0.0.1' : config.coreHost;
+      const { loadEdgeSettings, startEdge } = await import('../../gateways/rest/main.js');
+      const edge = await startEdge(config, loadEdgeSettings(), { coreUrl: `http://${coreHost}:${core.port}`, port: config.edgePort, log: log.child({ component: 'edge' }) });
       process.stdout.write(`StockMind core listening on http://${config.coreHost}:${core.port} (gRPC, gRPC-Web, Connect)\n`);
+      process.stdout.write(`StockMind REST edge listening on ${edge.url} (docs ${edge.url}/docs)\n`);
       process.stdout.write(`relay and projectors running (NATS ${config.natsUrl}, Redis ${config.redisUrl}, namespace "${config.namespace}")\n`);
       process.stdout.write(`marketplace webhooks on http://${config.coreHost}:${config.webhookPort}; partner webhooks out running\n`);
       if (config.jwtSecretIsDevelopmentDefault) {
@@ -160,6 +173,7 @@ const main = async (argv: string[]): Promise<void> => {
         process.stdout.write(`development token (tenant "demo", role admin, 12 h):\n${token}\n`);
       }
       return runUntilSignal(stop, async () => {
+        await edge.close();
         await core.close();
         for (const c of readSide.reverse()) await c.close();
       });
@@ -197,7 +211,7 @@ const main = async (argv: string[]): Promise<void> => {
 /** Operational failures at start say what to fix, without a stack trace. */
 const startupProblem = (err: unknown): string | null => {
   if (!(err instanceof Error)) return null;
-  if (/^listen E[A-Z]+/.test(err.message)) return `cannot ${err.message}; set CORE_PORT / CORE_HOST to a free local address`;
+  if (/^listen E[A-Z]+/.test(err.message)) return `cannot ${err.message}; set CORE_PORT / CORE_HOST (EDGE_PORT / EDGE_HOST for the REST edge) to a free local address`;
   if (isConnectionError(err)) return `cannot reach a required server (${err.message}); check DATABASE_URL (NATS_URL, REDIS_URL) and that it is running`;
   return null;
 };
