@@ -48,17 +48,13 @@ export const recordMovement = async (analytics: pg.Pool, e: Envelope, timeZone: 
       await client.query('rollback');
       return false;
     }
-    const flows = {
-      received: event.type === 'StockReceived' ? data.quantity : 0,
-      shipped: event.type === 'StockShipped' ? data.quantity : 0,
-      reserved: event.type === 'StockReserved' ? data.quantity : 0,
-      released: event.type === 'ReservedStockReleased' ? data.quantity : 0,
-    };
+    const flows = dailyFlows(event);
     await client.query({
       name: 'an_daily',
       text: `insert into daily_positions as p (tenant_id, location_id, sku, day, on_hand_close, reserved_close, committed_close,
-               in_transit_close, quarantined_close, close_version, received, shipped, reserved, released, movements)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1)
+               in_transit_close, quarantined_close, close_version, received, shipped, reserved, released,
+               sold, written_off, returned, transferred_in, transferred_out, movements)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 1)
              on conflict (tenant_id, location_id, sku, day) do update set
                on_hand_close = case when excluded.close_version > p.close_version then excluded.on_hand_close else p.on_hand_close end,
                reserved_close = case when excluded.close_version > p.close_version then excluded.reserved_close else p.reserved_close end,
@@ -70,10 +66,16 @@ export const recordMovement = async (analytics: pg.Pool, e: Envelope, timeZone: 
                shipped = p.shipped + excluded.shipped,
                reserved = p.reserved + excluded.reserved,
                released = p.released + excluded.released,
+               sold = p.sold + excluded.sold,
+               written_off = p.written_off + excluded.written_off,
+               returned = p.returned + excluded.returned,
+               transferred_in = p.transferred_in + excluded.transferred_in,
+               transferred_out = p.transferred_out + excluded.transferred_out,
                movements = p.movements + 1`,
       values: [
         e.tenantId, e.stream.locationId, e.stream.sku, inserted.rows[0]?.day, after.onHand, after.reserved, after.committed,
         after.inTransit, after.quarantined, e.streamVersion, flows.received, flows.shipped, flows.reserved, flows.released,
+        flows.sold, flows.writtenOff, flows.returned, flows.transferredIn, flows.transferredOut,
       ],
     });
     await client.query('commit');
@@ -108,3 +110,38 @@ export const startAnalyticsProjector = async (o: {
       await recordMovement(o.analytics, e, policy.timeZone);
     },
   });
+
+/** What a day's row adds up per event: goods in, goods out and holds, each in base units. */
+export const dailyFlows = (event: StockItemEvent) => {
+  const q = event.data.quantity;
+  const flows = { received: 0, shipped: 0, reserved: 0, released: 0, sold: 0, writtenOff: 0, returned: 0, transferredIn: 0, transferredOut: 0 };
+  switch (event.type) {
+    case 'StockReceived':
+      return { ...flows, received: q };
+    case 'StockShipped':
+      return { ...flows, shipped: q };
+    case 'StockReserved':
+      return { ...flows, reserved: q };
+    case 'ReservedStockReleased':
+      return { ...flows, released: q };
+    case 'StockSold':
+      return { ...flows, sold: q };
+    case 'StockWrittenOff':
+    case 'QualityCheckFailed':
+      return { ...flows, writtenOff: q };
+    case 'StockCounted':
+    case 'SensorDeltaApplied': {
+      // A count or sensor finding fewer units is a loss; finding more is a correction in.
+      const d = deltaOf(event).onHand ?? 0;
+      return d < 0 ? { ...flows, writtenOff: -d } : { ...flows, received: d };
+    }
+    case 'StockReturned':
+      return { ...flows, returned: q };
+    case 'TransferReceived':
+      return { ...flows, transferredIn: event.data.received };
+    case 'TransferDispatched':
+      return { ...flows, transferredOut: q };
+    default:
+      return flows;
+  }
+};

@@ -44,6 +44,13 @@ export const ANALYTICS_SCHEMA = `
     movements integer not null default 0,
     primary key (tenant_id, location_id, sku, day)
   );
+  -- The flows of the whole stock model (sales, write-offs, returns, transfers).
+  alter table daily_positions
+    add column if not exists sold bigint not null default 0,
+    add column if not exists written_off bigint not null default 0,
+    add column if not exists returned bigint not null default 0,
+    add column if not exists transferred_in bigint not null default 0,
+    add column if not exists transferred_out bigint not null default 0;
 `;
 
 export const migrateAnalytics = async (pool: pg.Pool): Promise<void> => {

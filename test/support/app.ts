@@ -9,7 +9,8 @@ import { createTestDatabase } from './db.js';
 import type { Logger } from 'pino';
 import type { Caller, Inventory, Outcome } from '../../core/src/app/inventory.js';
 import type { RefusalLog } from '../../core/src/app/refusals.js';
-import type { ReceiveInput, ReserveInput } from '../../core/src/app/validation.js';
+import type { ReserveInput } from '../../core/src/app/validation.js';
+import type { ReceiveInput } from '../../core/src/app/stockMovements.js';
 import type { WorkflowRefusal } from '../../core/src/domain/reservations/workflow.js';
 import type { TestDatabase } from './db.js';
 

@@ -1,16 +1,33 @@
 // Protobuf <-> application values. Proto types stop here; int64 becomes number here.
 import { create } from '@bufbuild/protobuf';
-import { timestampFromMs } from '@bufbuild/protobuf/wkt';
-import type { Duration } from '@bufbuild/protobuf/wkt';
+import { DurationSchema, timestampFromMs } from '@bufbuild/protobuf/wkt';
+import type { Duration, Timestamp } from '@bufbuild/protobuf/wkt';
 import {
   AvailabilityStatus,
   Channel as ChannelPb,
+  LocationKind as LocationKindPb,
+  LocationSchema,
+  MovementResultSchema,
+  ProductSchema,
+  ReplenishmentThresholdSchema,
+  TenantPolicySchema,
+  UnitOfMeasureSchema,
   ReservationLineSchema,
   ReservationSchema,
   ReservationStatus,
   StockLevelSchema,
 } from '../../../gen/stockmind/inventory/v1/inventory_pb.js';
-import type { Reservation, StockLevel } from '../../../gen/stockmind/inventory/v1/inventory_pb.js';
+import type {
+  Location,
+  MovementResult as MovementResultPb,
+  Product,
+  Reservation,
+  StockLevel,
+  TenantPolicy as TenantPolicyPb,
+} from '../../../gen/stockmind/inventory/v1/inventory_pb.js';
+import type { LocationKind, LocationRow, ProductRow } from '../store/catalog.js';
+import type { MovementResult } from '../app/movements.js';
+import type { TenantPolicy } from '../app/policy.js';
 import type { Channel } from '../domain/shared.js';
 import type { ReservationView, StockLevelView } from '../app/views.js';
 
@@ -71,4 +88,78 @@ export const stockLevelToPb = (v: StockLevelView): StockLevel =>
     version: BigInt(v.version),
     asOf: ts(v.asOf),
     stale: v.stale,
+    aggregated: v.aggregated ?? false,
+    locationCount: v.locationCount ?? 1,
+  });
+
+const LOCATION_KIND_FROM_PB: Record<LocationKindPb, LocationKind | null> = {
+  [LocationKindPb.UNSPECIFIED]: null,
+  [LocationKindPb.WAREHOUSE]: 'WAREHOUSE',
+  [LocationKindPb.STORE]: 'STORE',
+  [LocationKindPb.REGION]: 'REGION',
+};
+
+export const locationKindFromPb = (k: LocationKindPb): LocationKind | null => LOCATION_KIND_FROM_PB[k] ?? null;
+
+const tsOf = (d: Date) => timestampFromMs(d.getTime());
+
+/** An optional protobuf timestamp as a Date; out-of-range values become an invalid Date the checks name. */
+export const dateFromPb = (t: Timestamp | undefined): Date | null => (t === undefined ? null : new Date(int64(t.seconds) * 1000 + Math.trunc(t.nanos / 1e6)));
+
+export const productToPb = (p: ProductRow): Product =>
+  create(ProductSchema, {
+    sku: p.sku,
+    name: p.name,
+    baseUnit: p.baseUnit,
+    units: p.units.map((u) => create(UnitOfMeasureSchema, { name: u.name, baseUnits: BigInt(u.baseUnits) })),
+    version: BigInt(p.version),
+    updatedAt: tsOf(p.updatedAt),
+  });
+
+export const locationToPb = (l: LocationRow): Location =>
+  create(LocationSchema, {
+    locationId: l.locationId,
+    name: l.name,
+    kind: LocationKindPb[l.kind],
+    parentId: l.parentId,
+    version: BigInt(l.version),
+    updatedAt: tsOf(l.updatedAt),
+  });
+
+export const movementResultToPb = (r: MovementResult): MovementResultPb =>
+  create(MovementResultSchema, { movementId: r.movementId, level: stockLevelToPb(r.level), baseQuantity: BigInt(r.baseQuantity) });
+
+const duration = (seconds: number) => create(DurationSchema, { seconds: BigInt(seconds) });
+const seconds = (d: Duration | undefined) => (d === undefined ? undefined : int64(d.seconds) + d.nanos / 1e9);
+
+/** The policy as sent, for the one zod schema to validate; unset fields stay unset and take defaults. */
+export const policyFromPb = (p: TenantPolicyPb | undefined): unknown => {
+  if (p === undefined) return {};
+  const ttl = { ECOMMERCE: seconds(p.ecommerceTtl), MARKETPLACE: seconds(p.marketplaceTtl), B2B: seconds(p.b2bTtl), POS: seconds(p.posTtl) };
+  const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  return defined({
+    reservationTtlSeconds: defined(ttl),
+    safetyStock: p.safetyStock === undefined ? undefined : int64(p.safetyStock),
+    lowStockThreshold: p.lowStockThreshold === undefined ? undefined : int64(p.lowStockThreshold),
+    returnWindowDays: p.returnWindowDays,
+    qualityCheckRequired: p.qualityCheckRequired,
+    timeZone: p.timeZone,
+    replenishment: p.replenishment.map((r) => ({ sku: r.sku, locationId: r.locationId, reorderPoint: int64(r.reorderPoint), targetLevel: int64(r.targetLevel) })),
+  });
+};
+
+export const policyToPb = (p: TenantPolicy): TenantPolicyPb =>
+  create(TenantPolicySchema, {
+    ecommerceTtl: duration(p.reservationTtlSeconds.ECOMMERCE),
+    marketplaceTtl: duration(p.reservationTtlSeconds.MARKETPLACE),
+    b2bTtl: duration(p.reservationTtlSeconds.B2B),
+    posTtl: duration(p.reservationTtlSeconds.POS),
+    safetyStock: BigInt(p.safetyStock),
+    lowStockThreshold: BigInt(p.lowStockThreshold),
+    returnWindowDays: p.returnWindowDays,
+    qualityCheckRequired: p.qualityCheckRequired,
+    timeZone: p.timeZone,
+    replenishment: p.replenishment.map((r) =>
+      create(ReplenishmentThresholdSchema, { sku: r.sku, locationId: r.locationId, reorderPoint: BigInt(r.reorderPoint), targetLevel: BigInt(r.targetLevel) }),
+    ),
   });

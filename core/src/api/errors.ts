@@ -8,6 +8,7 @@ import { ConcurrencyError } from '../store/eventStore.js';
 import { POOL_CHECKOUT_TIMEOUT, isConnectionError, isPgError } from '../store/db.js';
 import type { ErrorCode } from '../app/errors.js';
 import type { WorkflowRefusal } from '../domain/reservations/workflow.js';
+import type { MovementRefusal } from '../app/movements.js';
 
 export const ERROR_DOMAIN = 'stockmind.io';
 
@@ -30,7 +31,7 @@ const errorInfo = (reason: string, metadata: Record<string, string> = {}) =>
 export const refusalToConnectError = (refusal: WorkflowRefusal): ConnectError => {
   if (refusal.reason === 'INSUFFICIENT_STOCK') {
     return new ConnectError(
-      `not enough stock for sku "${refusal.sku}" at "${refusal.locationId}": requested ${refusal.requested}, available ${refusal.available}; nothing was reserved`,
+      `not enough stock for sku "${refusal.sku}" at "${refusal.locationId}": requested ${refusal.requested}, available ${refusal.available}; nothing was applied`,
       Code.FailedPrecondition,
       undefined,
       [errorInfo('INSUFFICIENT_STOCK', {
@@ -57,6 +58,35 @@ export const refusalToConnectError = (refusal: WorkflowRefusal): ConnectError =>
         [errorInfo(refusal.reason, meta)],
       );
   }
+};
+
+/** A movement the stock item refused: FAILED_PRECONDITION with the reason and the numbers. */
+export const movementRefusalToConnectError = (r: MovementRefusal): ConnectError => {
+  if (r.reason === 'INSUFFICIENT_STOCK') return refusalToConnectError(r);
+  const at = `"${r.sku}" at "${r.locationId}"`;
+  const [message, meta]: [string, Record<string, string>] = (() => {
+    switch (r.reason) {
+      case 'NOT_ENOUGH_ON_HAND':
+        return [`only ${r.onHand} on hand for ${at}, cannot take ${r.requested}; count the shelf (ADJUSTMENT_KIND_CYCLE_COUNT) if it is wrong`, { requested: String(r.requested), on_hand: String(r.onHand) }];
+      case 'NOT_ENOUGH_QUARANTINED':
+        return [`only ${r.quarantined} in quarantine for ${at}, cannot check ${r.requested}`, { requested: String(r.requested), quarantined: String(r.quarantined) }];
+      case 'EXPECTATION_NOT_OPEN':
+        return [`no open expectation "${r.expectationId}" for ${at}`, { expected_movement_id: r.expectationId }];
+      case 'TRANSFER_NOT_IN_TRANSIT':
+        return [`transfer "${r.transferId}" is not in transit to "${r.locationId}" (already received?)`, { transfer_id: r.transferId }];
+      case 'RECEIVED_MORE_THAN_DISPATCHED':
+        return [`transfer "${r.transferId}" dispatched ${r.dispatched}, cannot receive ${r.received}; record the surplus with ReceiveStock`, { transfer_id: r.transferId, dispatched: String(r.dispatched), received: String(r.received) }];
+      case 'RETURN_WINDOW_CLOSED':
+        return [`sold at ${r.soldAt}: outside the return window of ${r.returnWindowDays} days; nothing was returned to stock`, { sold_at: r.soldAt, return_window_days: String(r.returnWindowDays) }];
+      default:
+        return assertNeverRefusal(r);
+    }
+  })();
+  return new ConnectError(message, Code.FailedPrecondition, undefined, [errorInfo(r.reason, { sku: r.sku, location_id: r.locationId, ...meta })]);
+};
+
+const assertNeverRefusal = (r: never): never => {
+  throw new Error(`unmapped refusal ${JSON.stringify(r)}`);
 };
 
 const describe: Record<'RESERVATION_EXPIRED' | 'RESERVATION_NOT_CONFIRMED' | 'RESERVATION_FULFILLED' | 'RESERVATION_RELEASED', string> = {

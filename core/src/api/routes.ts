@@ -8,6 +8,7 @@ import { watchStock } from '../app/watch.js';
 import type { Inventory, Outcome } from '../app/inventory.js';
 import type { PolicySource } from '../app/policy.js';
 import type { StockWatchHub } from '../readmodel/stockWatch.js';
+import { catalogHandlers, movementHandlers, policyHandlers } from './stockRoutes.js';
 
 const unwrap = <T>(outcome: Outcome<T>): T => {
   if (!outcome.ok) throw refusalToConnectError(outcome.refusal);
@@ -18,6 +19,9 @@ export type RouteDeps = { inventory: Inventory; hub: StockWatchHub; policies: Po
 
 export const inventoryRoutes = ({ inventory, hub, policies }: RouteDeps) => (router: ConnectRouter) =>
   router.service(InventoryService, {
+    ...catalogHandlers(inventory),
+    ...movementHandlers(inventory),
+    ...policyHandlers(inventory),
     async reserveStock(req, ctx) {
       const input = {
         reservationId: req.reservationId,
@@ -53,10 +57,11 @@ export const inventoryRoutes = ({ inventory, hub, policies }: RouteDeps) => (rou
         unit: req.unit,
         reference: req.reference,
         channel: channelFromPb(req.channel),
+        expectedMovementId: req.expectedMovementId,
       };
       const caller = callerFor(ctx, 'receive', { locations: [input.locationId] });
       const result = await inventory.receive(caller, input);
-      return { movementId: result.movementId, level: stockLevelToPb(result.level) };
+      return { movementId: result.movementId, level: stockLevelToPb(result.level), baseQuantity: BigInt(result.baseQuantity) };
     },
     async queryStock(req, ctx) {
       const keys = req.keys.map((k) => ({ sku: k.sku, locationId: k.locationId }));

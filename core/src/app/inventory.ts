@@ -19,8 +19,13 @@ import { isConnectionError, isLedgerDown } from '../store/db.js';
 import { wireEventType } from '../store/eventTypes.js';
 import { AppError } from './errors.js';
 import { eventIdFor, requestHash } from './ids.js';
-import { reservationTtlMs } from './policy.js';
-import { checkQuery, checkReceive, checkReservationId, checkReserve } from './validation.js';
+import { readPolicyRecord, reservationTtlMs, updatePolicy } from './policy.js';
+import { checkQuery, checkReservationId, checkReserve, LIMITS } from './validation.js';
+import { createCatalog, stockLocationsUnder } from './catalog.js';
+import { createMovementRunner } from './movements.js';
+import { createStockMovements } from './stockMovements.js';
+import { createHistory } from './history.js';
+import { aggregateViews } from './views.js';
 import { reservationView, stockLevelView } from './views.js';
 import type pg from 'pg';
 import type { Levels } from '../domain/stock/levels.js';
@@ -30,7 +35,8 @@ import type { WorkflowDecision, WorkflowRefusal } from '../domain/reservations/w
 import type { AppendOptions, EventMetadata, StoredStream, StreamAppend, StreamKey } from '../store/eventStore.js';
 import type { PolicySource } from './policy.js';
 import type { RefusalLog } from './refusals.js';
-import type { ReceiveInput, ReserveInput, StockKeyInput } from './validation.js';
+import type { ReserveInput, StockKeyInput } from './validation.js';
+import type { Tree } from './catalog.js';
 import type { ReservationView, StockLevelView } from './views.js';
 import type { AvailabilityCache } from '../readmodel/availabilityCache.js';
 import type { AvailabilityRecord } from '../contracts/availabilityRecord.js';
@@ -65,8 +71,6 @@ export type InventoryDeps = {
 
 export type Consistency = 'EVENTUAL' | 'STRONG';
 
-export type ReceiveResult = { movementId: string; level: StockLevelView };
-
 type Transition = Exclude<ReservationCommand, { type: 'PlaceReservation' }>;
 
 const ok = <T>(value: T): Outcome<T> => ({ ok: true, value });
@@ -82,6 +86,10 @@ const stockState = (s: StoredStream): stock.StockItem => (s.version === 0 ? stoc
 
 export const createInventory = (deps: InventoryDeps) => {
   const { pool, policies } = deps;
+  const catalog = createCatalog({ pool, ...(deps.readPool === undefined ? {} : { readPool: deps.readPool }) });
+  const runner = createMovementRunner({ pool, policies, refusals: deps.refusals, producer: deps.producer, notifyChannel: deps.notifyChannel ?? null });
+  const movements = createStockMovements({ pool, catalog, runner });
+  const history = createHistory({ pool: deps.readPool ?? pool, policies, catalog });
 
   const metadata = (caller: Caller, causationId: string, channel: string | null, policyVersion: number): EventMetadata => ({
     channel,
@@ -145,7 +153,11 @@ export const createInventory = (deps: InventoryDeps) => {
     const hash = requestHash(input);
     const channel = input.channel ?? 'ECOMMERCE';
     const { version: policyVersion, policy } = await policies.get(caller.tenantId);
-    const lines = input.lines.map((l) => ({ sku: l.sku, locationId: l.locationId, quantity: l.quantity, unit: l.unit, unitQuantity: l.quantity }));
+    const baseQuantities = await catalog.toBase(
+      caller.tenantId,
+      input.lines.map((l, i) => ({ ...l, fields: { sku: `lines[${i}].sku`, locationId: `lines[${i}].location_id`, quantity: `lines[${i}].quantity`, unit: `lines[${i}].unit` } })),
+    );
+    const lines = input.lines.map((l, i) => ({ sku: l.sku, locationId: l.locationId, quantity: baseQuantities[i] as number, unit: l.unit, unitQuantity: l.quantity }));
     const resKey = reservationStreamKey(input.reservationId);
     const itemKeys = lines.map((l) => stockItemStreamKey(l.locationId, l.sku));
 
@@ -284,52 +296,6 @@ export const createInventory = (deps: InventoryDeps) => {
     return reservationView(state, s.version, s.createdAt, s.updatedAt);
   };
 
-  const receive = async (caller: Caller, input: ReceiveInput): Promise<ReceiveResult> => {
-    checkReceive(input);
-    const hash = requestHash(input);
-    const { version: policyVersion, policy } = await policies.get(caller.tenantId);
-    const key = stockItemStreamKey(input.locationId, input.sku);
-    return inTransaction(pool, caller.signal, async (c) => {
-      const claim = await claimKey(c, caller.tenantId, 'movement', input.movementId, hash);
-      if (claim.kind === 'replay') return { commit: false, value: claim.response as ReceiveResult };
-      if (claim.kind === 'conflict') throw reusedId('movement_id', input.movementId);
-      const { streams, now } = await lockStreams(c, caller.tenantId, [key]);
-      const item = must(streams, key);
-      const decision = stock.decide(
-        {
-          type: 'ReceiveStock',
-          data: { movementId: input.movementId, quantity: input.quantity, unit: input.unit, unitQuantity: input.quantity, reference: input.reference },
-        },
-        stockState(item),
-      );
-      if (decision.kind === 'refused') throw new Error('a receipt cannot be refused');
-      const state = decision.events.reduce(stock.evolve, stockState(item));
-      const result: ReceiveResult = {
-        movementId: input.movementId,
-        level: stockLevelView(input, state.levels, item.version + decision.events.length, now, policy),
-      };
-      await appendToStreams(
-        c,
-        caller.tenantId,
-        [{
-          stream: item,
-          state,
-          events: decision.events.map((e, j) => ({
-            eventId: eventIdFor(caller.tenantId, 'receive', input.movementId, 0, j),
-            eventType: wireEventType('stock', e.type),
-            schemaVersion: 1,
-            data: e.data,
-            occurredAt: now,
-          })),
-        }],
-        metadata(caller, input.movementId, input.channel, policyVersion),
-        now,
-        { notifyChannel: deps.notifyChannel ?? null, idempotency: { scope: 'movement', key: input.movementId, response: result } },
-      );
-      return { commit: true, value: result };
-    });
-  };
-
   // Whether the ledger answered lately. While it does not, an EVENTUAL answer from Redis is
   // marked stale: nothing can tell how far behind the projection is. Probed at most once a
   // second, off the request's path; every ledger read also updates it.
@@ -348,8 +314,7 @@ export const createInventory = (deps: InventoryDeps) => {
    * trip), filling never-projected keys from the ledger. Redis down: the
    * ledger answers. Ledger down: Redis answers with stale = true.
    */
-  const queryStock = async (caller: Caller, keys: StockKeyInput[], consistency: Consistency = 'STRONG'): Promise<StockLevelView[]> => {
-    checkQuery(keys);
+  const queryItems = async (caller: Caller, keys: StockKeyInput[], consistency: Consistency): Promise<StockLevelView[]> => {
     const { policy } = await policies.get(caller.tenantId, 'read');
     const { availability } = deps;
     const fromLedger = async (subset: StockKeyInput[]): Promise<StockLevelView[]> => {
@@ -397,10 +362,52 @@ export const createInventory = (deps: InventoryDeps) => {
     return views;
   };
 
-  return { reserve, confirm, fulfil, release, expireNextDue, getReservation, receive, queryStock };
+  /**
+   * Levels per key, in request order. A key whose location is a region answers the sum over every
+   * warehouse and store below it (`aggregated`); with the ledger down, the last known tree is used.
+   */
+  const queryStock = async (caller: Caller, keys: StockKeyInput[], consistency: Consistency = 'STRONG'): Promise<StockLevelView[]> => {
+    checkQuery(keys);
+    const tree = await catalog.treeForRead(caller.tenantId).catch(() => null);
+    const { policy } = await policies.get(caller.tenantId, 'read');
+    const groups = expandRegions(tree, keys);
+    const flat = groups.flat();
+    if (flat.length > LIMITS.maxExpandedKeys) {
+      throw new AppError('INVALID_ARGUMENT', `the keys cover ${flat.length} stock items; at most ${LIMITS.maxExpandedKeys} per call`, {
+        reason: 'INVALID_ARGUMENT', violations: [{ field: 'keys', description: `regions expand to at most ${LIMITS.maxExpandedKeys} stock items per call` }],
+      });
+    }
+    const views = flat.length === 0 ? [] : await queryItems(caller, flat, consistency);
+    let at = 0;
+    return groups.map((group, i) => {
+      const key = keys[i] as StockKeyInput;
+      if (tree?.byId.get(key.locationId)?.kind !== 'REGION') return views[at++] as StockLevelView;
+      const part = views.slice(at, at + group.length);
+      at += group.length;
+      return aggregateViews(key, part, policy);
+    });
+  };
+
+  const getPolicy = (caller: Caller) => readPolicyRecord(deps.readPool ?? pool, caller.tenantId);
+
+  const putPolicy = async (caller: Caller, input: unknown, expectedVersion: number) => {
+    const record = await updatePolicy(pool, caller.tenantId, input, expectedVersion, caller.operator);
+    policies.forget(caller.tenantId);
+    return record;
+  };
+
+  return {
+    reserve, confirm, fulfil, release, expireNextDue, getReservation, queryStock, catalog, getPolicy, putPolicy, history, ...movements,
+  };
 };
 
 export type Inventory = ReturnType<typeof createInventory>;
+
+/** Each key as the stock items it stands for: itself, or every warehouse and store below a region. */
+export const expandRegions = (tree: Tree | null, keys: StockKeyInput[]): StockKeyInput[][] =>
+  keys.map((k) =>
+    tree?.byId.get(k.locationId)?.kind === 'REGION' ? stockLocationsUnder(tree, k.locationId).map((locationId) => ({ sku: k.sku, locationId })) : [k],
+  );
 
 const reusedId = (field: string, id: string): AppError =>
   new AppError('ALREADY_EXISTS', `${field} "${id}" was already used with a different request; use a new id`, {

@@ -10,6 +10,8 @@ export const LIMITS = {
   maxIdLength: 128,
   maxTextLength: 256,
   maxTtlMs: 30 * 24 * 3600 * 1000,
+  /** Stock items one read may cover once regions are expanded. */
+  maxExpandedKeys: 20_000,
 } as const;
 
 const ID = /^[\x21-\x7e]+$/; // visible ASCII: safe in URLs, headers and logs
@@ -44,11 +46,6 @@ export class Checker {
   quantity(field: string, value: number): void {
     if (!Number.isSafeInteger(value) || value <= 0) this.add(field, 'must be a positive whole number');
     else if (value > LIMITS.maxQuantity) this.add(field, `at most ${LIMITS.maxQuantity}`);
-  }
-
-  /** Until the product catalog exists, quantities are in base units and the unit is empty. */
-  unit(field: string, value: string): void {
-    if (value !== '') this.add(field, `unknown unit "${value.slice(0, 32)}": send base units with an empty unit`);
   }
 
   channel(field: string, value: Channel | null): void {
@@ -86,32 +83,10 @@ export const checkReserve = (input: ReserveInput): void => {
     c.key(`lines[${i}].sku`, line.sku);
     c.key(`lines[${i}].location_id`, line.locationId);
     c.quantity(`lines[${i}].quantity`, line.quantity);
-    c.unit(`lines[${i}].unit`, line.unit);
     const key = JSON.stringify([line.sku, line.locationId]);
     if (seen.has(key)) c.add(`lines[${i}]`, 'repeats an earlier line for the same sku and location_id; merge them');
     seen.add(key);
   });
-  c.done();
-};
-
-export type ReceiveInput = {
-  movementId: string;
-  sku: string;
-  locationId: string;
-  quantity: number;
-  unit: string;
-  reference: string;
-  channel: Channel | null;
-};
-
-export const checkReceive = (input: ReceiveInput): void => {
-  const c = new Checker();
-  c.id('movement_id', input.movementId);
-  c.key('sku', input.sku);
-  c.key('location_id', input.locationId);
-  c.quantity('quantity', input.quantity);
-  c.unit('unit', input.unit);
-  c.text('reference', input.reference);
   c.done();
 };
 

@@ -3,7 +3,15 @@ import { AppError } from '../app/errors.js';
 import type { Channel } from '../domain/shared.js';
 import type { Claims, Role } from './tokens.js';
 
-export type Action = 'reserve' | 'transition' | 'receive' | 'read';
+/**
+ * reserve: ReserveStock · transition: confirm, fulfil, release · receive: ReceiveStock, ExpectStock ·
+ * move: sales, adjustments, transfers, returns, quality checks · read: levels, reservations, catalog,
+ * network · audit: ListMovements, GetStockAt · policy_read: GetTenantPolicy ·
+ * manage: catalog, network and policy changes.
+ */
+export type Action = 'reserve' | 'transition' | 'receive' | 'move' | 'read' | 'audit' | 'policy_read' | 'manage';
+
+export const ACTIONS: readonly Action[] = ['reserve', 'transition', 'receive', 'move', 'read', 'audit', 'policy_read', 'manage'];
 
 export type Scope = { channel?: Channel | null; locations?: string[] };
 
@@ -14,18 +22,18 @@ type Rule = { actions: readonly Action[]; inScope: (claims: Claims, scope: Scope
  * action within that role's scope.
  */
 export const PERMISSIONS: Record<Role, Rule> = {
-  admin: { actions: ['reserve', 'transition', 'receive', 'read'], inScope: () => true, scopeNote: 'every channel and location' },
+  admin: { actions: ACTIONS, inScope: () => true, scopeNote: 'every channel and location' },
   channel_service: {
     actions: ['reserve', 'transition', 'read'],
     inScope: (c, s) => s.channel == null || c.channels.includes(s.channel),
     scopeNote: 'only the channels in its token (no CHANNEL_B2B claim, no B2B holds)',
   },
   store_staff: {
-    actions: ['reserve', 'transition', 'receive', 'read'],
+    actions: ['reserve', 'transition', 'receive', 'move', 'read', 'audit'],
     inScope: (c, s) => (s.locations ?? []).every((l) => c.locations.includes(l)),
     scopeNote: 'only the locations in its token',
   },
-  auditor: { actions: ['read'], inScope: () => true, scopeNote: 'read-only' },
+  auditor: { actions: ['read', 'audit', 'policy_read'], inScope: () => true, scopeNote: 'read-only' },
 };
 
 export const authorize = (claims: Claims, action: Action, scope: Scope = {}): void => {

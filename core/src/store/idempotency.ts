@@ -4,7 +4,7 @@
 // answer to replay is written with the command's append (AppendOptions).
 import type pg from 'pg';
 
-export type IdempotencyScope = 'reservation' | 'movement';
+export type IdempotencyScope = 'reservation' | 'movement' | 'transfer';
 
 export type Claim = { kind: 'claimed' } | { kind: 'replay'; response: unknown } | { kind: 'conflict' };
 

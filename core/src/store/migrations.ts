@@ -121,6 +121,58 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 3,
+    name: 'catalog, network, transfers, audit index',
+    sql: `
+      -- Products and their packaging units: [{ "name": "box", "baseUnits": 12 }, ...].
+      create table products (
+        tenant_id text not null,
+        sku text collate "C" not null,
+        name text not null,
+        base_unit text not null,
+        units jsonb not null default '[]',
+        version integer not null,
+        updated_at timestamptz not null,
+        updated_by text not null,
+        primary key (tenant_id, sku)
+      );
+      -- Warehouses and stores under regions: a tree per tenant (parent_id '' = a root).
+      create table locations (
+        tenant_id text not null,
+        location_id text collate "C" not null,
+        name text not null,
+        kind text not null check (kind in ('WAREHOUSE', 'STORE', 'REGION')),
+        parent_id text collate "C" not null default '',
+        version integer not null,
+        updated_at timestamptz not null,
+        updated_by text not null,
+        primary key (tenant_id, location_id)
+      );
+      create index locations_parent on locations (tenant_id, parent_id);
+      -- Where a transfer goes: written with its dispatch, so ReceiveTransfer needs only the id.
+      create table transfers (
+        tenant_id text not null,
+        transfer_id text collate "C" not null,
+        sku text collate "C" not null,
+        from_location_id text collate "C" not null,
+        to_location_id text collate "C" not null,
+        dispatched_at timestamptz not null,
+        primary key (tenant_id, transfer_id)
+      );
+      -- The audit trail, newest first, per tenant.
+      create index events_tenant_recorded on events (tenant_id, recorded_at, global_position);
+    `,
+  },
+  {
+    version: 4,
+    name: 'back-dated events index',
+    sql: `
+      -- GetStockAt "as it happened": only back-dated events (occurred before recorded) are indexed,
+      -- so looking for late corrections after an instant stays one small seek per stream.
+      create index events_backdated on events (stream_id, occurred_at) where occurred_at < recorded_at;
+    `,
+  },
+  {
     version: 20,
     name: 'marketplace webhooks in, partner webhooks out',
     sql: `

@@ -40,9 +40,7 @@ export const decidePlace = (command: PlaceCommand, state: Reservation, items: St
     type: 'ReserveStock',
     data: { reservationId: command.reservationId, quantity: line.quantity, safetyStock },
   }));
-  if (held.kind === 'refused') {
-    return { kind: 'refused', refusal: { ...held.refusal, sku: held.line.sku, locationId: held.line.locationId } };
-  }
+  if (held.kind === 'refused') return { kind: 'refused', refusal: lineRefusal(held.line, held.refusal) };
   return { kind: 'accepted', reservation: placing.events, stock: held.stock };
 };
 
@@ -61,8 +59,9 @@ export const decideTransition = (
   const [event] = decision.events;
   if (event === undefined || state.status === 'NONE') return { kind: 'accepted', reservation: [], stock: [] };
   const moved = decideLines(state.lines, items, (line) => stockCommandFor(event, line, state));
-  // Movements that follow a transition never refuse: the hold guarantees them.
-  if (moved.kind === 'refused') throw new InvariantViolation('EVENT_DOES_NOT_FIT_STATE', `${event.type} refused on a line`);
+  // The hold guarantees every movement that follows a transition, except shipping goods a count
+  // found missing since.
+  if (moved.kind === 'refused') return { kind: 'refused', refusal: lineRefusal(moved.line, moved.refusal) };
   return { kind: 'accepted', reservation: decision.events, stock: moved.stock };
 };
 
@@ -108,6 +107,18 @@ const stockCommandFor = (event: ReservationEvent, line: ReservationLine, state: 
       throw new InvariantViolation('EVENT_DOES_NOT_FIT_STATE', 'placing goes through decidePlace');
     default:
       return assertNever(event);
+  }
+};
+
+const lineRefusal = (line: ReservationLine, refusal: StockRefusal): LineRefusal => {
+  const at = { sku: line.sku, locationId: line.locationId };
+  switch (refusal.reason) {
+    case 'INSUFFICIENT_STOCK':
+      return { reason: 'INSUFFICIENT_STOCK', ...at, requested: refusal.requested, available: refusal.available };
+    case 'NOT_ENOUGH_ON_HAND':
+      return { reason: 'INSUFFICIENT_STOCK', ...at, requested: refusal.requested, available: refusal.onHand };
+    default:
+      throw new InvariantViolation('EVENT_DOES_NOT_FIT_STATE', `a reservation line was refused with ${refusal.reason}`);
   }
 };
 
