@@ -42,13 +42,14 @@ export const sendProblem = (reply: FastifyReply, p: ProblemInit, instance: strin
     .code(p.status)
     .type(PROBLEM_CONTENT_TYPE)
     .send({
+      // Extensions first: they can never override the members RFC 9457 defines.
+      ...p.extensions,
       type: `${PROBLEM_BASE}${p.slug}`,
       title: p.title,
       status: p.status,
       detail: p.detail,
       instance,
       correlationId: reply.request.id,
-      ...p.extensions,
     });
 };
 
@@ -73,7 +74,7 @@ export const fromConnectError = (err: ConnectError): ProblemInit => {
           extensions: { sku: meta.sku, location: meta.location_id, requested: Number(meta.requested), available: Number(meta.available) },
         };
       }
-      return { slug: 'reservation-state', title: 'The reservation is not in a state that allows this', status: 409, detail, extensions: { reason, status: meta.status } };
+      return { slug: 'reservation-state', title: 'The reservation is not in a state that allows this', status: 409, detail, extensions: { reason, reservationStatus: meta.status } };
     case Code.InvalidArgument: {
       const violations = err.findDetails(BadRequestSchema).flatMap((b) => b.fieldViolations);
       const errors = violations.map((v) => ({ field: restField(v.field), message: v.description }));

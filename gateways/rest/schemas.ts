@@ -141,6 +141,7 @@ export const problemSchema = z
     requested: z.number().int().optional().describe('insufficient-stock'),
     available: z.number().int().optional().describe('insufficient-stock'),
     reason: z.string().optional().describe('The core\'s reason code, e.g. RESERVATION_EXPIRED, ROLE_NOT_ALLOWED'),
+    reservationStatus: z.string().optional().describe('reservation-state: the status the reservation is in'),
   })
   .loose();
 components.add(problemSchema, { id: 'Problem', description: 'RFC 9457 problem details (application/problem+json)' });

@@ -1,0 +1,116 @@
+// `npm run bench:edge`: GET /v1/availability through the REST edge, against the
+// same query sent straight to the core's Connect JSON endpoint in the same run
+// (the baseline), both driven by autocannon over HTTP/1.1 keep-alive.
+import { createRequire } from 'node:module';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { createClient } from '@connectrpc/connect';
+import { Http2SessionManager, createGrpcTransport } from '@connectrpc/connect-node';
+import { Consistency, InventoryService, LocationKind } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { DEVELOPMENT_JWT_SECRET } from '../../core/src/config.js';
+import { signToken } from '../../core/src/auth/tokens.js';
+import { freePort, startCoreProcess } from '../../loadtest/processes.js';
+import { createTestDatabase } from '../../test/support/db.js';
+import { cleanupNamespace, dropDatabase, sharedNats, sharedRedis, testNamespace } from '../../test/support/readside.js';
+
+type AutocannonResult = {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; average: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+};
+type AutocannonOptions = { url: string; method: string; headers: Record<string, string>; body?: string; connections: number; duration: number };
+const autocannon = createRequire(import.meta.url)('autocannon') as (o: AutocannonOptions) => Promise<AutocannonResult>;
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+type Row = { target: string; connections: number; rps: number; p50: number; p99: number; non2xx: number; errors: number };
+
+const measure = async (target: string, o: AutocannonOptions): Promise<Row> => {
+  const r = await autocannon(o);
+  return { target, connections: o.connections, rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts };
+};
+
+const main = async () => {
+  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '10,50' } } });
+  const seconds = Number(values.seconds);
+  const connectionsList = values.connections.split(',').map(Number);
+  if (!(seconds > 0) || connectionsList.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('usage: npm run bench:edge -- [--seconds N] [--connections 10,50]');
+
+  const ns = testNamespace('edgebench');
+  const db = await createTestDatabase('edgebench', 2);
+  const edgePort = await freePort();
+  // The limits would otherwise be what is measured.
+  const stack = await startCoreProcess(
+    { DATABASE_URL: db.url, STOCKMIND_NAMESPACE: ns, EDGE_PORT: String(edgePort), WEBHOOK_PORT: String(await freePort()), EDGE_RATE_LIMIT_TENANT_RPS: '1000000', EDGE_RATE_LIMIT_IP_RPS: '1000000' },
+    60_000,
+    'start',
+  );
+  const session = new Http2SessionManager(stack.url);
+  try {
+    const token = await signToken(DEVELOPMENT_JWT_SECRET, { tenant: 'bench', sub: 'bench', roles: ['admin'], locations: [], channels: [] }, 3600);
+    const authorization = `Bearer ${token}`;
+    const grpc = createClient(InventoryService, createGrpcTransport({ baseUrl: stack.url, sessionManager: session }));
+    const headers = { authorization };
+    await grpc.upsertProduct({ sku: 'SKU-B1', name: 'bench item', baseUnit: 'unit' }, { headers });
+    await grpc.upsertLocation({ locationId: 'W1', name: 'W1', kind: LocationKind.WAREHOUSE }, { headers });
+    await grpc.receiveStock({ movementId: 'bench-recv', sku: 'SKU-B1', locationId: 'W1', quantity: 50n }, { headers });
+    // Measure the Redis path both ways: wait until the projection holds the receipt.
+    for (let i = 0; ; i++) {
+      const { levels } = await grpc.queryStock({ keys: [{ sku: 'SKU-B1', locationId: 'W1' }], consistency: Consistency.EVENTUAL }, { headers });
+      if (levels[0]?.available === 50n) break;
+      if (i > 100) throw new Error('the availability view never caught up');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const edge: AutocannonOptions = { url: `http://127.0.0.1:${edgePort}/v1/availability/SKU-B1?location=W1`, method: 'GET', headers, connections: 1, duration: seconds };
+    const core: AutocannonOptions = {
+      url: `${stack.url}/stockmind.inventory.v1.InventoryService/QueryStock`,
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ keys: [{ sku: 'SKU-B1', locationId: 'W1' }] }),
+      connections: 1,
+      duration: seconds,
+    };
+    await measure('warm-up', { ...edge, duration: 2, connections: 10 });
+    const rows: Row[] = [];
+    for (const connections of connectionsList) {
+      log(`connections ${connections}: core Connect JSON (baseline), then REST edge, ${seconds} s each`);
+      rows.push(await measure('core QueryStock (Connect JSON, baseline)', { ...core, connections }));
+      rows.push(await measure('REST GET /v1/availability', { ...edge, connections }));
+    }
+    const lines = ['| target | connections | req/s | p50 ms | p99 ms | non-2xx | errors | ratio to baseline |', '|---|---|---|---|---|---|---|---|'];
+    for (let i = 0; i < rows.length; i += 2) {
+      const [base, viaEdge] = [rows[i], rows[i + 1]];
+      if (base === undefined || viaEdge === undefined) continue;
+      for (const r of [base, viaEdge]) {
+        lines.push(`| ${r.target} | ${r.connections} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${r === base ? '1.00' : (viaEdge.rps / base.rps).toFixed(2)} |`);
+      }
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
+    await mkdir('loadtest/results', { recursive: true });
+    const file = `loadtest/results/edge-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+    await writeFile(file, JSON.stringify({ at: new Date().toISOString(), seconds, loadavg: os.loadavg(), cpus: os.cpus().length, rows }, null, 2));
+    log(`raw results: ${file}`);
+  } finally {
+    session.abort();
+    await stack.stop();
+    const nc = await sharedNats('edgebench-cleanup');
+    const redis = sharedRedis('edgebench-cleanup');
+    await new Promise((r) => redis.once('ready', r));
+    await cleanupNamespace(ns, { nc, redis });
+    await nc.close();
+    redis.disconnect();
+    await dropDatabase(db.url, `${db.name}_analytics`);
+    await db.drop();
+  }
+};
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    log(`bench:edge: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

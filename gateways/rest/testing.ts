@@ -1,0 +1,125 @@
+// Helpers for the edge's e2e specs: a whole `stockmind start` stack on free
+// ports with its own database and namespace, tokens, and an SSE reader.
+import { createClient } from '@connectrpc/connect';
+import { Http2SessionManager, createGrpcTransport } from '@connectrpc/connect-node';
+import { InventoryService, LocationKind } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { signToken } from '../../core/src/auth/tokens.js';
+import { DEVELOPMENT_JWT_SECRET } from '../../core/src/config.js';
+import { freePort, startCoreProcess } from '../../loadtest/processes.js';
+import { createTestDatabase } from '../../test/support/db.js';
+import { cleanupNamespace, dropDatabase, sharedNats, sharedRedis, testNamespace } from '../../test/support/readside.js';
+import type { Client } from '@connectrpc/connect';
+import type { Claims } from '../../core/src/auth/tokens.js';
+import type { CoreHandle } from '../../loadtest/processes.js';
+import type { TestDatabase } from '../../test/support/db.js';
+
+export type Stack = {
+  db: TestDatabase;
+  core: CoreHandle;
+  edgeUrl: string;
+  grpc: Client<typeof InventoryService>;
+  stop(): Promise<void>;
+};
+
+/** `stockmind start` (core, relay, projectors, REST edge) in a child process, on free ports. */
+export const startStack = async (label: string, env: Record<string, string> = {}): Promise<Stack> => {
+  const ns = testNamespace(label);
+  const db = await createTestDatabase(label, 2);
+  const edgePort = await freePort();
+  const core = await startCoreProcess(
+    { DATABASE_URL: db.url, STOCKMIND_NAMESPACE: ns, STOCKMIND_PG_POOL_MAX: '4', EDGE_PORT: String(edgePort), WEBHOOK_PORT: String(await freePort()), ...env },
+    60_000,
+    'start',
+  );
+  const session = new Http2SessionManager(core.url);
+  const grpc = createClient(InventoryService, createGrpcTransport({ baseUrl: core.url, sessionManager: session }));
+  return {
+    db,
+    core,
+    edgeUrl: `http://127.0.0.1:${edgePort}`,
+    grpc,
+    async stop() {
+      session.abort();
+      await core.stop();
+      const nc = await sharedNats(`${label}-cleanup`);
+      const redis = sharedRedis(`${label}-cleanup`);
+      await new Promise((r) => redis.once('ready', r));
+      await cleanupNamespace(ns, { nc, redis });
+      await nc.close();
+      redis.disconnect();
+      await dropDatabase(db.url, `${db.name}_analytics`);
+      await db.drop();
+    },
+  };
+};
+
+export const tokenFor = (tenant: string, claims: Partial<Omit<Claims, 'tenant'>> = {}, secret = DEVELOPMENT_JWT_SECRET): Promise<string> =>
+  signToken(secret, { tenant, sub: claims.sub ?? 'spec', roles: claims.roles ?? ['admin'], locations: claims.locations ?? [], channels: claims.channels ?? [] }, 600);
+
+/** Registers the product and location (the catalog) and receives `quantity` units there. */
+export const stockUp = async (grpc: Client<typeof InventoryService>, token: string, sku: string, locationId: string, quantity: number, movementId: string) => {
+  const headers = { authorization: `Bearer ${token}` };
+  await grpc.upsertProduct({ sku, name: sku, baseUnit: 'unit' }, { headers });
+  await grpc.upsertLocation({ locationId, name: locationId, kind: LocationKind.WAREHOUSE }, { headers });
+  await grpc.receiveStock({ movementId, sku, locationId, quantity: BigInt(quantity) }, { headers });
+};
+
+export type SseEvent = { id: string | undefined; event: string; data: unknown };
+
+export type SseStream = { status: number; headers: Headers; next(timeoutMs?: number): Promise<SseEvent>; comments: string[]; close(): void };
+
+/** Opens an event stream with fetch and parses it frame by frame. */
+export const openSse = async (url: string, headers: Record<string, string>): Promise<SseStream> => {
+  const abort = new AbortController();
+  const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: abort.signal });
+  const reader = res.body?.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  const comments: string[] = [];
+  const frames: SseEvent[] = [];
+  const parse = () => {
+    for (let i = buffer.indexOf('\n\n'); i >= 0; i = buffer.indexOf('\n\n')) {
+      const block = buffer.slice(0, i);
+      buffer = buffer.slice(i + 2);
+      let id: string | undefined;
+      let event = 'message';
+      const data: string[] = [];
+      let any = false;
+      for (const line of block.split('\n')) {
+        if (line.startsWith(':')) comments.push(line.slice(1).trim());
+        else if (line.startsWith('id: ')) id = line.slice(4);
+        else if (line.startsWith('event: ')) {
+          event = line.slice(7);
+          any = true;
+        } else if (line.startsWith('data: ')) {
+          data.push(line.slice(6));
+          any = true;
+        }
+      }
+      if (any) frames.push({ id, event, data: data.length === 0 ? null : JSON.parse(data.join('\n')) });
+    }
+  };
+  return {
+    status: res.status,
+    headers: res.headers,
+    comments,
+    async next(timeoutMs = 5_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (frames.length === 0) {
+        if (reader === undefined) throw new Error('no body');
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`no event within ${timeoutMs} ms`);
+        let timer: NodeJS.Timeout | undefined;
+        const chunk = await Promise.race([
+          reader.read(),
+          new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no event within ${timeoutMs} ms`)), left))),
+        ]).finally(() => clearTimeout(timer));
+        if (chunk.done) throw new Error('the stream ended');
+        buffer += decoder.decode(chunk.value, { stream: true });
+        parse();
+      }
+      return frames.shift() as SseEvent;
+    },
+    close: () => abort.abort(),
+  };
+};
