@@ -85,7 +85,7 @@ export const createMovementRunner = (deps: MovementDeps) => {
         const stream = streams.get(streamKeyId(keys[i] as (typeof keys)[number])) as StoredStream;
         const before = stockState(stream);
         const decision = stock.decide(item.command(before, now, policy), before);
-        if (decision.kind === 'refused') return { commit: false, value: { ok: false as const, refusal: { ...decision.refusal, ...item.key } } };
+        if (decision.kind === 'refused') return { commit: false, value: { ok: false as const, refusal: { ...decision.refusal, sku: item.key.sku, locationId: item.key.locationId } } };
         decided.push({ stream, state: decision.events.reduce(stock.evolve, before), events: decision.events });
       }
       const levels = decided.map((d, i) => stockLevelView(spec.items[i]?.key as StockKey, d.state.levels, d.stream.version + d.events.length, now, policy));
