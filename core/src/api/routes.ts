@@ -9,6 +9,7 @@ import type { Inventory, Outcome } from '../app/inventory.js';
 import type { PolicySource } from '../app/policy.js';
 import type { StockWatchHub } from '../readmodel/stockWatch.js';
 import { catalogHandlers, movementHandlers, policyHandlers } from './stockRoutes.js';
+import { historyHandlers } from './historyRoutes.js';
 
 const unwrap = <T>(outcome: Outcome<T>): T => {
   if (!outcome.ok) throw refusalToConnectError(outcome.refusal);
@@ -22,6 +23,7 @@ export const inventoryRoutes = ({ inventory, hub, policies }: RouteDeps) => (rou
     ...catalogHandlers(inventory),
     ...movementHandlers(inventory),
     ...policyHandlers(inventory),
+    ...historyHandlers(inventory),
     async reserveStock(req, ctx) {
       const input = {
         reservationId: req.reservationId,
