@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { parseArgs, promisify } from 'node:util';
 import pg from 'pg';
-import { Channel, Consistency, InventoryService } from '../gen/stockmind/inventory/v1/inventory_pb.js';
+import { Channel, Consistency, InventoryService, LocationKind } from '../gen/stockmind/inventory/v1/inventory_pb.js';
 import { loadConfig } from '../core/src/config.js';
 import { signToken } from '../core/src/auth/tokens.js';
 import { quoteIdent } from '../core/src/store/db.js';
@@ -138,7 +138,11 @@ const environment = async (opts: Options, command: 'core' | 'start'): Promise<En
 const seed = async (env: Env, skus: number): Promise<void> => {
   log(`seeding ${skus} SKUs and one hot SKU…`);
   const client = env.clients[0] as GrpcClient;
-  const receive = (sku: string, quantity: bigint, id: string) => client.unary(m.receiveStock, { movementId: id, sku, locationId: 'W1', quantity });
+  const receive = async (sku: string, quantity: bigint, id: string) => {
+    await client.unary(m.upsertProduct, { sku, name: sku, baseUnit: 'unit' });
+    await client.unary(m.receiveStock, { movementId: id, sku, locationId: 'W1', quantity });
+  };
+  await client.unary(m.upsertLocation, { locationId: 'W1', name: 'W1', kind: LocationKind.WAREHOUSE });
   await receive('HOT-1', 1_000_000_000n, 'seed-hot');
   for (let i = 0; i < skus; i += 64) {
     await Promise.all(Array.from({ length: Math.min(64, skus - i) }, (_, j) => receive(`SKU-${i + j}`, 1_000_000n, `seed-${i + j}`)));
