@@ -36,20 +36,22 @@ export const invalidRequest = (errors: FieldError[]): HttpProblem =>
     extensions: { errors },
   });
 
+const RESERVED = new Set(['type', 'title', 'status', 'detail', 'instance', 'correlationId']);
+
 export const sendProblem = (reply: FastifyReply, p: ProblemInit, instance: string): FastifyReply => {
   for (const [k, v] of Object.entries(p.headers ?? {})) void reply.header(k, v);
   return reply
     .code(p.status)
     .type(PROBLEM_CONTENT_TYPE)
     .send({
-      // Extensions first: they can never override the members RFC 9457 defines.
-      ...p.extensions,
       type: `${PROBLEM_BASE}${p.slug}`,
       title: p.title,
       status: p.status,
       detail: p.detail,
       instance,
       correlationId: reply.request.id,
+      // An extension can never override a member RFC 9457 defines.
+      ...Object.fromEntries(Object.entries(p.extensions ?? {}).filter(([k]) => !RESERVED.has(k))),
     });
 };
 
