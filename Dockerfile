@@ -6,6 +6,7 @@ RUN npm ci --omit=dev --no-audit --no-fund
 COPY bin ./bin
 COPY core ./core
 COPY projectors ./projectors
+COPY gateways ./gateways
 COPY gen ./gen
 COPY loadtest ./loadtest
 ENV NODE_ENV=production
