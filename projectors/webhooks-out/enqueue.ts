@@ -34,8 +34,8 @@ export const enqueueDeliveries = async (db: pg.Pool, e: Envelope, body: string, 
   if (targets.length === 0) return 0;
   const result = await db.query({
     name: 'wo_enqueue',
-    text: `insert into webhook_deliveries (delivery_id, subscription_id, tenant_id, stream_seq, event_id, event_type, body)
-           select u.delivery_id, u.subscription_id, $3, $4, $5, $6, $7 from unnest($1::uuid[], $2::uuid[]) as u(delivery_id, subscription_id)
+    text: `insert into webhook_deliveries (delivery_id, subscription_id, tenant_id, stream_seq, event_id, event_type, body, status)
+           select u.delivery_id, u.subscription_id, $3, $4, $5, $6, $7, 'pending' from unnest($1::uuid[], $2::uuid[]) as u(delivery_id, subscription_id)
            on conflict (subscription_id, event_id) do nothing`,
     values: [targets.map((t) => deliveryIdFor(t, e.eventId)), targets, e.tenantId, streamSeq, e.eventId, e.eventType, body],
   });

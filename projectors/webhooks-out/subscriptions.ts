@@ -60,7 +60,7 @@ export const getSubscription = async (db: pg.Pool, tenantId: string, id: string)
   return rows[0] === undefined ? null : toSubscription(rows[0]);
 };
 
-/** Stops deliveries: pending ones are cancelled; the history stays listable. */
+/** Stops deliveries: pending ones are cancelled (the rows and their attempts stay in Postgres). */
 export const deleteSubscription = async (db: pg.Pool, tenantId: string, id: string): Promise<boolean> => {
   const { rows } = await db.query<{ gone: string }>(
     `with gone as (
