@@ -63,6 +63,10 @@ export type StockRefusal =
 
 export type StockDecision = { kind: 'accepted'; events: StockItemEvent[] } | { kind: 'refused'; refusal: StockRefusal };
 
+// Ids are caller-chosen ("constructor", "__proto__" are valid): read own entries only, never the prototype.
+const entry = <V>(map: Record<string, V> | undefined, key: string): V | undefined =>
+  map !== undefined && Object.hasOwn(map, key) ? map[key] : undefined;
+
 const without = <V>(map: Record<string, V> | undefined, key: string): Record<string, V> | undefined => {
   const rest = Object.fromEntries(Object.entries(map ?? {}).filter(([k]) => k !== key));
   return Object.keys(rest).length === 0 ? undefined : rest;
@@ -79,7 +83,7 @@ export const evolve = (state: StockItem, event: StockItemEvent): StockItem => {
   let { inbound, transfersIn } = state;
   if (event.type === 'StockExpected') inbound = { ...inbound, [event.data.movementId]: event.data.quantity };
   if (event.type === 'StockReceived' && event.data.expectationId !== undefined) {
-    const left = (inbound?.[event.data.expectationId] ?? 0) - (event.data.clearedInTransit ?? 0);
+    const left = (entry(inbound, event.data.expectationId) ?? 0) - (event.data.clearedInTransit ?? 0);
     inbound = left > 0 ? { ...inbound, [event.data.expectationId]: left } : without(inbound, event.data.expectationId);
   }
   if (event.type === 'TransferInTransit') {
@@ -134,7 +138,7 @@ export const decide = (command: StockItemCommand, state: StockItem): StockDecisi
     case 'ReceiveStock': {
       const { expectationId, ...receipt } = command.data;
       if (expectationId === undefined) return accepted(state, { type: 'StockReceived', data: receipt });
-      const outstanding = state.inbound?.[expectationId];
+      const outstanding = entry(state.inbound, expectationId);
       if (outstanding === undefined) return refused({ reason: 'EXPECTATION_NOT_OPEN', expectationId });
       const clearedInTransit = Math.min(outstanding, receipt.quantity);
       return accepted(state, { type: 'StockReceived', data: { ...receipt, expectationId, clearedInTransit } });
@@ -200,7 +204,7 @@ export const decide = (command: StockItemCommand, state: StockItem): StockDecisi
 
 const decideTransferReceipt = (data: Extract<StockItemCommand, { type: 'ReceiveTransfer' }>['data'], state: StockItem): StockDecision => {
   const { received, ...receipt } = data;
-  const transfer = state.transfersIn?.[receipt.transferId];
+  const transfer = entry(state.transfersIn, receipt.transferId);
   if (transfer === undefined) return refused({ reason: 'TRANSFER_NOT_IN_TRANSIT', transferId: receipt.transferId });
   if (received > transfer.quantity) {
     return refused({ reason: 'RECEIVED_MORE_THAN_DISPATCHED', transferId: receipt.transferId, dispatched: transfer.quantity, received });

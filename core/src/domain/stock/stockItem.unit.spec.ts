@@ -116,6 +116,73 @@ describe('StockItem', () => {
       ]);
     });
 
+    describe('against an expectation', () => {
+      const expected = (expectationId: string, quantity: number, levelsAfter: Partial<Levels>): StockItemEvent => ({
+        type: 'StockExpected',
+        data: { movementId: expectationId, quantity, unit: 'each', unitQuantity: quantity, reference: 'po-9', expectedAt: null, levelsAfter: L(levelsAfter) },
+      });
+      const receiveAgainst = (expectationId: string, quantity: number) =>
+        ({
+          type: 'ReceiveStock',
+          data: { movementId: 'm-new', quantity, unit: 'each', unitQuantity: quantity, reference: 'po-9', expectationId },
+        }) as const;
+      const receivedAgainst = (expectationId: string, quantity: number, clearedInTransit: number, levelsAfter: Partial<Levels>): StockItemEvent => ({
+        type: 'StockReceived',
+        data: { movementId: 'm-new', quantity, unit: 'each', unitQuantity: quantity, reference: 'po-9', expectationId, clearedInTransit, levelsAfter: L(levelsAfter) },
+      });
+      const twentyExpected = [expected('exp-1', 20, { inTransit: 20 })];
+      const after = (given: StockItemEvent[], decided: StockItemEvent[]) => [...given, ...decided].reduce(evolve, initialState());
+
+      it('a full receipt against an expectation moves it from in transit to on hand and closes it', () => {
+        const decided = spec.given(twentyExpected).when(receiveAgainst('exp-1', 20)).thenEvents([receivedAgainst('exp-1', 20, 20, { onHand: 20 })]);
+        expect(after(twentyExpected, decided)).toStrictEqual({ levels: L({ onHand: 20 }) });
+      });
+
+      it('a partial receipt against an expectation leaves the rest in transit', () => {
+        const decided = spec
+          .given(twentyExpected)
+          .when(receiveAgainst('exp-1', 12))
+          .thenEvents([receivedAgainst('exp-1', 12, 12, { onHand: 12, inTransit: 8 })]);
+        expect(after(twentyExpected, decided)).toStrictEqual({ levels: L({ onHand: 12, inTransit: 8 }), inbound: { 'exp-1': 8 } });
+      });
+
+      it('the last partial receipt closes the expectation', () => {
+        const given = [...twentyExpected, receivedAgainst('exp-1', 12, 12, { onHand: 12, inTransit: 8 })];
+        const decided = spec.given(given).when(receiveAgainst('exp-1', 8)).thenEvents([receivedAgainst('exp-1', 8, 8, { onHand: 20 })]);
+        expect(after(given, decided)).toStrictEqual({ levels: L({ onHand: 20 }) });
+      });
+
+      it('a receipt above what was expected clears only the expected units from in transit', () => {
+        const decided = spec.given(twentyExpected).when(receiveAgainst('exp-1', 25)).thenEvents([receivedAgainst('exp-1', 25, 20, { onHand: 25 })]);
+        expect(after(twentyExpected, decided)).toStrictEqual({ levels: L({ onHand: 25 }) });
+      });
+
+      it('a receipt against one expectation leaves the others open', () => {
+        const given = [...twentyExpected, expected('exp-2', 5, { inTransit: 25 })];
+        const decided = spec.given(given).when(receiveAgainst('exp-2', 5)).thenEvents([receivedAgainst('exp-2', 5, 5, { onHand: 5, inTransit: 20 })]);
+        expect(after(given, decided).inbound).toStrictEqual({ 'exp-1': 20 });
+      });
+
+      it('refuses a receipt against an expectation that was never announced', () => {
+        spec.given(twentyExpected).when(receiveAgainst('exp-9', 1)).thenRefused({ reason: 'EXPECTATION_NOT_OPEN', expectationId: 'exp-9' });
+      });
+
+      it.each(['constructor', 'toString', '__proto__'])('refuses a receipt against "%s", an id never announced that names a built-in', (id) => {
+        spec.given(twentyExpected).when(receiveAgainst(id, 1)).thenRefused({ reason: 'EXPECTATION_NOT_OPEN', expectationId: id });
+      });
+
+      it('receives against an expectation whose id names a built-in like any other', () => {
+        const given = [expected('constructor', 4, { inTransit: 4 })];
+        const decided = spec.given(given).when(receiveAgainst('constructor', 3)).thenEvents([receivedAgainst('constructor', 3, 3, { onHand: 3, inTransit: 1 })]);
+        expect(after(given, decided).inbound).toStrictEqual({ constructor: 1 });
+      });
+
+      it('refuses a receipt against an expectation already received in full', () => {
+        const given = [...twentyExpected, receivedAgainst('exp-1', 20, 20, { onHand: 20 })];
+        spec.given(given).when(receiveAgainst('exp-1', 1)).thenRefused({ reason: 'EXPECTATION_NOT_OPEN', expectationId: 'exp-1' });
+      });
+    });
+
     it.each([0, -3])('throws NON_POSITIVE_QUANTITY for a receipt of %i', (quantity) => {
       spec.given([received(10, { onHand: 10 })]).when(receive(quantity)).thenThrows('NON_POSITIVE_QUANTITY');
     });
@@ -255,6 +322,24 @@ describe('StockItem', () => {
       spec.given([...tenOnHandThreeReservedTwoCommitted, ...(decision.kind === 'accepted' ? decision.events : [])])
         .when(reserve(6))
         .thenRefused({ reason: 'INSUFFICIENT_STOCK', requested: 6, available: 5 });
+    });
+
+    it('refuses to ship committed units a count found missing since', () => {
+      const counted: StockItemEvent = {
+        type: 'StockCounted',
+        data: {
+          movementId: 'count-1',
+          counted: 1,
+          unit: 'each',
+          unitQuantity: 1,
+          reason: 'cycle count',
+          previousOnHand: 10,
+          difference: -9,
+          quantity: 9,
+          levelsAfter: L({ onHand: 1, reserved: 3, committed: 2 }),
+        },
+      };
+      spec.given([...tenOnHandThreeReservedTwoCommitted, counted]).when(ship(2)).thenRefused({ reason: 'NOT_ENOUGH_ON_HAND', requested: 2, onHand: 1 });
     });
 
     it('throws LEVEL_WOULD_GO_NEGATIVE when shipping more than is committed, even with stock on hand', () => {
