@@ -10,6 +10,7 @@ import { registerCatalog } from '../../../test/support/catalog.js';
 import type { StockItemEvent } from '../domain/stock/stockItem.js';
 import type { AppHarness } from '../../../test/support/app.js';
 import type { MovementsQuery, MovementView, StockAtQuery } from './history.js';
+import type { MovementOutcome } from './movements.js';
 
 const T = 'history';
 const alice = { ...caller(T), operator: 'alice' };
@@ -24,6 +25,10 @@ const list = async (q: Partial<MovementsQuery> = {}) => (await app.inventory.his
 const stockAt = (q: Partial<StockAtQuery> & { atUs: number }) => app.inventory.history.stockAt(alice, { keys: [], locationId: '', basis: 'RECORDED', ...q });
 const sale = (movementId: string, sku: string, locationId: string, quantity: number, occurredAt: Date | null = null, who = alice) =>
   app.inventory.sale(who, { movementId, sku, locationId, quantity, unit: '', channel: 'POS', reference: `ticket-${movementId}`, occurredAt });
+const sold = async (outcome: Promise<MovementOutcome<unknown>>) => {
+  const o = await outcome;
+  if (!o.ok) throw new Error(`expected the sale to pass, got ${JSON.stringify(o.refusal)}`);
+};
 
 /** The movements of the shared history, oldest first, by movement id. */
 const history: Record<string, MovementView> = {};
@@ -37,7 +42,7 @@ beforeAll(async () => {
   await app.inventory.receive(alice, receiveInput('rcv-w1-a', 'SKU-A', 'W1', 10));
   await app.inventory.receive(alice, receiveInput('rcv-s1-a', 'SKU-A', 'S1', 5));
   await app.inventory.receive(bob, receiveInput('rcv-s2-a', 'SKU-A', 'S2', 7));
-  accepted(await sale('sale-s1-a', 'SKU-A', 'S1', 2, null, bob));
+  await sold(sale('sale-s1-a', 'SKU-A', 'S1', 2, null, bob));
   accepted(await app.inventory.reserve(alice, reserveInput('res-w1-a', [['SKU-A', 'W1', 3]])));
   await app.inventory.receive(alice, receiveInput('rcv-w1-b', 'SKU-B', 'W1', 4));
   for (const m of (await list()).reverse()) history[m.causationId] = m;
@@ -158,7 +163,7 @@ describe('GetStockAt', () => {
     await sleep(20);
     const reportAt = Date.now() * 1000;
     await sleep(20);
-    accepted(await sale('late-sale-s2-c', 'SKU-C', 'S2', 3, happened));
+    await sold(sale('late-sale-s2-c', 'SKU-C', 'S2', 3, happened));
     const [late] = await list({ sku: 'SKU-C', channel: 'POS' });
     expect(late).toMatchObject({ occurredUs: happened.getTime() * 1000, streamVersion: 2 });
     expect(late?.recordedUs).toBeGreaterThan(reportAt);
