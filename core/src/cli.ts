@@ -35,6 +35,10 @@ commands:
                             channels: ${CHANNELS.map((c) => `CHANNEL_${c}`).join(', ')})
   bench reserve [--seconds N] [--concurrency N]
                             ReserveStock throughput and latency, distinct SKUs and one hot SKU
+  seed [--tenants N] [--locations N] [--skus N] [--store-skus N]
+                            bulk-load a dataset (COPY) and rebuild the read models
+  loadtest <ghz config.json> [--total N] [-c N] [--rps N] [--duration D] [--p95 D] ...
+                            run a ghz config with grpc-js clients; exit 1 when a budget is missed
 
 environment: DATABASE_URL, ANALYTICS_DATABASE_URL, NATS_URL, REDIS_URL, STOCKMIND_NAMESPACE,
              CORE_PORT, CORE_URL, EDGE_PORT, STOCKMIND_JWT_SECRET, NODE_ENV, LOG_LEVEL`;
@@ -109,9 +113,15 @@ const main = async (argv: string[]): Promise<void> => {
       const stop = listenForStop();
       const config = loadConfig();
       const { loadEdgeSettings, startEdge } = await import('../../gateways/rest/main.js');
-      const edge = await startEdge(config, loadEdgeSettings(), { coreUrl: config.coreUrl, port: config.edgePort, log: createLogger(config.logLevel, 'edge') });
+      const { webhookSubscriptions } = await import('../../gateways/rest/subscriptions.js');
+      const log = createLogger(config.logLevel, 'edge');
+      const subscriptions = webhookSubscriptions(config, log);
+      const edge = await startEdge(config, loadEdgeSettings(), { coreUrl: config.coreUrl, port: config.edgePort, log, plugins: [subscriptions.plugin] });
       process.stdout.write(`StockMind REST edge listening on ${edge.url} (core ${config.coreUrl}; docs ${edge.url}/docs)\n`);
-      return runUntilSignal(stop, edge.close);
+      return runUntilSignal(stop, async () => {
+        await edge.close();
+        await subscriptions.close();
+      });
     }
     case 'relay': {
       const stop = listenForStop();
@@ -163,7 +173,9 @@ const main = async (argv: string[]): Promise<void> => {
       ];
       const coreHost = config.coreHost === '0.0.0.0' ? '127.0.0.1' : config.coreHost;
       const { loadEdgeSettings, startEdge } = await import('../../gateways/rest/main.js');
-      const edge = await startEdge(config, loadEdgeSettings(), { coreUrl: `http://${coreHost}:${core.port}`, port: config.edgePort, log: log.child({ component: 'edge' }) });
+      const { webhookSubscriptions } = await import('../../gateways/rest/subscriptions.js');
+      const subscriptions = webhookSubscriptions(config, log.child({ component: 'edge' }));
+      const edge = await startEdge(config, loadEdgeSettings(), { coreUrl: `http://${coreHost}:${core.port}`, port: config.edgePort, log: log.child({ component: 'edge' }), plugins: [subscriptions.plugin] });
       process.stdout.write(`StockMind core listening on http://${config.coreHost}:${core.port} (gRPC, gRPC-Web, Connect)\n`);
       process.stdout.write(`StockMind REST edge listening on ${edge.url} (docs ${edge.url}/docs)\n`);
       process.stdout.write(`relay and projectors running (NATS ${config.natsUrl}, Redis ${config.redisUrl}, namespace "${config.namespace}")\n`);
@@ -174,6 +186,7 @@ const main = async (argv: string[]): Promise<void> => {
       }
       return runUntilSignal(stop, async () => {
         await edge.close();
+        await subscriptions.close();
         await core.close();
         for (const c of readSide.reverse()) await c.close();
       });
@@ -196,6 +209,17 @@ const main = async (argv: string[]): Promise<void> => {
     case 'bench': {
       const { runBench } = await import('../../loadtest/bench.js');
       return runBench(rest);
+    }
+    case 'seed': {
+      const { runSeed } = await import('../../loadtest/seed/main.js');
+      await runSeed(rest);
+      return;
+    }
+    case 'loadtest': {
+      const { runLoadtest } = await import('../../loadtest/runner/main.js');
+      const { missed } = await runLoadtest(rest);
+      if (missed.length > 0) process.exit(1);
+      return;
     }
     case undefined:
     case 'help':
