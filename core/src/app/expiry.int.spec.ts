@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { startExpiryLoop } from './expiry.js';
 import { accepted, caller, eventually, probes, receiveInput, reserveInput, sleep, startApp, levelsOf as stockLevels } from '../../../test/support/app.js';
 import type { ExpiryLoop } from './expiry.js';
+import { registerCatalog } from '../../../test/support/catalog.js';
 import type { AppHarness } from '../../../test/support/app.js';
 import type { Outcome } from './inventory.js';
 import type { ReservationView } from './views.js';
@@ -45,6 +46,7 @@ describe('expiry loop', () => {
   it('expires pending reservations after their TTL and makes their units available again', async () => {
     const T = 'exp-basic';
     const me = caller(T);
+    await registerCatalog(app.inventory, T, { skus: ['sku-e'], locations: ['wh-1'] });
     await app.inventory.receive(me, receiveInput('mv-1', 'sku-e', 'wh-1', 10));
     accepted(await app.inventory.reserve(me, reserveInput('res-e1', [['sku-e', 'wh-1', 3]], { ttlMs: 300 })));
     accepted(await app.inventory.reserve(me, reserveInput('res-e2', [['sku-e', 'wh-1', 2]], { ttlMs: 300 })));
@@ -72,6 +74,7 @@ describe('expiry loop', () => {
     const T = 'exp-three';
     const me = caller(T);
     const skus = ['sku-p', 'sku-q', 'sku-r'];
+    await registerCatalog(app.inventory, T, { skus, locations: ['wh-1'] });
     for (const sku of skus) await app.inventory.receive(me, receiveInput(`mv-${sku}`, sku, 'wh-1', 40));
     const ids = Array.from({ length: 60 }, (_, i) => `res-3x-${i}`);
     await Promise.all(
@@ -99,6 +102,7 @@ describe('expiry loop', () => {
   it('leaves a confirmed reservation confirmed, with its committed units, when its expiry row comes due', async () => {
     const T = 'exp-confirmed';
     const me = caller(T);
+    await registerCatalog(app.inventory, T, { skus: ['sku-c'], locations: ['wh-1'] });
     await app.inventory.receive(me, receiveInput('mv-c', 'sku-c', 'wh-1', 10));
     accepted(await app.inventory.reserve(me, reserveInput('res-c', [['sku-c', 'wh-1', 3]], { ttlMs: 300 })));
     accepted(await app.inventory.confirm(me, 'res-c', 'order-c'));
@@ -121,6 +125,7 @@ describe('confirm racing expiry at the deadline', () => {
     const me = caller(T);
     const n = 30;
     const sku = (i: number) => `sku-race-${i}`;
+    await registerCatalog(app.inventory, T, { skus: Array.from({ length: n }, (_, i) => sku(i)), locations: ['wh-1'] });
     for (let i = 0; i < n; i++) await app.inventory.receive(me, receiveInput(`mv-race-${i}`, sku(i), 'wh-1', 5));
     const placed: ReservationView[] = [];
     for (let i = 0; i < n; i++) {

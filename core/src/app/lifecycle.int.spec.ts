@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from './errors.js';
 import { accepted, caller, probes, receiveInput, refused, rejection, reserveInput, sleep, startApp } from '../../../test/support/app.js';
+import { registerCatalog } from '../../../test/support/catalog.js';
 import type { AppHarness } from '../../../test/support/app.js';
 
 const T = 'lifecycle';
@@ -15,6 +16,13 @@ let db: ReturnType<typeof probes>;
 beforeAll(async () => {
   app = await startApp('app_lifecycle');
   db = probes(app.db);
+  // Every SKU this file moves stock of (`placed` names them sku-<name>); the unknown-key read test
+  // relies on sku-never-seen and wh-never-seen staying unregistered.
+  const placedNames = ['rel-ful', 'ful-pending', 'rel-pending', 'rel-confirmed', 'repeat-a', 'repeat-b'];
+  await registerCatalog(app.inventory, T, {
+    skus: ['sku-life', 'sku-late', 'sku-known', 'sku-low', ...placedNames.map((n) => `sku-${n}`)],
+    locations: ['wh-1'],
+  });
 });
 afterAll(async () => {
   await app?.close();

@@ -7,6 +7,7 @@ import { AppError } from './errors.js';
 import { CancelledBeforeCommit } from '../store/tx.js';
 import {
   accepted, caller, eventually, probes, receiveInput, refused, rejection, reserveInput, sleep, startApp, levelsOf as stockLevels } from '../../../test/support/app.js';
+import { registerCatalog } from '../../../test/support/catalog.js';
 import type { AppHarness, Line } from '../../../test/support/app.js';
 import type { ReserveInput } from './validation.js';
 
@@ -19,6 +20,15 @@ let db: ReturnType<typeof probes>;
 beforeAll(async () => {
   app = await startApp('app_reserve');
   db = probes(app.db);
+  // Writes to an SKU or location the catalog does not know answer NOT_FOUND: register every one moved here.
+  const register = (tenant: string, skus: string[], locations: string[], units: { name: string; baseUnits: number }[] = []) =>
+    registerCatalog(app.inventory, tenant, { skus, locations, units });
+  await register('all-or-none', ['sku-a', 'sku-b', 'sku-c'], ['wh-1', 'wh-2']);
+  await register('idem', ['sku-r', 'sku-burst', 'sku-mv'], ['wh-1']);
+  await register('write-path', ['sku-hot', 'sku-m', 'sku-n', 'sku-pool'], ['wh-1', 'wh-2']);
+  await register('cancel', ['sku-x'], ['wh-1']);
+  await register('demand', ['sku-scarce'], ['store-7']);
+  await register('validation', ['sku-v', 'sku-w', ...Array.from({ length: 101 }, (_, i) => `sku-${i}`)], ['wh-1'], [{ name: 'box', baseUnits: 12 }]);
 });
 afterAll(async () => {
   await app?.close();
@@ -267,7 +277,7 @@ describe('input validation', () => {
     ['more than 100 lines', { ...good(), lines: Array.from({ length: 101 }, (_, i) => line(`sku-${i}`)) }, 'lines'],
     ['no lines', { ...good(), lines: [] }, 'lines'],
     ['a repeated sku and location', { ...good(), lines: [line('sku-v'), line('sku-w'), line('sku-v', 2)] }, 'lines[2]'],
-    ['a non-empty unit', { ...good(), lines: [{ ...line('sku-v'), unit: 'box' }] }, 'lines[0].unit'],
+    ['a unit the product does not have', { ...good(), lines: [{ ...line('sku-v'), unit: 'pallet' }] }, 'lines[0].unit'],
     ['a missing channel', { ...good(), channel: null }, 'channel'],
     ['a zero ttl', { ...good(), ttlMs: 0 }, 'ttl'],
     ['a negative ttl', { ...good(), ttlMs: -1_000 }, 'ttl'],
@@ -282,6 +292,18 @@ describe('input validation', () => {
     expect((err as AppError).details.violations?.map((v) => v.field)).toContain(field);
     expect(await db.eventCount()).toBe(events);
     expect(await db.idempotencyRows(T, 'reservation', input.reservationId)).toBe(0);
+  });
+
+  it("rejects a unit the product does not have, naming the field and listing the product's units", async () => {
+    await stock(T, 'sku-v', 5);
+    const events = await db.eventCount();
+    const err = await rejection(app.inventory.reserve(caller(T), { ...good(), reservationId: 'res-pallet', lines: [{ ...line('sku-v'), unit: 'pallet' }] }));
+    expect(err).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    const violation = (err as AppError).details.violations?.find((v) => v.field === 'lines[0].unit');
+    expect(violation?.description).toContain('"pallet"');
+    expect(violation?.description).toContain('"unit"');
+    expect(violation?.description).toContain('"box"');
+    expect(await db.eventCount()).toBe(events);
   });
 
   it('rejects a receipt of a non-positive or fractional quantity as INVALID_ARGUMENT naming the field', async () => {

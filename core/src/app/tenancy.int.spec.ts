@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from './errors.js';
 import { accepted, caller, probes, receiveInput, refused, rejection, reserveInput, startApp, levelsOf as stockLevels } from '../../../test/support/app.js';
+import { registerCatalog } from '../../../test/support/catalog.js';
 import type { AppHarness } from '../../../test/support/app.js';
 
 const PLACED = 'stockmind.reservations.reservation_placed.v1';
@@ -16,6 +17,9 @@ beforeAll(async () => {
   // No policy cache: a policy row written by a test takes effect on the next command.
   app = await startApp('app_tenancy', { policyCacheMs: 0 });
   db = probes(app.db);
+  // The catalog is per tenant: tenant-b registers sku-t in its own test.
+  await registerCatalog(app.inventory, 'tenant-a', { skus: ['sku-t'], locations: ['wh-1'] });
+  for (const t of ['policy-p', 'policy-q']) await registerCatalog(app.inventory, t, { skus: ['sku-pol', 'sku-b2b'], locations: ['wh-1'] });
 });
 afterAll(async () => {
   await app?.close();
@@ -55,6 +59,11 @@ describe('tenant isolation', () => {
   });
 
   it("lets a tenant use the same movement and reservation ids as another tenant without replaying the other's answer", async () => {
+    // Another tenant's catalog is not this tenant's: sku-t is unknown to B until B registers it.
+    expect(await rejection(app.inventory.receive(caller(B), receiveInput('mv-shared', 'sku-t', 'wh-1', 4)))).toMatchObject({
+      code: 'NOT_FOUND', details: { reason: 'PRODUCT_NOT_FOUND' },
+    });
+    await registerCatalog(app.inventory, B, { skus: ['sku-t'], locations: ['wh-1'] });
     const received = await app.inventory.receive(caller(B), receiveInput('mv-shared', 'sku-t', 'wh-1', 4));
     expect(received.level.levels.onHand).toBe(4);
     const held = accepted(await app.inventory.reserve(caller(B), reserveInput('res-shared', [['sku-t', 'wh-1', 1]])));
