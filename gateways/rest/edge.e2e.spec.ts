@@ -122,13 +122,16 @@ describe('availability', () => {
   });
 
   it('answers a region with the sum over the locations below it', async () => {
-    const headers = { authorization: `Bearer ${admin}` };
+    // A tenant of its own: its location tree must not change what the other specs' tenant sees.
+    const chain = await tokenFor('rest-regions');
+    const headers = { authorization: `Bearer ${chain}` };
+    await stack.grpc.upsertProduct({ sku: 'SKU-REG', name: 'regional item', baseUnit: 'unit' }, { headers });
     await stack.grpc.upsertLocation({ locationId: 'R-NORTH', name: 'North', kind: LocationKind.REGION }, { headers });
     for (const [w, q] of [['W-N1', 4], ['W-N2', 5]] as const) {
       await stack.grpc.upsertLocation({ locationId: w, name: w, kind: LocationKind.WAREHOUSE, parentId: 'R-NORTH' }, { headers });
-      await stockUp(stack.grpc, admin, 'SKU-REG', w, q, `recv-reg-${w}`);
+      await stack.grpc.receiveStock({ movementId: `recv-reg-${w}`, sku: 'SKU-REG', locationId: w, quantity: BigInt(q) }, { headers });
     }
-    const a = await call('GET', '/v1/availability/SKU-REG?region=R-NORTH', { token: admin });
+    const a = await call('GET', '/v1/availability/SKU-REG?region=R-NORTH', { token: chain });
     expect(a.body).toMatchObject({ sku: 'SKU-REG', region: 'R-NORTH', locationCount: 2, available: 9, status: 'IN_STOCK' });
     expect(a.body.location).toBeUndefined();
   });

@@ -24,7 +24,7 @@ export const STATUSES = ['IN_STOCK', 'LOW_STOCK', 'OUT_OF_STOCK'] as const;
 export const availabilityTarget = z
   .object({
     location: locationId.optional().describe('A warehouse or store id'),
-    region: locationId.optional().describe('A region id (answered as the region node; see the region note)'),
+    region: locationId.optional().describe('A region id: the answer sums every location below it'),
   })
   .superRefine((v, ctx) => {
     if ((v.location === undefined) === (v.region === undefined)) {
