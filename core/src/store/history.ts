@@ -64,9 +64,9 @@ const toMovement = (r: Row): MovementRow => ({
 /**
  * Stock movements newest first (recorded_at desc, global_position desc), at most `limit`.
  * The SQL is built per combination of filters (each its own named statement), so every shape gets
- * a plan that uses its index instead of one generic plan full of `$n is null or ...`. With a SKU,
- * each of its streams is read backwards on events_stream_recorded and the heads merged; without
- * one, events_tenant_recorded is walked backwards from the cursor.
+ * a plan that uses its index instead of one generic plan full of `$n is null or ...`. With a SKU or
+ * locations, each matching stream is read backwards on events_stream_recorded (at most one page
+ * each) and the heads merged; otherwise events_tenant_recorded is walked backwards from the cursor.
  */
 export const listMovements = async (db: pg.Pool | pg.ClientBase, tenantId: string, f: MovementFilter, limit: number): Promise<MovementRow[]> => {
   const values: unknown[] = [tenantId, limit];
@@ -96,8 +96,9 @@ export const listMovements = async (db: pg.Pool | pg.ClientBase, tenantId: strin
   }
   const where = (conds: string[]) => (conds.length === 0 ? '' : `and ${conds.join(' and ')}`);
   const order = 'order by e.recorded_at desc, e.global_position desc';
+  const perStream = f.sku !== null || f.locationIds !== null;
   const text =
-    f.sku !== null
+    perStream
       ? `select x.* from streams s
          cross join lateral (
            select ${COLUMNS} from events e where e.stream_id = s.stream_id ${where(eventConds)} ${order} limit $2
@@ -106,7 +107,7 @@ export const listMovements = async (db: pg.Pool | pg.ClientBase, tenantId: strin
          order by x.recorded_at desc, x.global_position desc limit $2`
       : `select ${COLUMNS} from events e join streams s on s.stream_id = e.stream_id and ${streamConds.join(' and ')}
          where e.tenant_id = $1 ${where(eventConds)} ${order} limit $2`;
-  const { rows } = await db.query<Row>({ name: `sm_history_movements_${f.sku === null ? 't' : 's'}${shape.join('')}`, text, values });
+  const { rows } = await db.query<Row>({ name: `sm_history_movements_${perStream ? 's' : 't'}${f.sku === null ? '' : 'k'}${shape.join('')}`, text, values });
   return rows.map(toMovement);
 };
 
