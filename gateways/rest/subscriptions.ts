@@ -6,6 +6,9 @@
 //   GET    /v1/webhooks/subscriptions/{id}/deliveries  ?status=pending|delivered|dead|cancelled&limit=1..200
 // A Fastify plugin: register it in the REST edge (`plugins`) or any Fastify app.
 import { z } from 'zod';
+import { cachingVerifier } from '../../core/src/auth/tokens.js';
+import { createPool } from '../../core/src/store/db.js';
+import { loadWebhooksOutSettings } from '../../projectors/webhooks-out/settings.js';
 import { authenticate } from './auth.js';
 import { HttpProblem, problem, sendProblem } from './problems.js';
 import { checkTargetUrl } from '../../projectors/webhooks-out/targets.js';
@@ -22,6 +25,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { TokenVerifier } from '../../core/src/auth/tokens.js';
 import type { Claims } from '../../core/src/auth/tokens.js';
+import type { Config } from '../../core/src/config.js';
 
 export type SubscriptionRoutesDeps = {
   pool: pg.Pool;
@@ -149,4 +153,15 @@ export const subscriptionRoutes = (deps: SubscriptionRoutesDeps): FastifyPluginA
       return { subscriptionId: s.id, deliveries };
     }),
   );
+};
+
+/**
+ * The plugin as the edge process runs it: its own small pool (subscriptions live in
+ * DATABASE_URL; the tables come with the core's migrations) and the same private-target
+ * rule as delivery (STOCKMIND_WEBHOOK_ALLOW_PRIVATE_TARGETS).
+ */
+export const webhookSubscriptions = (config: Pick<Config, 'databaseUrl' | 'jwtSecret'>, log: Logger): { plugin: FastifyPluginAsync; close(): Promise<void> } => {
+  const pool = createPool({ databaseUrl: config.databaseUrl, max: 3, applicationName: 'stockmind-edge-webhooks' });
+  const { allowPrivateTargets } = loadWebhooksOutSettings();
+  return { plugin: subscriptionRoutes({ pool, verify: cachingVerifier(config.jwtSecret), allowPrivateTargets, log }), close: () => pool.end() };
 };
