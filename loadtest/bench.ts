@@ -75,7 +75,7 @@ const closedLoop = async (clients: GrpcClient[], concurrency: number, seconds: n
   return summarize(latencies, errors, (performance.now() - started) / 1000);
 };
 
-const pgbenchTps = async (databaseUrl: string, concurrency: number, seconds: number): Promise<number> => {
+export const pgbenchTps = async (databaseUrl: string, concurrency: number, seconds: number): Promise<number> => {
   const script = `${os.tmpdir()}/stockmind-bench-${process.pid}.sql`;
   await writeFile(script, "insert into bench_baseline (tenant_id, payload) values ('bench', '{\"quantity\": 1}');\n");
   const { stdout } = await run('pgbench', [

@@ -12,12 +12,14 @@ import { createGrpcClient } from '../grpcClient.js';
 import { ConfigError, needsToken, parseConfig, parseGoDuration, substituteToken } from './config.js';
 import { drive } from './drive.js';
 import { createLagTracker } from './lag.js';
+import { measurePgbench } from './baseline.js';
 import { formatSummary, missedBudgets } from './report.js';
 import type { DescMethod } from '@bufbuild/protobuf';
 import type { ReserveStockRequest, ReserveStockResponse } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import type { Overrides } from './config.js';
 import type { Budget, GhzResult } from './report.js';
 import type { LagSummary } from './lag.js';
+import type { PgbenchBaseline } from './baseline.js';
 
 export const USAGE = `usage: npm run loadtest -- <config.json> [options]
   -n, --total N           requests in all (ignored with --duration)
@@ -34,6 +36,8 @@ export const USAGE = `usage: npm run loadtest -- <config.json> [options]
       --max-error-rate F  error budget, a fraction (e.g. 0.01); missed -> exit 1
       --lag               ReserveStock only: also measure commit -> Redis visibility
                           (REDIS_URL, STOCKMIND_NAMESPACE as the core's)
+      --pgbench           first measure pgbench single-row inserts into DATABASE_URL at the
+                          same concurrency and duration: the same-run baseline for writes
   -q, --quiet             no progress lines on stderr`;
 
 const int = (name: string, v: string | undefined): number | undefined => {
@@ -62,6 +66,7 @@ export const parseCli = (args: string[]) => {
       p99: { type: 'string' },
       'max-error-rate': { type: 'string' },
       lag: { type: 'boolean', default: false },
+      pgbench: { type: 'boolean', default: false },
       quiet: { type: 'boolean', short: 'q', default: false },
     },
   });
@@ -86,7 +91,7 @@ export const parseCli = (args: string[]) => {
     if (!(rate >= 0 && rate <= 1)) throw new ConfigError('--max-error-rate is a fraction between 0 and 1');
     budget.maxErrorRate = rate;
   }
-  return { file, overrides, budget, token: values.token, tenant: values.tenant, output: values.output, lag: values.lag, quiet: values.quiet };
+  return { file, overrides, budget, token: values.token, tenant: values.tenant, output: values.output, lag: values.lag, pgbench: values.pgbench, quiet: values.quiet };
 };
 
 const SERVICES = [InventoryService];
@@ -105,7 +110,9 @@ const tenantOf = (token: string): string => {
   return payload.tenant;
 };
 
-export type LoadtestOutcome = { result: GhzResult & { commitToRedisLag?: LagSummary }; missed: string[]; file: string };
+type Baseline = PgbenchBaseline & { okPerSecond: number; ratio: number };
+
+export type LoadtestOutcome = { result: GhzResult & { commitToRedisLag?: LagSummary; baseline?: Baseline }; missed: string[]; file: string };
 
 export const runLoadtest = async (args: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<LoadtestOutcome> => {
   const cli = parseCli(args);
@@ -136,6 +143,11 @@ export const runLoadtest = async (args: string[], out: (s: string) => void = (s)
   const options = { call: `${plan.service}.${plan.method}`, host: plan.host, total: plan.total, duration: plan.durationMs, concurrency: plan.concurrency, connections: plan.connections, rps: plan.rps, timeout: plan.timeoutMs, client: '@grpc/grpc-js' };
   process.stderr.write(`${plan.name}: ${plan.total === null ? `${plan.durationMs} ms` : `${plan.total} calls`}, ${plan.concurrency} callers on ${plan.connections} connections, ${plan.rps === null ? 'closed loop' : `open loop at ${plan.rps}/s`} -> ${plan.host}\n`);
   let result: LoadtestOutcome['result'];
+  let pgbench: PgbenchBaseline | null = null;
+  if (cli.pgbench) {
+    process.stderr.write(`pgbench baseline: ${plan.concurrency} clients…\n`);
+    pgbench = await measurePgbench(env.databaseUrl, plan.concurrency, Math.max(1, Math.round((plan.durationMs ?? 10_000) / 1000)));
+  }
   try {
     const run = await drive({
       plan,
@@ -147,6 +159,10 @@ export const runLoadtest = async (args: string[], out: (s: string) => void = (s)
     });
     result = run.result;
     if (lag !== null) result.commitToRedisLag = await lag.tracker.finish(10_000);
+    if (pgbench !== null) {
+      const okPerSecond = (result.statusCodeDistribution.OK ?? 0) / (result.total / 1e9);
+      result.baseline = { ...pgbench, okPerSecond, ratio: okPerSecond / pgbench.pgbenchTps };
+    }
   } finally {
     for (const c of clients) c.close();
     lag?.redis.disconnect();
@@ -156,6 +172,10 @@ export const runLoadtest = async (args: string[], out: (s: string) => void = (s)
     const m = (ns: number) => `${(ns / 1e6).toFixed(2)} ms`;
     return ['', 'Commit -> Redis lag:', `  measured ${l.measured}, not visible after 10 s ${l.pending}`, `  p50 ${m(l.p50Ns)}  p95 ${m(l.p95Ns)}  p99 ${m(l.p99Ns)}  max ${m(l.maxNs)}`];
   })();
+  if (result.baseline !== undefined) {
+    const b = result.baseline;
+    extra.push('', 'Baseline (same run):', `  pgbench single-row inserts, ${b.concurrency} clients, ${b.seconds} s: ${b.pgbenchTps.toFixed(0)} tps`, `  successful calls/s ${b.okPerSecond.toFixed(1)}, ratio ${b.ratio.toFixed(3)}`);
+  }
   const missed = missedBudgets(result, cli.budget);
   out(formatSummary(result, [...extra, ...(missed.length === 0 ? [] : ['', 'Budgets missed:', ...missed.map((s) => `  ${s}`)])]));
   const file = cli.output ?? path.join('loadtest', 'results', `${path.basename(cli.file, '.json')}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

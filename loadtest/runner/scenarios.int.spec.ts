@@ -77,6 +77,12 @@ describe('ghz scenarios through our runner', () => {
     expect(result.statusCodeDistribution).toEqual({ OK: 60 });
   });
 
+  it('measures the pgbench baseline in the same run when asked', async () => {
+    const { result } = await run('reserve-distinct', '--duration', '1s', '-c', '2', '--connections', '1', '--pgbench');
+    expect(result.baseline?.pgbenchTps).toBeGreaterThan(0);
+    expect(result.baseline?.ratio).toBeCloseTo((result.statusCodeDistribution.OK ?? 0) / (result.total / 1e9) / (result.baseline?.pgbenchTps ?? 1), 6);
+  });
+
   it('reserve-hot: exactly the seeded units are held, the rest refused, never oversold', async () => {
     const { result } = await run('reserve-hot', '--total', String(HOT_STOCK + 10), '-c', '8', '--connections', '2');
     expect(result.statusCodeDistribution).toEqual({ OK: HOT_STOCK, FailedPrecondition: 10 });

@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from '../../core/src/config.js';
 import { createLogger } from '../../core/src/logger.js';
 import { prepareDatabase } from '../../core/src/main.js';
 import { runReadModelCommand } from '../../projectors/main.js';
+import { createRedis, redisReady } from '../../core/src/readmodel/redis.js';
 import { DEFAULTS, storeCount, tenantIds, volume } from './layout.js';
 import { loadTenant } from './load.js';
 import { hasCatalog, loadCatalog } from './catalog.js';
@@ -117,12 +118,18 @@ export const runSeed = async (args: string[], out: (line: string) => void = (l) 
     } else if (!o.publish) {
       out('relay: the ledger held events before the seed, so the relay will publish the seeded ones too');
     }
+    const redis = createRedis(config.redisUrl, { commandTimeoutMs: 5_000, name: 'stockmind-seed' });
+    await redisReady(redis, 5_000);
+    const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? 0);
+    const memoryBefore = await usedMemory();
     const tr = performance.now();
     for (const tenantId of tenants) {
       const code = await runReadModelCommand(config, log, 'replay', 'availability', tenantId, (l) => out(`  ${tenantId}: ${l}`));
       if (code !== 0) throw new Error(`availability replay for ${tenantId} failed`);
     }
-    out(`availability (Redis, namespace "${config.namespace}") rebuilt in ${seconds(tr).toFixed(1)} s`);
+    const grown = (await usedMemory()) - memoryBefore;
+    redis.disconnect();
+    out(`availability (Redis, namespace "${config.namespace}") rebuilt in ${seconds(tr).toFixed(1)} s; Redis used_memory grew by ${(grown / 2 ** 20).toFixed(1)} MiB (shared server: approximate)`);
     const analytics = o.analytics === 'yes' || (o.analytics === 'auto' && events <= ANALYTICS_AUTO_LIMIT);
     if (analytics) {
       const tn = performance.now();
