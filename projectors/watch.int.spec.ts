@@ -8,8 +8,9 @@ import { Channel, InventoryService } from '../gen/stockmind/inventory/v1/invento
 import { signToken } from '../core/src/auth/tokens.js';
 import { DEVELOPMENT_JWT_SECRET } from '../core/src/config.js';
 import { createGrpcClient } from '../loadtest/grpcClient.js';
-import { startCoreProcess } from '../loadtest/processes.js';
+import { freePort, startCoreProcess } from '../loadtest/processes.js';
 import { createTestDatabase } from '../test/support/db.js';
+import { registerCatalogRpc } from '../test/support/catalog.js';
 import { cleanupNamespace, dropDatabase, sharedNats, sharedRedis, testNamespace } from '../test/support/readside.js';
 import type { Client } from '@connectrpc/connect';
 import type { CoreHandle } from '../loadtest/processes.js';
@@ -30,10 +31,17 @@ let headers: Record<string, string>;
 
 beforeAll(async () => {
   db = await createTestDatabase('watch', 2);
-  core = await startCoreProcess({ DATABASE_URL: db.url, STOCKMIND_NAMESPACE: ns, STOCKMIND_PG_POOL_MAX: '4' }, 30_000, 'start');
+  // `start` also runs the REST edge and the webhook gateway: free ports, not the defaults another stack may hold.
+  core = await startCoreProcess(
+    { DATABASE_URL: db.url, STOCKMIND_NAMESPACE: ns, STOCKMIND_PG_POOL_MAX: '4', EDGE_PORT: String(await freePort()), WEBHOOK_PORT: String(await freePort()) },
+    30_000,
+    'start',
+  );
   const token = await signToken(DEVELOPMENT_JWT_SECRET, { tenant: T, sub: 'watcher', roles: ['admin'], locations: [], channels: [] }, 600);
   headers = { authorization: `Bearer ${token}` };
   unary = createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token });
+  // Every product and location the tests move stock of (SKU-N0…SKU-N24 included), before any write.
+  await registerCatalogRpc(unary, { skus: ['SKU-W', 'SKU-L1', ...Array.from({ length: 25 }, (_, i) => `SKU-N${i}`)], locations: ['W1', 'STORE-7'] });
   session = new Http2SessionManager(core.url);
   streaming = createClient(InventoryService, createGrpcTransport({ baseUrl: core.url, sessionManager: session }));
 });

@@ -13,6 +13,7 @@ import { toEnvelope } from '../../core/src/contracts/envelope.js';
 import { readInCommitOrder, START } from '../../core/src/store/commitOrder.js';
 import { createTestDatabase } from '../../test/support/db.js';
 import { accepted, caller, eventually, receiveInput, reserveInput, startApp } from '../../test/support/app.js';
+import { registerCatalog } from '../../test/support/catalog.js';
 import { cleanupNamespace, consumerBacklog, sharedNats, silentLog, testNamespace } from '../../test/support/readside.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { AppHarness } from '../../test/support/app.js';
@@ -41,6 +42,8 @@ const startProjector = async () => {
 
 beforeAll(async () => {
   app = await startApp('analytics');
+  await registerCatalog(app.inventory, T, { skus: ['sku-a', 'sku-b'], locations: ['wh-1'] });
+  await registerCatalog(app.inventory, TZ_TENANT, { skus: ['sku-tz'], locations: ['wh-1'] });
   analytics = await createTestDatabase('analytics_store', 4);
   await migrateAnalytics(analytics.pool);
   nc = await sharedNats('analytics-spec');
@@ -87,15 +90,27 @@ const daily = async (tenant: string, sku: string) =>
     )
   ).rows;
 
-/** The stock envelopes of the ledger, as the relay would publish them. */
+/**
+ * The stock envelopes of the ledger, as the relay would publish them. Reading in commit order holds back
+ * events while any older transaction in the cluster is open (other specs' too): read until it has them all.
+ */
 const ledgerEnvelopes = async (tenant: string): Promise<Envelope[]> => {
-  const out: Envelope[] = [];
-  for (let cp = START; ;) {
-    const batch = await readInCommitOrder(app.db.pool, cp, 1_000);
-    if (batch.events.length === 0) return out;
-    out.push(...batch.events.filter((e) => e.tenantId === tenant && e.stream.kind === 'stock_item').map(toEnvelope));
-    cp = batch.checkpoint;
-  }
+  const { rows } = await app.db.pool.query<{ n: string }>(
+    `select count(*) as n from events e join streams s using (stream_id) where s.tenant_id = $1 and s.kind = 'stock_item'`,
+    [tenant],
+  );
+  let out: Envelope[] = [];
+  await eventually(async () => {
+    out = [];
+    for (let cp = START; ;) {
+      const batch = await readInCommitOrder(app.db.pool, cp, 1_000);
+      if (batch.events.length === 0) break;
+      out.push(...batch.events.filter((e) => e.tenantId === tenant && e.stream.kind === 'stock_item').map(toEnvelope));
+      cp = batch.checkpoint;
+    }
+    expect(out).toHaveLength(Number(rows[0]?.n));
+  }, 10_000, 50);
+  return out;
 };
 
 describe('facts and daily positions', () => {

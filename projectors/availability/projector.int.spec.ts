@@ -24,6 +24,7 @@ import { accepted, caller, eventually, receiveInput, reserveInput } from '../../
 import {
   SHARED_NATS_URL, SHARED_REDIS_URL, cleanupNamespace, consumerBacklog, runCli, sharedNats, sharedRedis, silentLog, testNamespace,
 } from '../../test/support/readside.js';
+import { registerCatalog } from '../../test/support/catalog.js';
 import type { Redis } from 'ioredis';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { TestDatabase } from '../../test/support/db.js';
@@ -62,6 +63,9 @@ beforeAll(async () => {
     availability: createAvailabilityCache(cacheRedis, ns),
     notifyChannel: EVENTS_NOTIFY_CHANNEL,
   });
+  // Every product and location written to below (mixedLoad's included); the catalog appends no events.
+  await registerCatalog(inventory, T, { skus: ['sku-1', 'sku-2', 'sku-3', 'sku-q', 'sku-r'], locations: ['wh-1', 'store-9'] });
+  await registerCatalog(inventory, 'prop-tenant', { skus: ['p-1', 'p-2'], locations: ['wh-1'] });
   await ensureEventStream(nc, ns);
   relay = await startRelay({ pool: db.pool, nc, namespace: ns, holderId: 'avail-spec', log: silentLog, pollMs: 50 });
   projector = await startAvailabilityProjector({ nc, redis, pool: db.pool, namespace: ns, log: silentLog });
@@ -192,13 +196,23 @@ describe('any delivery order converges', () => {
       else accepted(await inventory.confirm(caller(P), id, `o-${i}`));
     }
     accepted(await inventory.fulfil(caller(P), 'prop-1', 'ship'));
-    const envelopes: Envelope[] = [];
-    for (let cp = START; ;) {
-      const batch = await readInCommitOrder(db.pool, cp, 1_000);
-      if (batch.events.length === 0) break;
-      envelopes.push(...batch.events.filter((e) => e.tenantId === P && e.stream.kind === 'stock_item').map(toEnvelope));
-      cp = batch.checkpoint;
-    }
+    // Reading in commit order holds back events while any older transaction in the cluster is open
+    // (other specs' too): read until every stock event of P is there.
+    const { rows: counted } = await db.pool.query<{ n: string }>(
+      `select count(*) as n from events e join streams s using (stream_id) where s.tenant_id = $1 and s.kind = 'stock_item'`,
+      [P],
+    );
+    let envelopes: Envelope[] = [];
+    await eventually(async () => {
+      envelopes = [];
+      for (let cp = START; ;) {
+        const batch = await readInCommitOrder(db.pool, cp, 1_000);
+        if (batch.events.length === 0) break;
+        envelopes.push(...batch.events.filter((e) => e.tenantId === P && e.stream.kind === 'stock_item').map(toEnvelope));
+        cp = batch.checkpoint;
+      }
+      expect(envelopes).toHaveLength(Number(counted[0]?.n));
+    }, 10_000, 50);
     expect(envelopes.length).toBeGreaterThan(12);
     const levelsAt = new Map(envelopes.map((e) => [JSON.stringify([e.stream.sku, e.streamVersion]), (e.payload as { levelsAfter: Levels }).levelsAfter]));
     const { snapshots } = await ledger();

@@ -9,6 +9,7 @@ import { ensureEventStream } from '../../core/src/readmodel/nats.js';
 import { eventSubject, encodePart } from '../../core/src/contracts/names.js';
 import { accepted, caller, eventually, receiveInput, reserveInput, sleep, startApp } from '../../test/support/app.js';
 import { cleanupNamespace, readStream, sharedNats, silentLog, streamMessageCount, testNamespace } from '../../test/support/readside.js';
+import { registerCatalog } from '../../test/support/catalog.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { AppHarness } from '../../test/support/app.js';
 import type { Relay, RelayOptions } from './relay.js';
@@ -26,6 +27,8 @@ const running = new Set<Relay>();
 
 beforeAll(async () => {
   app = await startApp('relay');
+  // The catalog appends no events: registering keeps the ledger (and the stream) exactly what the tests write.
+  await registerCatalog(app.inventory, T, { skus: ['sku-a', 'sku-b', 'sku-c', 'sku-d', 'sku-e', 'sku-f', 'sku-g'], locations: ['wh-1', 'wh-2'] });
   nc = await sharedNats('relay-spec');
 });
 

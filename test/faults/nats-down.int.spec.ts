@@ -9,8 +9,9 @@ import { DEVELOPMENT_JWT_SECRET } from '../../core/src/config.js';
 import { availabilityKey } from '../../core/src/contracts/names.js';
 import { connectNats } from '../../core/src/readmodel/nats.js';
 import { createGrpcClient } from '../../loadtest/grpcClient.js';
-import { startCoreProcess } from '../../loadtest/processes.js';
+import { freePort, startCoreProcess } from '../../loadtest/processes.js';
 import { createTestDatabase } from '../support/db.js';
+import { registerCatalogRpc } from '../support/catalog.js';
 import { eventually, sleep } from '../support/app.js';
 import { cleanupNamespace, dropDatabase, readStream, sharedRedis, startPrivateNats, streamMessageCount, testNamespace } from '../support/readside.js';
 import type { Redis } from 'ioredis';
@@ -24,6 +25,8 @@ const T = 'nats-down';
 const m = InventoryService.method;
 const ns = testNamespace('natsdown');
 const key = { sku: 'SKU-N', locationId: 'W1' };
+/** `start` also runs the REST edge and the webhook gateway: free ports, not the defaults another stack may hold. */
+const freeEdgePorts = async () => ({ EDGE_PORT: String(await freePort()), WEBHOOK_PORT: String(await freePort()) });
 
 let db: TestDatabase;
 let nats: ServerProcess;
@@ -41,10 +44,15 @@ beforeAll(async () => {
   db = await createTestDatabase('fault_nats', 2);
   nats = await startPrivateNats();
   redis = sharedRedis('nats-down-spec');
-  core = await startCoreProcess({ DATABASE_URL: db.url, NATS_URL: nats.url, STOCKMIND_NAMESPACE: ns, STOCKMIND_PG_POOL_MAX: '4' }, 30_000, 'start');
+  core = await startCoreProcess(
+    { DATABASE_URL: db.url, NATS_URL: nats.url, STOCKMIND_NAMESPACE: ns, STOCKMIND_PG_POOL_MAX: '4', ...(await freeEdgePorts()) },
+    30_000,
+    'start',
+  );
   nc = await connectNats(nats.url, 'nats-down-spec');
   const token = await signToken(DEVELOPMENT_JWT_SECRET, { tenant: T, sub: 'nats-down', roles: ['admin'], locations: [], channels: [] }, 600);
   client = createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token });
+  await registerCatalogRpc(client, { skus: [key.sku], locations: [key.locationId] });
 });
 
 afterAll(async () => {

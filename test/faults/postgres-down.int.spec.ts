@@ -9,8 +9,9 @@ import { signToken } from '../../core/src/auth/tokens.js';
 import { DEVELOPMENT_JWT_SECRET } from '../../core/src/config.js';
 import { availabilityKey } from '../../core/src/contracts/names.js';
 import { createGrpcClient, errorDetails, grpc } from '../../loadtest/grpcClient.js';
-import { startCoreProcess } from '../../loadtest/processes.js';
+import { freePort, startCoreProcess } from '../../loadtest/processes.js';
 import { eventually } from '../support/app.js';
+import { registerCatalogRpc } from '../support/catalog.js';
 import { cleanupNamespace, sharedNats, sharedRedis, startPrivatePostgres, testNamespace } from '../support/readside.js';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { Redis } from 'ioredis';
@@ -22,6 +23,8 @@ const T = 'pg-down';
 const m = InventoryService.method;
 const ns = testNamespace('pgdown');
 const key = { sku: 'SKU-P', locationId: 'W1' };
+/** `start` also runs the REST edge and the webhook gateway: free ports, not the defaults another stack may hold. */
+const freeEdgePorts = async () => ({ EDGE_PORT: String(await freePort()), WEBHOOK_PORT: String(await freePort()) });
 
 let pgc: PrivatePostgres;
 let core: CoreHandle;
@@ -45,12 +48,13 @@ beforeAll(async () => {
   pgc = await startPrivatePostgres();
   redis = sharedRedis('pg-down-spec');
   core = await startCoreProcess(
-    { DATABASE_URL: `postgres://postgres@127.0.0.1:${pgc.port}/stockmind_faults`, STOCKMIND_NAMESPACE: ns, STOCKMIND_PG_POOL_MAX: '4' },
+    { DATABASE_URL: `postgres://postgres@127.0.0.1:${pgc.port}/stockmind_faults`, STOCKMIND_NAMESPACE: ns, STOCKMIND_PG_POOL_MAX: '4', ...(await freeEdgePorts()) },
     30_000,
     'start',
   );
   const token = await signToken(DEVELOPMENT_JWT_SECRET, { tenant: T, sub: 'pg-down', roles: ['admin'], locations: [], channels: [] }, 600);
   client = createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token });
+  await registerCatalogRpc(client, { skus: [key.sku], locations: [key.locationId] });
 });
 
 afterAll(async () => {

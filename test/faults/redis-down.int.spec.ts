@@ -10,8 +10,9 @@ import { DEVELOPMENT_JWT_SECRET } from '../../core/src/config.js';
 import { availabilityKey } from '../../core/src/contracts/names.js';
 import { createRedis } from '../../core/src/readmodel/redis.js';
 import { createGrpcClient } from '../../loadtest/grpcClient.js';
-import { startCoreProcess } from '../../loadtest/processes.js';
+import { freePort, startCoreProcess } from '../../loadtest/processes.js';
 import { createTestDatabase } from '../support/db.js';
+import { registerCatalogRpc } from '../support/catalog.js';
 import { eventually } from '../support/app.js';
 import { cleanupNamespace, dropDatabase, sharedNats, startPrivateRedis, testNamespace } from '../support/readside.js';
 import type { Redis } from 'ioredis';
@@ -24,6 +25,8 @@ const T = 'redis-down';
 const m = InventoryService.method;
 const ns = testNamespace('redisdown');
 const key = { sku: 'SKU-R', locationId: 'W1' };
+/** `start` also runs the REST edge and the webhook gateway: free ports, not the defaults another stack may hold. */
+const freeEdgePorts = async () => ({ EDGE_PORT: String(await freePort()), WEBHOOK_PORT: String(await freePort()) });
 
 let db: TestDatabase;
 let redisServer: ServerProcess;
@@ -52,9 +55,14 @@ beforeAll(async () => {
   db = await createTestDatabase('fault_redis', 2);
   redisServer = await startPrivateRedis();
   redis = createRedis(redisServer.url, { commandTimeoutMs: 1_000, name: 'redis-down-spec' });
-  core = await startCoreProcess({ DATABASE_URL: db.url, REDIS_URL: redisServer.url, STOCKMIND_NAMESPACE: ns, STOCKMIND_PG_POOL_MAX: '4' }, 30_000, 'start');
+  core = await startCoreProcess(
+    { DATABASE_URL: db.url, REDIS_URL: redisServer.url, STOCKMIND_NAMESPACE: ns, STOCKMIND_PG_POOL_MAX: '4', ...(await freeEdgePorts()) },
+    30_000,
+    'start',
+  );
   const token = await signToken(DEVELOPMENT_JWT_SECRET, { tenant: T, sub: 'redis-down', roles: ['admin'], locations: [], channels: [] }, 600);
   client = createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token });
+  await registerCatalogRpc(client, { skus: [key.sku], locations: [key.locationId] });
 });
 
 afterAll(async () => {
