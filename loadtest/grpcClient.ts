@@ -1,31 +1,16 @@
 // A @grpc/grpc-js client for any protobuf-es service: the clients load testers
 // and other services use, independent of the Connect server implementation.
 import grpc from '@grpc/grpc-js';
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, fromBinary } from '@bufbuild/protobuf';
 import { anyUnpack } from '@bufbuild/protobuf/wkt';
 import { createRegistry } from '@bufbuild/protobuf';
 import { StatusSchema } from '../gen/google/rpc/status_pb.js';
 import { BadRequestSchema, ErrorInfoSchema } from '../gen/google/rpc/error_details_pb.js';
+import { definitionOf } from '../core/src/api/grpcDefinition.js';
 import type { DescMessage, DescService, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 import type { BadRequest, ErrorInfo } from '../gen/google/rpc/error_details_pb.js';
 
 type AnyFn = (...args: never[]) => unknown;
-
-const definitionOf = (service: DescService): grpc.ServiceDefinition => {
-  const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
-  for (const m of service.methods) {
-    def[m.localName] = {
-      path: `/${service.typeName}/${m.name}`,
-      requestStream: m.methodKind === 'client_streaming' || m.methodKind === 'bidi_streaming',
-      responseStream: m.methodKind === 'server_streaming' || m.methodKind === 'bidi_streaming',
-      requestSerialize: (msg: unknown) => Buffer.from(toBinary(m.input, msg as MessageShape<DescMessage>)),
-      requestDeserialize: (buf: Buffer) => fromBinary(m.input, buf),
-      responseSerialize: (msg: unknown) => Buffer.from(toBinary(m.output, msg as MessageShape<DescMessage>)),
-      responseDeserialize: (buf: Buffer) => fromBinary(m.output, buf),
-    };
-  }
-  return def;
-};
 
 export type CallOptions = { token?: string; deadlineMs?: number; metadata?: Record<string, string> };
 

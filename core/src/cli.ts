@@ -16,7 +16,8 @@ const USAGE = `usage: stockmind <command> [options]
 
 commands:
   start                     run everything (core, relay, projectors, REST edge) and print a development token
-  core                      run the core alone (gRPC, gRPC-Web and Connect on CORE_PORT, default 50051)
+  core                      run the core alone (gRPC, gRPC-Web and Connect on CORE_PORT, default 50051;
+                            plain gRPC over grpc-js on CORE_GRPC_PORT too, when set)
   edge                      run the REST edge alone (EDGE_PORT, default 8080) against the core at CORE_URL
   relay                     run the relay alone (Postgres events -> NATS JetStream)
   project availability      run the availability projector alone (JetStream -> Redis)
@@ -41,9 +42,14 @@ commands:
                             run a ghz config with grpc-js clients; exit 1 when a budget is missed
 
 environment: DATABASE_URL, ANALYTICS_DATABASE_URL, NATS_URL, REDIS_URL, STOCKMIND_NAMESPACE,
-             CORE_PORT, CORE_URL, EDGE_PORT, STOCKMIND_JWT_SECRET, NODE_ENV, LOG_LEVEL`;
+             CORE_PORT, CORE_GRPC_PORT, CORE_URL, EDGE_PORT, STOCKMIND_JWT_SECRET, NODE_ENV, LOG_LEVEL`;
 
 class UsageError extends Error {}
+
+const printCoreListening = (host: string, core: { port: number; grpcPort: number | null }) => {
+  process.stdout.write(`StockMind core listening on http://${host}:${core.port} (gRPC, gRPC-Web, Connect)\n`);
+  if (core.grpcPort !== null) process.stdout.write(`StockMind core gRPC (grpc-js, recommended for internal services) on ${host}:${core.grpcPort}\n`);
+};
 
 const list = (v: string | undefined): string[] => (v ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
 
@@ -106,7 +112,7 @@ const main = async (argv: string[]): Promise<void> => {
       const stop = listenForStop();
       const config = loadConfig();
       const core = await startCore(config, createLogger(config.logLevel, 'core'));
-      process.stdout.write(`StockMind core listening on http://${config.coreHost}:${core.port} (gRPC, gRPC-Web, Connect)\n`);
+      printCoreListening(config.coreHost, core);
       return runUntilSignal(stop, core.close);
     }
     case 'edge': {
@@ -176,7 +182,7 @@ const main = async (argv: string[]): Promise<void> => {
       const { webhookSubscriptions } = await import('../../gateways/rest/subscriptions.js');
       const subscriptions = webhookSubscriptions(config, log.child({ component: 'edge' }));
       const edge = await startEdge(config, loadEdgeSettings(), { coreUrl: `http://${coreHost}:${core.port}`, port: config.edgePort, log: log.child({ component: 'edge' }), plugins: [subscriptions.plugin] });
-      process.stdout.write(`StockMind core listening on http://${config.coreHost}:${core.port} (gRPC, gRPC-Web, Connect)\n`);
+      printCoreListening(config.coreHost, core);
       process.stdout.write(`StockMind REST edge listening on ${edge.url} (docs ${edge.url}/docs)\n`);
       process.stdout.write(`relay and projectors running (NATS ${config.natsUrl}, Redis ${config.redisUrl}, namespace "${config.namespace}")\n`);
       process.stdout.write(`marketplace webhooks on http://${config.coreHost}:${config.webhookPort}; partner webhooks out running\n`);
@@ -235,7 +241,7 @@ const main = async (argv: string[]): Promise<void> => {
 /** Operational failures at start say what to fix, without a stack trace. */
 const startupProblem = (err: unknown): string | null => {
   if (!(err instanceof Error)) return null;
-  if (/^listen E[A-Z]+/.test(err.message)) return `cannot ${err.message}; set CORE_PORT / CORE_HOST (EDGE_PORT / EDGE_HOST for the REST edge) to a free local address`;
+  if (/^listen E[A-Z]+/.test(err.message)) return `cannot ${err.message}; set CORE_PORT / CORE_GRPC_PORT / CORE_HOST (EDGE_PORT / EDGE_HOST for the REST edge) to a free local address`;
   if (isConnectionError(err)) return `cannot reach a required server (${err.message}); check DATABASE_URL (NATS_URL, REDIS_URL) and that it is running`;
   return null;
 };

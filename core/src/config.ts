@@ -20,6 +20,8 @@ const schema = z.object({
     .default('postgres://postgres@127.0.0.1:5432/stockmind')
     .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL'),
   CORE_PORT: port(50051),
+  // Unset: no second port. The grpc-js server is the cheaper one for internal gRPC clients.
+  CORE_GRPC_PORT: z.preprocess(blankIsUnset, z.coerce.number().int().min(0).max(65535).optional()),
   EDGE_PORT: port(8080),
   WEBHOOK_PORT: port(8081),
   CORE_URL: z.string().default('http://127.0.0.1:50051').refine((v) => /^https?:\/\/[^/]+\/?$/.test(v), 'must be an http(s)://host:port URL'),
@@ -50,6 +52,8 @@ export type Config = {
   redisUrl: string;
   namespace: string;
   corePort: number;
+  /** The same handlers over @grpc/grpc-js (gRPC only), when set. */
+  coreGrpcPort: number | null;
   /** The REST edge's port. */
   edgePort: number;
   /** The marketplace webhook gateway's port. */
@@ -96,6 +100,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, o: { needsJwtSe
     redisUrl: e.REDIS_URL,
     namespace: e.STOCKMIND_NAMESPACE,
     corePort: e.CORE_PORT,
+    coreGrpcPort: e.CORE_GRPC_PORT ?? null,
     edgePort: e.EDGE_PORT,
     webhookPort: e.WEBHOOK_PORT,
     coreUrl: e.CORE_URL.replace(/\/$/, ''),

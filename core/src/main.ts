@@ -7,8 +7,10 @@ import { createPolicySource } from './app/policy.js';
 import { createRefusalLog } from './app/refusals.js';
 import { startExpiryLoop } from './app/expiry.js';
 import { authInterceptor, errorAndLogInterceptor } from './api/interceptors.js';
-import { inventoryRoutes } from './api/routes.js';
-import { healthRoutes } from './api/health.js';
+import { inventoryImpl } from './api/routes.js';
+import { healthImpl } from './api/health.js';
+import { startGrpcJsServer } from './api/grpcServer.js';
+import { Health } from '../../gen/grpc/health/v1/health_pb.js';
 import { startServer } from './api/server.js';
 import { cachingVerifier } from './auth/tokens.js';
 import { createPool, ensureDatabase } from './store/db.js';
@@ -21,7 +23,7 @@ import { connectNats } from './readmodel/nats.js';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 
-export type CoreProcess = { port: number; close(): Promise<void> };
+export type CoreProcess = { port: number; grpcPort: number | null; close(): Promise<void> };
 
 /** Creates the database when missing and applies migrations; safe from several processes at once. */
 export const prepareDatabase = async (config: Config, log: Logger): Promise<void> => {
@@ -73,23 +75,41 @@ export const startCore = async (config: Config, log: Logger): Promise<CoreProces
     },
   };
 
+  const verify = cachingVerifier(config.jwtSecret);
+  const inventoryHandlers = inventoryImpl({ inventory, hub, policies });
+  const healthHandlers = healthImpl(probe);
   const handler = connectNodeAdapter({
     routes: (router) => {
-      inventoryRoutes({ inventory, hub, policies })(router);
-      healthRoutes(probe)(router);
+      router.service(InventoryService, inventoryHandlers);
+      router.service(Health, healthHandlers);
     },
-    interceptors: [errorAndLogInterceptor(log), authInterceptor(cachingVerifier(config.jwtSecret), new Set([InventoryService.typeName]))],
+    interceptors: [errorAndLogInterceptor(log), authInterceptor(verify, new Set([InventoryService.typeName]))],
     readMaxBytes: 1024 * 1024,
   });
   const server = await startServer({ handler, host: config.coreHost, port: config.corePort, log });
   log.info({ port: server.port, host: config.coreHost }, 'core listening (gRPC, gRPC-Web, Connect)');
+  const grpcServer =
+    config.coreGrpcPort === null
+      ? null
+      : await startGrpcJsServer({
+          services: [
+            { service: InventoryService, impl: inventoryHandlers, protected: true },
+            { service: Health, impl: healthHandlers, protected: false },
+          ],
+          verify,
+          log,
+          host: config.coreHost,
+          port: config.coreGrpcPort,
+        });
+  if (grpcServer !== null) log.info({ port: grpcServer.port, host: config.coreHost }, 'core listening (gRPC over grpc-js)');
 
   return {
     port: server.port,
+    grpcPort: grpcServer?.port ?? null,
     async close() {
       shuttingDown = true;
       await hub.close();
-      await server.close();
+      await Promise.all([server.close(), grpcServer?.close()]);
       await expiry.stop();
       await refusals.close();
       redis.disconnect();

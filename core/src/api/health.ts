@@ -1,15 +1,15 @@
 // grpc.health.v1: SERVING while the ledger answers, NOT_SERVING while it does not or during shutdown.
-import { Health, HealthCheckResponse_ServingStatus as Status } from '../../../gen/grpc/health/v1/health_pb.js';
+import type { Health} from '../../../gen/grpc/health/v1/health_pb.js';
+import { HealthCheckResponse_ServingStatus as Status } from '../../../gen/grpc/health/v1/health_pb.js';
 import { InventoryService } from '../../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { Code, ConnectError } from '@connectrpc/connect';
-import type { ConnectRouter } from '@connectrpc/connect';
+import type { ServiceImpl } from '@connectrpc/connect';
 
 export type HealthProbe = { status(): Promise<'SERVING' | 'NOT_SERVING'>; stopping(): boolean };
 
 const KNOWN = new Set(['', InventoryService.typeName]);
 
-export const healthRoutes = (probe: HealthProbe) => (router: ConnectRouter) =>
-  router.service(Health, {
+export const healthImpl = (probe: HealthProbe): ServiceImpl<typeof Health> => ({
     async check(req) {
       if (!KNOWN.has(req.service)) throw new ConnectError(`unknown service "${req.service}"`, Code.NotFound);
       return { status: (await probe.status()) === 'SERVING' ? Status.SERVING : Status.NOT_SERVING };

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { toConnectError } from './errors.js';
 import { callInfoKey } from './context.js';
+import type { CallInfo } from './context.js';
 import type { TokenVerifier } from '../auth/tokens.js';
 import { AppError } from '../app/errors.js';
 import type { Interceptor } from '@connectrpc/connect';
@@ -9,26 +10,30 @@ import type { Logger } from 'pino';
 
 const CORRELATION = /^[\x21-\x7e]{1,128}$/;
 
+/**
+ * Who calls, from the request headers: the verified claims (for protected services), the
+ * correlation id (the caller's, or a new one) and the trace id. Shared by both servers.
+ */
+export const callInfoFrom = async (header: (name: string) => string | null, verify: TokenVerifier, isProtected: boolean): Promise<CallInfo> => {
+  const given = header('correlation-id') ?? header('x-correlation-id') ?? '';
+  const correlationId = CORRELATION.test(given) ? given : randomUUID();
+  const traceId = header('traceparent')?.split('-')[1] ?? null;
+  if (!isProtected) return { claims: null, correlationId, traceId };
+  const m = /^Bearer\s+(\S+)$/i.exec(header('authorization') ?? '');
+  if (m === null) {
+    throw new AppError('UNAUTHENTICATED', 'authorization: Bearer <token> is required (npx stockmind token --tenant T --roles admin)', { reason: 'UNAUTHENTICATED' });
+  }
+  return { claims: await verify(m[1] ?? ''), correlationId, traceId };
+};
+
 /** Verifies the bearer token of every call to the services in `protectedServices`. */
 export const authInterceptor = (verify: TokenVerifier, protectedServices: Set<string>): Interceptor => (next) => async (req) => {
-  const header = req.header.get('correlation-id') ?? req.header.get('x-correlation-id') ?? '';
-  const correlationId = CORRELATION.test(header) ? header : randomUUID();
-  const traceparent = req.header.get('traceparent');
-  const traceId = traceparent?.split('-')[1] ?? null;
-  let claims = null;
-  if (protectedServices.has(req.service.typeName)) {
-    const auth = req.header.get('authorization') ?? '';
-    const m = /^Bearer\s+(\S+)$/i.exec(auth);
-    if (m === null) {
-      throw toConnectError(new AppError('UNAUTHENTICATED', 'authorization: Bearer <token> is required (npx stockmind token --tenant T --roles admin)', { reason: 'UNAUTHENTICATED' }));
-    }
-    claims = await verify(m[1] ?? '').catch((err: unknown) => {
-      throw toConnectError(err);
-    });
-  }
-  req.contextValues.set(callInfoKey, { claims, correlationId, traceId });
+  const info = await callInfoFrom((name) => req.header.get(name), verify, protectedServices.has(req.service.typeName)).catch((err: unknown) => {
+    throw toConnectError(err);
+  });
+  req.contextValues.set(callInfoKey, info);
   const res = await next(req);
-  res.header.set('correlation-id', correlationId);
+  res.header.set('correlation-id', info.correlationId);
   return res;
 };
 

@@ -1,9 +1,10 @@
 // The InventoryService adapter: parse, authorize, call the use case, map the result.
-import { Consistency, InventoryService } from '../../../gen/stockmind/inventory/v1/inventory_pb.js';
+import type { InventoryService } from '../../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { Consistency } from '../../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { callerFor } from './context.js';
 import { channelFromPb, durationMs, int64, reservationToPb, stockLevelToPb } from './convert.js';
 import { refusalToConnectError } from './errors.js';
-import type { ConnectRouter } from '@connectrpc/connect';
+import type { ServiceImpl } from '@connectrpc/connect';
 import { watchStock } from '../app/watch.js';
 import type { Inventory, Outcome } from '../app/inventory.js';
 import type { PolicySource } from '../app/policy.js';
@@ -18,8 +19,8 @@ const unwrap = <T>(outcome: Outcome<T>): T => {
 
 export type RouteDeps = { inventory: Inventory; hub: StockWatchHub; policies: PolicySource };
 
-export const inventoryRoutes = ({ inventory, hub, policies }: RouteDeps) => (router: ConnectRouter) =>
-  router.service(InventoryService, {
+/** The InventoryService handlers, served by the Connect router and by the grpc-js server alike. */
+export const inventoryImpl = ({ inventory, hub, policies }: RouteDeps): Partial<ServiceImpl<typeof InventoryService>> => ({
     ...catalogHandlers(inventory),
     ...movementHandlers(inventory),
     ...policyHandlers(inventory),

@@ -1,0 +1,147 @@
+// The second port (CORE_GRPC_PORT): the same handlers over @grpc/grpc-js answer
+// exactly as the Connect port does — tokens, refusals with their details,
+// field violations, deadlines, health and WatchStock streams.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { Channel, InventoryService, WatchStockResponseSchema, WatchStockRequestSchema } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { Health, HealthCheckResponse_ServingStatus } from '../../gen/grpc/health/v1/health_pb.js';
+import { signToken } from '../../core/src/auth/tokens.js';
+import { DEVELOPMENT_JWT_SECRET } from '../../core/src/config.js';
+import { createGrpcClient, errorDetails, grpc } from '../../loadtest/grpcClient.js';
+import { freePort, startCoreProcess } from '../../loadtest/processes.js';
+import { rejection } from '../support/app.js';
+import { registerCatalogRpc } from '../support/catalog.js';
+import { createTestDatabase } from '../support/db.js';
+import type { ServiceError } from '@grpc/grpc-js';
+import type { WatchStockResponse } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import type { CoreHandle } from '../../loadtest/processes.js';
+import type { GrpcClient } from '../../loadtest/grpcClient.js';
+import type { TestDatabase } from '../support/db.js';
+
+const m = InventoryService.method;
+let db: TestDatabase;
+let core: CoreHandle;
+let grpcPort: number;
+let token: string;
+const clients: GrpcClient[] = [];
+
+const client = (tok?: string, port = grpcPort) => {
+  const c = createGrpcClient(InventoryService, `127.0.0.1:${port}`, tok === undefined ? {} : { token: tok });
+  clients.push(c);
+  return c;
+};
+const failure = (call: Promise<unknown>) => rejection(call) as Promise<ServiceError>;
+
+beforeAll(async () => {
+  db = await createTestDatabase('e2e_grpcjs', 2);
+  grpcPort = await freePort();
+  // The whole stack (`start`), so the relay feeds WatchStock.
+  core = await startCoreProcess({
+    DATABASE_URL: db.url, STOCKMIND_PG_POOL_MAX: '4', CORE_GRPC_PORT: String(grpcPort), STOCKMIND_NAMESPACE: `e2e-grpcjs-${randomBytes(3).toString('hex')}`,
+    EDGE_PORT: String(await freePort()), WEBHOOK_PORT: String(await freePort()),
+  }, 30_000, 'start');
+  token = await signToken(DEVELOPMENT_JWT_SECRET, { tenant: 'gj', sub: 'gj-admin', roles: ['admin'], locations: [], channels: [] }, 600);
+  await registerCatalogRpc(client(token), { skus: ['SKU-G'], locations: ['W1'] });
+});
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  expect(await core?.stop()).toBe(0);
+  await db?.drop();
+});
+
+describe('the grpc-js port', () => {
+  it('says where it listens', () => {
+    expect(core.output()).toContain(`core gRPC (grpc-js, recommended for internal services) on 127.0.0.1:${grpcPort}`);
+  });
+
+  it('reserves against the same ledger the Connect port writes, and answers the same levels', async () => {
+    const g = client(token);
+    const connectPort = client(token, core.port);
+    await connectPort.unary(m.receiveStock, { movementId: 'gj-rcv', sku: 'SKU-G', locationId: 'W1', quantity: 3n });
+    const res = await g.unary(m.reserveStock, { reservationId: 'gj-res-1', channel: Channel.ECOMMERCE, lines: [{ sku: 'SKU-G', locationId: 'W1', quantity: 2n }] });
+    expect(res.reservation?.lines[0]?.baseQuantity).toBe(2n);
+    const [viaGrpcJs, viaConnect] = await Promise.all([g, connectPort].map((c) => c.unary(m.queryStock, { keys: [{ sku: 'SKU-G', locationId: 'W1' }] })));
+    expect(viaGrpcJs?.levels[0]).toMatchObject({ onHand: 3n, reserved: 2n, available: 1n });
+    expect(viaGrpcJs?.levels[0]?.version).toBe(viaConnect?.levels[0]?.version);
+  });
+
+  it('refuses with the same code and google.rpc details: INSUFFICIENT_STOCK, field violations, NOT_FOUND', async () => {
+    const g = client(token);
+    const short = await failure(g.unary(m.reserveStock, { reservationId: 'gj-res-2', channel: Channel.ECOMMERCE, lines: [{ sku: 'SKU-G', locationId: 'W1', quantity: 5n }] }));
+    expect(short.code).toBe(GrpcStatus.FAILED_PRECONDITION);
+    expect(errorDetails(short).errorInfo).toMatchObject({ reason: 'INSUFFICIENT_STOCK', metadata: { requested: '5', available: '1' } });
+    const bad = await failure(g.unary(m.reserveStock, { reservationId: '', channel: Channel.ECOMMERCE, lines: [] }));
+    expect(bad.code).toBe(GrpcStatus.INVALID_ARGUMENT);
+    expect(errorDetails(bad).badRequest?.fieldViolations.map((v) => v.field)).toEqual(['reservation_id', 'lines']);
+    const unknown = await failure(g.unary(m.getReservation, { reservationId: 'gj-none' }));
+    expect([unknown.code, errorDetails(unknown).errorInfo?.reason]).toEqual([GrpcStatus.NOT_FOUND, 'RESERVATION_NOT_FOUND']);
+  });
+
+  it('needs a valid token for the inventory, and none for health', async () => {
+    expect((await failure(client().unary(m.queryStock, { keys: [{ sku: 'SKU-G', locationId: 'W1' }] }))).code).toBe(GrpcStatus.UNAUTHENTICATED);
+    expect((await failure(client('not-a-jwt').unary(m.queryStock, { keys: [{ sku: 'SKU-G', locationId: 'W1' }] }))).code).toBe(GrpcStatus.UNAUTHENTICATED);
+    const health = createGrpcClient(Health, `127.0.0.1:${grpcPort}`);
+    clients.push(health);
+    expect((await health.unary(Health.method.check, { service: '' })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+  });
+
+  it('echoes the caller\'s correlation id on refusals', async () => {
+    const md = new grpc.Metadata();
+    md.set('authorization', `Bearer ${token}`);
+    md.set('correlation-id', 'gj-corr-1');
+    const raw = new grpc.Client(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
+    const err = await new Promise<ServiceError>((resolve) =>
+      raw.makeUnaryRequest(
+        `/${InventoryService.typeName}/GetReservation`,
+        (x: Uint8Array) => Buffer.from(x),
+        (b: Buffer) => b,
+        toBinary(m.getReservation.input, create(m.getReservation.input, { reservationId: 'gj-none' })),
+        md,
+        (e) => resolve(e as ServiceError),
+      ),
+    );
+    raw.close();
+    expect(err.metadata.get('correlation-id')).toEqual(['gj-corr-1']);
+  });
+
+  it('streams WatchStock: the current level first, then the change a reservation causes', async () => {
+    const md = new grpc.Metadata();
+    md.set('authorization', `Bearer ${token}`);
+    const raw = new grpc.Client(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
+    const request = toBinary(WatchStockRequestSchema, create(WatchStockRequestSchema, { keys: [{ sku: 'SKU-G', locationId: 'W1' }], sendCurrent: true }));
+    const received: WatchStockResponse[] = [];
+    const call = raw.makeServerStreamRequest(`/${InventoryService.typeName}/WatchStock`, (x: Uint8Array) => Buffer.from(x), (b: Buffer) => fromBinary(WatchStockResponseSchema, b), request, md);
+    call.on('error', () => undefined);
+    const next = () =>
+      new Promise<WatchStockResponse>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no WatchStock message within 10 s')), 10_000);
+        const take = () => {
+          const msg = received.shift();
+          if (msg === undefined) return;
+          clearTimeout(timer);
+          call.off('data', onData);
+          resolve(msg);
+        };
+        const onData = (msg: WatchStockResponse) => {
+          received.push(msg);
+          take();
+        };
+        call.on('data', onData);
+        take();
+      });
+    try {
+      const first = await next();
+      expect(first.level).toMatchObject({ onHand: 3n, reserved: 2n });
+      await client(token).unary(m.reserveStock, { reservationId: 'gj-res-3', channel: Channel.ECOMMERCE, lines: [{ sku: 'SKU-G', locationId: 'W1', quantity: 1n }] });
+      const change = await next();
+      expect(change.level).toMatchObject({ reserved: 3n, available: 0n });
+      expect(change.eventId).not.toBe('');
+    } finally {
+      call.cancel();
+      raw.close();
+    }
+  });
+});
