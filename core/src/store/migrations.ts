@@ -173,6 +173,14 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 5,
+    name: 'stock items by SKU',
+    sql: `
+      -- ListMovements by SKU alone, and region reads of one SKU, find the SKU's items without a scan.
+      create index streams_tenant_sku on streams (tenant_id, sku) where kind = 'stock_item';
+    `,
+  },
+  {
     version: 20,
     name: 'marketplace webhooks in, partner webhooks out',
     sql: `
