@@ -7,7 +7,7 @@
 // A Fastify plugin: register it in the REST edge (`plugins`) or any Fastify app.
 import { z } from 'zod';
 import { cachingVerifier } from '../../core/src/auth/tokens.js';
-import { createPool } from '../../core/src/store/db.js';
+import { POOL_CHECKOUT_TIMEOUT, createPool, isConnectionError } from '../../core/src/store/db.js';
 import { loadWebhooksOutSettings } from '../../projectors/webhooks-out/settings.js';
 import { authenticate } from './auth.js';
 import { HttpProblem, problem, sendProblem } from './problems.js';
@@ -80,6 +80,10 @@ export const subscriptionRoutes = (deps: SubscriptionRoutesDeps): FastifyPluginA
       } catch (err) {
         const path = req.url.split('?')[0] ?? req.url;
         if (err instanceof HttpProblem) return sendProblem(reply, err.problem, path);
+        if (isConnectionError(err) || (err instanceof Error && err.message === POOL_CHECKOUT_TIMEOUT)) {
+          deps.log.warn({ err: (err as Error).message, url: path }, 'webhook subscriptions: Postgres unavailable');
+          return sendProblem(reply, { slug: 'unavailable', title: 'Temporarily unavailable', status: 503, detail: 'subscriptions cannot be read or written right now; nothing was changed, retry shortly', headers: { 'retry-after': '5' } }, path);
+        }
         deps.log.error({ err, url: path }, 'webhook subscription request failed');
         return sendProblem(reply, { slug: 'internal', title: 'Internal error', status: 500, detail: 'internal error; retry, and report the correlation id if it persists' }, path);
       }
