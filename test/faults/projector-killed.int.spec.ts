@@ -9,6 +9,7 @@ import { verifyAvailability } from '../../projectors/rebuild.js';
 import { ensureEventStream } from '../../core/src/readmodel/nats.js';
 import { consumerName } from '../../core/src/contracts/names.js';
 import { accepted, caller, eventually, receiveInput, reserveInput, startApp } from '../support/app.js';
+import { registerCatalog } from '../support/catalog.js';
 import {
   SHARED_NATS_URL, SHARED_REDIS_URL, cleanupNamespace, consumerBacklog, dropDatabase, sharedNats, sharedRedis, silentLog, startCliProcess, testNamespace,
 } from '../support/readside.js';
@@ -61,6 +62,7 @@ const facts = async () => Number((await analytics?.query<{ n: string }>('select 
 
 beforeAll(async () => {
   app = await startApp('fault_projector', { poolMax: 8 });
+  await registerCatalog(app.inventory, T, { skus: SKUS, locations: ['wh-1'] });
   nc = await sharedNats('killed-spec');
   redis = sharedRedis('killed-spec');
   await ensureEventStream(nc, ns);

@@ -19,6 +19,7 @@ import { eventSubject } from '../../core/src/contracts/names.js';
 import { toEnvelope } from '../../core/src/contracts/envelope.js';
 import { readInCommitOrder, START } from '../../core/src/store/commitOrder.js';
 import { caller, eventually, receiveInput, rejection, sleep, startApp } from '../support/app.js';
+import { registerCatalog } from '../support/catalog.js';
 import { stockEnvelope as envelopeOf, silentLog, startPrivateNats, testNamespace } from '../support/readside.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Envelope } from '../../core/src/contracts/envelope.js';
@@ -44,6 +45,7 @@ beforeAll(async () => {
   pub = await connectNats(nats.url, 'stock-watch-spec-pub');
   hub = createStockWatchHub(() => connectNats(nats.url, 'stock-watch-spec-hub'), ns, silentLog);
   app = await startApp('stock_watch', { poolMax: 4 });
+  await registerCatalog(app.inventory, T, { skus: ['SKU-APP'], locations: ['STORE-1'] });
   policies = createPolicySource(app.db.pool);
   await eventually(async () => expect(hub.ready()).toBe(true), 10_000);
 });
@@ -202,10 +204,21 @@ const watchOnce = async (filter: WatchFilter = { locationId: 'W1' }) => {
   }
 };
 
-/** Every stock event of the ledger, as the relay publishes it. */
+/**
+ * Every stock event of the ledger, as the relay publishes it. Reading in commit order holds back events
+ * while any older transaction in the cluster is open (other specs' too): read until it has them all.
+ */
 const ledgerEnvelopes = async (): Promise<Envelope[]> => {
-  const { events } = await readInCommitOrder(app.db.pool, START, 1_000);
-  return events.filter((e) => e.stream.kind === 'stock_item').map(toEnvelope);
+  const { rows } = await app.db.pool.query<{ n: string }>(
+    `select count(*) as n from events e join streams s using (stream_id) where s.kind = 'stock_item'`,
+  );
+  let out: Envelope[] = [];
+  await eventually(async () => {
+    const { events } = await readInCommitOrder(app.db.pool, START, 1_000);
+    out = events.filter((e) => e.stream.kind === 'stock_item').map(toEnvelope);
+    expect(out).toHaveLength(Number(rows[0]?.n));
+  }, 10_000, 50);
+  return out;
 };
 
 describe('watchStock (app) on the real hub and inventory', () => {
