@@ -1,11 +1,11 @@
 // Bulk load of one tenant, location by location, in batches: the streams go in
-// with COPY, their generated stream ids are read back, and their events follow
-// with a second COPY, all in one short transaction per batch.
+// with one INSERT that returns their generated ids, and their events follow
+// with COPY, all in one short transaction per batch.
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import copyStreams from 'pg-copy-streams';
 import { HOT_SKU, hasHistory, skuId, storeAssortment, storeCount, storeId, storeQuantity, warehouseId, warehouseQuantity } from './layout.js';
-import { EVENT_COLUMNS, STREAM_COLUMNS, eventLines, receipt, reservationHistory, streamLine } from './rows.js';
+import { EVENT_COLUMNS, STREAM_COLUMNS, eventLines, receipt, reservationHistory } from './rows.js';
 import type pg from 'pg';
 import type { SeedOptions } from './layout.js';
 import type { SeedStream } from './rows.js';
@@ -20,26 +20,35 @@ const copyIn = async (client: pg.Client, sql: string, text: string): Promise<voi
 
 const keyOf = (kind: string, locationId: string, sku: string, reservationId: string) => `${kind}\u0000${locationId}\u0000${sku}\u0000${reservationId}`;
 
-type Prepared = { streams: SeedStream[]; streamText: string; eventRest: string[][]; events: number };
+type Prepared = { streams: SeedStream[]; columns: string[][]; eventRest: string[][]; events: number };
 
-/** Everything but the stream ids, built before the transaction opens so it stays as short as the COPYs. */
+/** Everything but the stream ids, built before the transaction opens so it stays as short as the writes. */
 const prepare = (tenantId: string, streams: SeedStream[]): Prepared => {
+  const columns: string[][] = [[], [], [], [], [], [], [], []];
+  for (const s of streams) {
+    const first = s.events[0]?.at ?? new Date(0);
+    const last = s.events[s.events.length - 1]?.at ?? first;
+    [s.kind, s.locationId, s.sku, s.reservationId, String(s.events.length), JSON.stringify(s.state), first.toISOString(), last.toISOString()].forEach((v, i) => columns[i]?.push(v));
+  }
   const eventRest = streams.map((s) => eventLines(tenantId, '', s).split('\n').filter((l) => l !== ''));
-  return { streams, streamText: streams.map((s) => streamLine(tenantId, s)).join(''), eventRest, events: eventRest.reduce((a, l) => a + l.length, 0) };
+  return { streams, columns, eventRest, events: eventRest.reduce((a, l) => a + l.length, 0) };
 };
 
+/**
+ * Streams go in with one INSERT … RETURNING (their ids are generated), events
+ * with COPY. Reading the ids back with a join instead was planned against the
+ * table's stale, empty statistics and rescanned it for every batch.
+ */
 const writeBatch = async (client: pg.Client, tenantId: string, p: Prepared): Promise<number> => {
-  await copyIn(client, `copy streams ${STREAM_COLUMNS} from stdin`, p.streamText);
-  const { streams } = p;
   const { rows } = await client.query<{ stream_id: string; kind: string; location_id: string; sku: string; reservation_id: string }>(
-    `select s.stream_id::text as stream_id, s.kind, s.location_id, s.sku, s.reservation_id from streams s
-     join unnest($2::text[], $3::text[], $4::text[], $5::text[]) as u(k, l, sk, r)
-       on s.tenant_id = $1 and s.kind = u.k and s.location_id = u.l and s.sku = u.sk and s.reservation_id = u.r`,
-    [tenantId, streams.map((s) => s.kind), streams.map((s) => s.locationId), streams.map((s) => s.sku), streams.map((s) => s.reservationId)],
+    `insert into streams ${STREAM_COLUMNS}
+     select $1, u.* from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::jsonb[], $8::timestamptz[], $9::timestamptz[]) as u
+     returning stream_id::text as stream_id, kind, location_id, sku, reservation_id`,
+    [tenantId, ...p.columns],
   );
   const ids = new Map(rows.map((r) => [keyOf(r.kind, r.location_id, r.sku, r.reservation_id), r.stream_id]));
   let text = '';
-  streams.forEach((s, i) => {
+  p.streams.forEach((s, i) => {
     const id = ids.get(keyOf(s.kind, s.locationId, s.sku, s.reservationId));
     if (id === undefined) throw new Error(`stream ${s.kind} ${s.locationId} ${s.sku} ${s.reservationId} was not written`);
     for (const line of p.eventRest[i] ?? []) text += `${id}${line}\n`;
