@@ -126,6 +126,18 @@ describe('marketplace webhook gateway (stockmind webhooks, real core)', () => {
     expect(await available('SKU-1', 'W1')).toBe(4);
   });
 
+  it('applies an event delivered twice at the same instant once: the other answer is the replay or "in progress"', async () => {
+    const body = amazonOrder({ notificationId: 'amz-n-twice', orderId: '113-TWICE', status: 'Pending', node: 'W1', items: [{ sku: 'SKU-1', qty: 1 }] });
+    const before = await available('SKU-1', 'W1');
+    const answers = await Promise.all([post('amazon', body), post('amazon', body)]);
+    const applied = answers.filter((a) => a.status === 200 && a.replayed === null);
+    expect(applied).toHaveLength(1);
+    const other = answers.find((a) => a !== applied[0]);
+    if (other?.status === 409) expect(other.body.reason).toBe('EVENT_IN_PROGRESS');
+    else expect(other).toMatchObject({ status: 200, replayed: 'true', body: applied[0]?.body });
+    expect(await available('SKU-1', 'W1')).toBe(before - 1);
+  });
+
   it('refuses a tampered body, a wrong secret and an expired timestamp with 401, applying nothing', async () => {
     const body = jumiaOrder({ eventId: 'jm-e-sig', orderNumber: 'JM-SIG', event: 'order.created', warehouse: 'W1', items: [{ sku: 'SKU-1', qty: 1 }] });
     const text = JSON.stringify(body);
