@@ -2,6 +2,7 @@
 // and a fresh database, each next to a baseline measured in the same run, so
 // they survive a noisy, shared machine.
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -14,7 +15,7 @@ import { quoteIdent } from '../core/src/store/db.js';
 import { availabilityKey } from '../core/src/contracts/names.js';
 import { createRedis, redisReady } from '../core/src/readmodel/redis.js';
 import { createGrpcClient } from './grpcClient.js';
-import { startCoreProcess } from './processes.js';
+import { freePort, startCoreProcess } from './processes.js';
 import { ms, summarize } from './stats.js';
 import type { GrpcClient } from './grpcClient.js';
 import type { Summary } from './stats.js';
@@ -25,7 +26,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 type Options = { seconds: number; concurrency: number[]; connections: number; skus: number; rate: number };
 
-const USAGE = 'usage: stockmind bench reserve|query|lag [--seconds N] [--concurrency 1,8,32] [--connections N] [--skus N] [--rate N]';
+const USAGE = 'usage: stockmind bench reserve|query|lag|servers [--seconds N] [--concurrency 1,8,32] [--connections N] [--skus N] [--rate N]';
 
 const parse = (args: string[]): { scenario: string; opts: Options } => {
   const { values, positionals } = parseArgs({
@@ -40,7 +41,7 @@ const parse = (args: string[]): { scenario: string; opts: Options } => {
     },
   });
   const scenario = positionals[0] ?? '';
-  if (!['reserve', 'query', 'lag'].includes(scenario)) throw new Error(USAGE);
+  if (!['reserve', 'query', 'lag', 'servers'].includes(scenario)) throw new Error(USAGE);
   const concurrency = values.concurrency.split(',').map(Number);
   const opts = { seconds: Number(values.seconds), concurrency, connections: Number(values.connections), skus: Number(values.skus), rate: Number(values.rate) };
   if (!(opts.seconds > 0) || concurrency.some((c) => !Number.isInteger(c) || c < 1) || !(opts.connections >= 1) || !(opts.skus >= 1) || !(opts.rate > 0)) {
@@ -87,10 +88,19 @@ export const pgbenchTps = async (databaseUrl: string, concurrency: number, secon
   return Number(found[1]);
 };
 
-type Env = { clients: GrpcClient[]; databaseUrl: string; namespace: string; runId: string; close(): Promise<void> };
+type Env = {
+  clients: GrpcClient[];
+  /** Clients of the grpc-js port (CORE_GRPC_PORT), for `servers`; empty otherwise. */
+  grpcJsClients: GrpcClient[];
+  corePid: number;
+  databaseUrl: string;
+  namespace: string;
+  runId: string;
+  close(): Promise<void>;
+};
 
 /** A fresh database and namespace, a real core (or the whole stack), and gRPC clients. */
-const environment = async (opts: Options, command: 'core' | 'start'): Promise<Env> => {
+const environment = async (opts: Options, command: 'core' | 'start', withGrpcJs = false): Promise<Env> => {
   const config = loadConfig();
   const runId = randomBytes(3).toString('hex');
   const dbName = `sm_bench_${runId}`;
@@ -101,6 +111,7 @@ const environment = async (opts: Options, command: 'core' | 'start'): Promise<En
   const analyticsUrl = new URL(config.databaseUrl);
   analyticsUrl.pathname = `/${dbName}_analytics`;
   const namespace = `bench-${runId}`;
+  const grpcJsPort = await freePort();
   const admin = new pg.Client({ connectionString: adminUrl.toString() });
   await admin.connect();
   await admin.query(`create database ${quoteIdent(dbName)}`);
@@ -110,23 +121,29 @@ const environment = async (opts: Options, command: 'core' | 'start'): Promise<En
       ANALYTICS_DATABASE_URL: analyticsUrl.toString(),
       STOCKMIND_NAMESPACE: namespace,
       NODE_ENV: config.nodeEnv === 'production' ? 'production' : 'test',
+      EDGE_PORT: String(await freePort()),
+      WEBHOOK_PORT: String(await freePort()),
+      ...(withGrpcJs ? { CORE_GRPC_PORT: String(grpcJsPort) } : {}),
     },
     30_000,
     command,
   );
   const token = await signToken(config.jwtSecret, { tenant: 'bench', sub: 'bench', roles: ['admin'], locations: [], channels: [] }, 3600);
   const clients = Array.from({ length: opts.connections }, () => createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token }));
+  const grpcJsClients = withGrpcJs ? Array.from({ length: opts.connections }, () => createGrpcClient(InventoryService, `127.0.0.1:${grpcJsPort}`, { token })) : [];
   const db = new pg.Client({ connectionString: databaseUrl.toString() });
   await db.connect();
   await db.query('create table bench_baseline (id bigint generated always as identity primary key, tenant_id text, payload jsonb, created_at timestamptz default now())');
   await db.end();
   return {
     clients,
+    grpcJsClients,
+    corePid: core.child.pid ?? 0,
     databaseUrl: databaseUrl.toString(),
     namespace,
     runId,
     async close() {
-      for (const c of clients) c.close();
+      for (const c of [...clients, ...grpcJsClients]) c.close();
       await core.stop();
       await admin.query(`drop database if exists ${quoteIdent(dbName)} with (force)`);
       await admin.query(`drop database if exists ${quoteIdent(`${dbName}_analytics`)} with (force)`);
@@ -278,11 +295,51 @@ const benchLag = async (env: Env, opts: Options): Promise<Row[]> => {
   return [row];
 };
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux clock ticks of 10 ms). */
+const cpuSecondsOf = (pid: number): number => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+
+/**
+ * The same calls against the Connect port and the grpc-js port of one core, alternating, with the
+ * core's own CPU time per call: the cost of each server, independent of how busy the machine is.
+ */
+const benchServers = async (env: Env, opts: Options): Promise<Row[]> => {
+  await seed(env, opts.skus);
+  log('waiting for the read model to catch up…');
+  await new Promise((r) => setTimeout(r, 3_000));
+  const keys = (n: number) => Array.from({ length: 10 }, (_, i) => ({ sku: `SKU-${(n * 10 + i) % opts.skus}`, locationId: 'W1' }));
+  const calls: [string, (server: string) => (client: GrpcClient, n: number) => Promise<unknown>][] = [
+    ['QueryStock eventual, 10 keys', () => (client, n) => client.unary(m.queryStock, { keys: keys(n), consistency: Consistency.EVENTUAL })],
+    ['ReserveStock distinct SKUs', (server) => reserveCall(env.runId, `s-${server}`, (n) => `SKU-${n % opts.skus}`)],
+  ];
+  const rows: (Row & { cpuMsPerCall: number; server: string })[] = [];
+  for (const [scenario, call] of calls) {
+    for (const c of opts.concurrency) {
+      const measured: Record<string, Row & { cpuMsPerCall: number; server: string }> = {};
+      for (const [server, clients] of [['connect-node', env.clients], ['grpc-js', env.grpcJsClients]] as const) {
+        log(`${scenario}, concurrency ${c}, ${server}…`);
+        const cpu0 = cpuSecondsOf(env.corePid);
+        const s = await closedLoop(clients, c, opts.seconds, call(`${server}-${c}`));
+        const cpuMsPerCall = ((cpuSecondsOf(env.corePid) - cpu0) * 1000) / Math.max(1, s.ok);
+        const base = measured['connect-node'];
+        measured[server] = { scenario, server, concurrency: c, ...s, cpuMsPerCall, baseline: base?.rps ?? s.rps, ratio: base === undefined ? 1 : s.rps / base.rps };
+      }
+      rows.push(measured['connect-node'] as (typeof rows)[number], measured['grpc-js'] as (typeof rows)[number]);
+    }
+  }
+  const lines = rows.map((r) => `| ${r.scenario} | ${r.server} | ${r.concurrency} | ${r.rps.toFixed(0)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.cpuMsPerCall.toFixed(2)} | ${r.ratio.toFixed(2)} |`);
+  process.stdout.write(`\nThe two servers of one core (baseline: the Connect port, same run)\n| call | server | concurrency | calls/s | p50 ms | p99 ms | core CPU ms/call | calls/s ratio |\n|---|---|---|---|---|---|---|---|\n${lines.join('\n')}\n`);
+  return rows;
+};
+
 export const runBench = async (args: string[]): Promise<void> => {
   const { scenario, opts } = parse(args);
-  const env = await environment(opts, scenario === 'reserve' ? 'core' : 'start');
+  const env = await environment(opts, scenario === 'reserve' ? 'core' : 'start', scenario === 'servers');
   try {
-    const rows = scenario === 'reserve' ? await benchReserve(env, opts) : scenario === 'query' ? await benchQuery(env, opts) : await benchLag(env, opts);
+    const run = { reserve: benchReserve, query: benchQuery, lag: benchLag, servers: benchServers }[scenario as 'reserve' | 'query' | 'lag' | 'servers'];
+    const rows = await run(env, opts);
     const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
     process.stdout.write(`\nmachine: ${machine}; ${opts.connections} gRPC connections\n`);
     await mkdir('loadtest/results', { recursive: true });
