@@ -1,6 +1,8 @@
 // `npm run bench:edge`: GET /v1/availability through the REST edge, against the
 // same query sent straight to the core's Connect JSON endpoint in the same run
-// (the baseline), both driven by autocannon over HTTP/1.1 keep-alive.
+// (the baseline), both driven by autocannon over HTTP/1.1 keep-alive. Two key
+// patterns: one hot SKU (what a sale page does; concurrent identical reads are
+// shared at the edge) and SKUs spread at random over the stocked ones.
 import { createRequire } from 'node:module';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -21,10 +23,21 @@ type AutocannonResult = {
   errors: number;
   timeouts: number;
 };
-type AutocannonOptions = { url: string; method: string; headers: Record<string, string>; body?: string; connections: number; duration: number };
+type AutocannonRequest = { path: string; body?: string };
+type AutocannonOptions = {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  connections: number;
+  duration: number;
+  requests?: { setupRequest: (r: AutocannonRequest) => AutocannonRequest }[];
+};
 const autocannon = createRequire(import.meta.url)('autocannon') as (o: AutocannonOptions) => Promise<AutocannonResult>;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+
+const SKUS = 200;
 
 type Row = { target: string; connections: number; rps: number; p50: number; p99: number; non2xx: number; errors: number };
 
@@ -54,31 +67,47 @@ const main = async () => {
     const authorization = `Bearer ${token}`;
     const grpc = createClient(InventoryService, createGrpcTransport({ baseUrl: stack.url, sessionManager: session }));
     const headers = { authorization };
-    await grpc.upsertProduct({ sku: 'SKU-B1', name: 'bench item', baseUnit: 'unit' }, { headers });
     await grpc.upsertLocation({ locationId: 'W1', name: 'W1', kind: LocationKind.WAREHOUSE }, { headers });
-    await grpc.receiveStock({ movementId: 'bench-recv', sku: 'SKU-B1', locationId: 'W1', quantity: 50n }, { headers });
-    // Measure the Redis path both ways: wait until the projection holds the receipt.
+    const skus = Array.from({ length: SKUS }, (_, i) => `SKU-B${i}`);
+    for (const [i, sku] of skus.entries()) {
+      await grpc.upsertProduct({ sku, name: 'bench item', baseUnit: 'unit' }, { headers });
+      await grpc.receiveStock({ movementId: `bench-recv-${i}`, sku, locationId: 'W1', quantity: 50n }, { headers });
+    }
+    // Measure the Redis path both ways: wait until the projection holds the last receipt.
     for (let i = 0; ; i++) {
-      const { levels } = await grpc.queryStock({ keys: [{ sku: 'SKU-B1', locationId: 'W1' }], consistency: Consistency.EVENTUAL }, { headers });
+      const { levels } = await grpc.queryStock({ keys: [{ sku: skus.at(-1) ?? '', locationId: 'W1' }], consistency: Consistency.EVENTUAL }, { headers });
       if (levels[0]?.available === 50n) break;
       if (i > 100) throw new Error('the availability view never caught up');
       await new Promise((r) => setTimeout(r, 100));
     }
-    const edge: AutocannonOptions = { url: `http://127.0.0.1:${edgePort}/v1/availability/SKU-B1?location=W1`, method: 'GET', headers, connections: 1, duration: seconds };
-    const core: AutocannonOptions = {
+    const random = () => skus[Math.floor(Math.random() * skus.length)] ?? 'SKU-B0';
+    const edge = (spread: boolean): AutocannonOptions => ({
+      url: `http://127.0.0.1:${edgePort}/v1/availability/SKU-B0?location=W1`,
+      method: 'GET',
+      headers,
+      connections: 1,
+      duration: seconds,
+      ...(spread ? { requests: [{ setupRequest: (r: AutocannonRequest) => ({ ...r, path: `/v1/availability/${random()}?location=W1` }) }] } : {}),
+    });
+    const queryBody = (sku: string) => JSON.stringify({ keys: [{ sku, locationId: 'W1' }] });
+    const core = (spread: boolean): AutocannonOptions => ({
       url: `${stack.url}/stockmind.inventory.v1.InventoryService/QueryStock`,
       method: 'POST',
       headers: { ...headers, 'content-type': 'application/json' },
-      body: JSON.stringify({ keys: [{ sku: 'SKU-B1', locationId: 'W1' }] }),
+      body: queryBody('SKU-B0'),
       connections: 1,
       duration: seconds,
-    };
-    await measure('warm-up', { ...edge, duration: 2, connections: 10 });
+      ...(spread ? { requests: [{ setupRequest: (r: AutocannonRequest) => ({ ...r, body: queryBody(random()) }) }] } : {}),
+    });
+    await measure('warm-up', { ...edge(true), duration: 2, connections: 10 });
     const rows: Row[] = [];
     for (const connections of connectionsList) {
-      log(`connections ${connections}: core Connect JSON (baseline), then REST edge, ${seconds} s each`);
-      rows.push(await measure('core QueryStock (Connect JSON, baseline)', { ...core, connections }));
-      rows.push(await measure('REST GET /v1/availability', { ...edge, connections }));
+      for (const spread of [false, true]) {
+        const keys = spread ? `${SKUS} SKUs at random` : 'one hot SKU';
+        log(`connections ${connections}, ${keys}: core Connect JSON (baseline), then REST edge, ${seconds} s each`);
+        rows.push(await measure(`core QueryStock, Connect JSON (baseline), ${keys}`, { ...core(spread), connections }));
+        rows.push(await measure(`REST GET /v1/availability, ${keys}`, { ...edge(spread), connections }));
+      }
     }
     const lines = ['| target | connections | req/s | p50 ms | p99 ms | non-2xx | errors | ratio to baseline |', '|---|---|---|---|---|---|---|---|'];
     for (let i = 0; i < rows.length; i += 2) {
