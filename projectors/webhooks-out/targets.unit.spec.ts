@@ -29,14 +29,18 @@ describe('partner webhook targets', () => {
     const hits: string[] = [];
     const server = http.createServer((req, res) => {
       hits.push(req.url ?? '');
-      res.writeHead(200).end('ok');
+      // /slow never answers: the attempt must time out, not hang.
+      if (req.url !== '/slow') res.writeHead(200).end('ok');
     });
     let port = 0;
     beforeAll(async () => {
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       port = (server.address() as AddressInfo).port;
     });
-    afterAll(() => new Promise<void>((r) => server.close(() => r())));
+    afterAll(() => {
+      server.closeAllConnections();
+      return new Promise<void>((r) => server.close(() => r()));
+    });
 
     it('never connects to a loopback address unless allowed, by literal or by name', async () => {
       const send = (host: string, allowPrivate: boolean) => postWebhook({ url: `http://${host}:${port}/hook`, body: '{}', headers: {}, timeoutMs: 2_000, allowPrivate });
@@ -45,6 +49,17 @@ describe('partner webhook targets', () => {
       expect(hits).toEqual([]);
       expect(await send('127.0.0.1', true)).toMatchObject({ kind: 'response', statusCode: 200 });
       expect(hits).toEqual(['/hook']);
+    });
+
+    it('reports a timeout and a refused connection as such (both retried by the schedule)', async () => {
+      const t0 = Date.now();
+      expect(await postWebhook({ url: `http://127.0.0.1:${port}/slow`, body: '{}', headers: {}, timeoutMs: 300, allowPrivate: true })).toMatchObject({ kind: 'timeout' });
+      expect(Date.now() - t0).toBeLessThan(2_000);
+      const closed = http.createServer();
+      await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+      const closedPort = (closed.address() as AddressInfo).port;
+      await new Promise<void>((r) => closed.close(() => r()));
+      expect(await postWebhook({ url: `http://127.0.0.1:${closedPort}/x`, body: '{}', headers: {}, timeoutMs: 1_000, allowPrivate: true })).toMatchObject({ kind: 'connection', error: expect.stringMatching(/ECONNREFUSED/) });
     });
   });
 });
