@@ -9,6 +9,7 @@ import { DEVELOPMENT_JWT_SECRET } from '../../core/src/config.js';
 import { createGrpcClient, errorDetails } from '../../loadtest/grpcClient.js';
 import { startCoreProcess } from '../../loadtest/processes.js';
 import { createTestDatabase } from '../support/db.js';
+import { registerCatalogRpc } from '../support/catalog.js';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { CoreHandle } from '../../loadtest/processes.js';
 import type { TestDatabase } from '../support/db.js';
@@ -64,6 +65,11 @@ describe('Black Friday: three core processes, one ledger', () => {
     const adminToken = await token(['admin']);
     admin = cores.map((c) => createGrpcClient(InventoryService, `127.0.0.1:${c.port}`, { token: adminToken }));
     clients.push(...admin);
+    // Registered through one process, written through all three: a product registered a moment ago is found by every core.
+    await registerCatalogRpc(admin[0]!, {
+      skus: ['SKU-4471', 'SKU-DOORBUSTER', 'SKU-RETRY', 'SKU-PAID', 'SKU-PAIR-A', 'SKU-PAIR-B', 'SKU-FLASH'],
+      locations: ['W3'],
+    });
   });
 
   afterAll(async () => {
