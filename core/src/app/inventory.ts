@@ -22,7 +22,7 @@ import { eventIdFor, requestHash } from './ids.js';
 import { readPolicyRecord, reservationTtlMs, updatePolicy } from './policy.js';
 import { checkQuery, checkReservationId, checkReserve, LIMITS } from './validation.js';
 import { createCatalog, stockLocationsUnder } from './catalog.js';
-import { createMovementRunner } from './movements.js';
+import { commandMetadata, createMovementRunner } from './movements.js';
 import { createStockMovements } from './stockMovements.js';
 import { createHistory } from './history.js';
 import { aggregateViews } from './views.js';
@@ -91,15 +91,8 @@ export const createInventory = (deps: InventoryDeps) => {
   const movements = createStockMovements({ pool, catalog, runner });
   const history = createHistory({ pool: deps.readPool ?? pool, policies, catalog });
 
-  const metadata = (caller: Caller, causationId: string, channel: string | null, policyVersion: number): EventMetadata => ({
-    channel,
-    operator: caller.operator,
-    correlationId: caller.correlationId,
-    causationId,
-    traceId: caller.traceId,
-    producer: deps.producer,
-    policyVersion,
-  });
+  const metadata = (caller: Caller, causationId: string, channel: string | null, policyVersion: number): EventMetadata =>
+    commandMetadata(deps.producer, caller, causationId, channel, policyVersion);
 
   /** Appends a workflow decision: the reservation stream and the stock item of each line. */
   const appendDecision = async (

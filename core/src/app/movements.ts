@@ -55,16 +55,18 @@ export type MovementDeps = {
 
 const stockState = (s: StoredStream): StockItem => (s.version === 0 ? stock.initialState() : (s.state as StockItem));
 
+/** What every event of a command carries besides its payload: who, through which channel, why, under which policy. */
+export const commandMetadata = (producer: string, caller: Caller, causationId: string, channel: string | null, policyVersion: number): EventMetadata => ({
+  channel,
+  operator: caller.operator,
+  correlationId: caller.correlationId,
+  causationId,
+  traceId: caller.traceId,
+  producer,
+  policyVersion,
+});
+
 export const createMovementRunner = (deps: MovementDeps) => {
-  const metadata = (caller: Caller, causationId: string, channel: Channel | null, policyVersion: number): EventMetadata => ({
-    channel,
-    operator: caller.operator,
-    correlationId: caller.correlationId,
-    causationId,
-    traceId: caller.traceId,
-    producer: deps.producer,
-    policyVersion,
-  });
 
   const run = async <R>(caller: Caller, spec: MovementSpec<R>): Promise<MovementOutcome<R>> => {
     const hash = requestHash({ command: spec.command, request: spec.request });
@@ -105,7 +107,7 @@ export const createMovementRunner = (deps: MovementDeps) => {
             occurredAt,
           })),
         })),
-        metadata(caller, spec.id, spec.channel, policyVersion),
+        commandMetadata(deps.producer, caller, spec.id, spec.channel, policyVersion),
         now,
         { notifyChannel: deps.notifyChannel ?? null, idempotency: { scope: spec.scope, key: spec.id, response: answer } },
       );
