@@ -4,6 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status as GrpcStatus } from '@grpc/grpc-js';
+import { Code, ConnectError, createClient } from '@connectrpc/connect';
+import { Http2SessionManager, createGrpcTransport } from '@connectrpc/connect-node';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import {
   AdjustmentKind, AvailabilityStatus, Channel, Consistency, InventoryService, LocationKind, QualityOutcome,
@@ -151,6 +153,23 @@ describe('the location tree', () => {
     expect(fieldsOf(await failure(admin.unary(m.upsertLocation, { locationId: 'S9', name: 'S9', kind: LocationKind.STORE, parentId: 'ASIA' })))).toEqual(['parent_id']);
     const cycle = await failure(admin.unary(m.upsertLocation, { locationId: 'EU', name: 'EU', kind: LocationKind.REGION, parentId: 'FR' }));
     expect(cycle.details).toMatch(/cycle/);
+  });
+
+  it('refuses to watch a region, naming the field and saying what to watch instead', async () => {
+    const token = await signToken(DEVELOPMENT_JWT_SECRET, { tenant: T, sub: 'w', roles: ['admin'], locations: [], channels: [] }, 600);
+    const sessions = new Http2SessionManager(core.url);
+    const watcher = createClient(InventoryService, createGrpcTransport({ baseUrl: core.url, sessionManager: sessions }));
+    try {
+      const err = await rejection((async () => {
+        for await (const first of watcher.watchStock({ locationId: 'FR' }, { headers: { authorization: `Bearer ${token}` } })) return first;
+        return undefined;
+      })());
+      expect(err).toBeInstanceOf(ConnectError);
+      expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+      expect((err as ConnectError).rawMessage).toMatch(/location_id: "FR" is a region/);
+    } finally {
+      sessions.abort();
+    }
   });
 
   it('sums a region over every warehouse and store below it, and says so', async () => {

@@ -3,7 +3,7 @@ import type { InventoryService } from '../../../gen/stockmind/inventory/v1/inven
 import { Consistency } from '../../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { callerFor } from './context.js';
 import { channelFromPb, durationMs, int64, reservationToPb, stockLevelToPb } from './convert.js';
-import { refusalToConnectError } from './errors.js';
+import { refusalToConnectError, toConnectError } from './errors.js';
 import type { ServiceImpl } from '@connectrpc/connect';
 import { watchStock } from '../app/watch.js';
 import type { Inventory, Outcome } from '../app/inventory.js';
@@ -77,8 +77,13 @@ export const inventoryImpl = ({ inventory, hub, policies }: RouteDeps): Partial<
       const keys = req.keys.map((k) => ({ sku: k.sku, locationId: k.locationId }));
       const filter = keys.length > 0 ? { keys } : { locationId: req.locationId };
       const caller = callerFor(ctx, 'read', { locations: keys.length > 0 ? keys.map((k) => k.locationId) : [req.locationId] });
-      for await (const update of watchStock({ hub, inventory, policies }, caller, filter, req.sendCurrent, ctx.signal)) {
-        yield { level: stockLevelToPb(update.level), eventId: update.eventId };
+      // A stream's errors surface after its response started, past the interceptors: map them here.
+      try {
+        for await (const update of watchStock({ hub, inventory, policies }, caller, filter, req.sendCurrent, ctx.signal)) {
+          yield { level: stockLevelToPb(update.level), eventId: update.eventId };
+        }
+      } catch (err) {
+        throw toConnectError(err);
       }
     },
   });

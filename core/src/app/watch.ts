@@ -1,5 +1,5 @@
 // WatchStock: the current levels (optionally) and then every change, per caller.
-import { AppError } from './errors.js';
+import { AppError, invalidArgument } from './errors.js';
 import { Checker, LIMITS } from './validation.js';
 import { stockLevelView } from './views.js';
 import type { Caller, Inventory } from './inventory.js';
@@ -26,6 +26,23 @@ export const checkWatch = (filter: WatchFilter): void => {
   c.done();
 };
 
+/**
+ * Changes arrive per warehouse or store; a region's sum has no event of its own. Rather than a
+ * watch that never speaks, the caller is told to watch the locations below it.
+ */
+const refuseRegions = async (inventory: Inventory, tenantId: string, filter: WatchFilter): Promise<void> => {
+  const tree = await inventory.catalog.treeForRead(tenantId).catch(() => null);
+  const isRegion = (id: string) => tree?.byId.get(id)?.kind === 'REGION';
+  const fields = 'keys' in filter
+    ? filter.keys.flatMap((k, i) => (isRegion(k.locationId) ? [{ field: `keys[${i}].location_id`, id: k.locationId }] : []))
+    : isRegion(filter.locationId) ? [{ field: 'location_id', id: filter.locationId }] : [];
+  if (fields.length === 0) return;
+  throw invalidArgument(fields.map((f) => ({
+    field: f.field,
+    description: `"${f.id}" is a region: watch its warehouses and stores (ListLocations with root_id "${f.id}"), or poll QueryStock for its sum`,
+  })));
+};
+
 export async function* watchStock(
   deps: { hub: StockWatchHub; inventory: Inventory; policies: PolicySource },
   caller: Caller,
@@ -34,6 +51,7 @@ export async function* watchStock(
   signal: AbortSignal,
 ): AsyncGenerator<WatchUpdate> {
   checkWatch(filter);
+  await refuseRegions(deps.inventory, caller.tenantId, filter);
   if (!deps.hub.ready()) {
     throw new AppError('UNAVAILABLE', 'live stock changes are unavailable right now (the event broker is unreachable); retry shortly', {
       reason: 'BROKER_UNAVAILABLE',
