@@ -62,7 +62,7 @@ export const createStreamHub = (core: CoreClient, settings: StreamSettings) => {
         ? { keys: filter.skus.map((sku) => ({ sku, locationId: filter.locationId })), sendCurrent: true }
         : { locationId: filter.locationId };
     try {
-      for await (const res of core.inventory.watchStock(request, core.stream({ token: caller.token, correlationId, signal: s.upstream.signal }))) {
+      for await (const res of core.streams.watchStock(request, core.stream({ token: caller.token, correlationId, signal: s.upstream.signal }))) {
         if (res.level === undefined) continue;
         record(s, 'availability', { ...toAvailability(res.level, { location: res.level.locationId }), version: Number(res.level.version), eventId: res.eventId });
       }
