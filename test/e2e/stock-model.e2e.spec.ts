@@ -14,7 +14,7 @@ import { signToken } from '../../core/src/auth/tokens.js';
 import { DEVELOPMENT_JWT_SECRET } from '../../core/src/config.js';
 import { createGrpcClient, errorDetails } from '../../loadtest/grpcClient.js';
 import { startCoreProcess } from '../../loadtest/processes.js';
-import { rejection } from '../support/app.js';
+import { eventually, rejection } from '../support/app.js';
 import { createTestDatabase } from '../support/db.js';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { Claims } from '../../core/src/auth/tokens.js';
@@ -200,6 +200,11 @@ describe('movements', () => {
     expect(reasonOf(await failure(admin.unary(m.recordSale, { ...sale, quantity: 1n })))).toBe('IDEMPOTENCY_KEY_REUSED');
     const { rows } = await db.pool.query(`select metadata->>'channel' as channel, metadata->>'operator' as operator from events where data->>'movementId' = 's-sale-1'`);
     expect(rows).toEqual([{ channel: 'POS', operator: 'alice' }]);
+    // The refused sale is lost demand, recorded outside the transaction as the sale it was.
+    await eventually(async () => {
+      const lost = await db.pool.query(`select command, reservation_id, channel, requested::int from demand_refusals where reservation_id = 's-sale-2'`);
+      expect(lost.rows).toEqual([{ command: 'sale', reservation_id: 's-sale-2', channel: 'POS', requested: 2 }]);
+    });
   });
 
   it('records a cycle count as the difference, damage and shrinkage as losses, and a sensor delta', async () => {

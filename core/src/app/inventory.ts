@@ -180,7 +180,7 @@ export const createInventory = (deps: InventoryDeps) => {
     if (!outcome.ok && outcome.refusal.reason === 'INSUFFICIENT_STOCK') {
       const r = outcome.refusal;
       deps.refusals.record({
-        tenantId: caller.tenantId, channel, reservationId: input.reservationId, sku: r.sku, locationId: r.locationId,
+        tenantId: caller.tenantId, channel, command: 'reserve', reservationId: input.reservationId, sku: r.sku, locationId: r.locationId,
         requested: r.requested, available: r.available, at: new Date(),
       });
     }

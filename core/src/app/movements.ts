@@ -116,7 +116,7 @@ export const createMovementRunner = (deps: MovementDeps) => {
     if (!outcome.ok && outcome.refusal.reason === 'INSUFFICIENT_STOCK') {
       const r = outcome.refusal;
       deps.refusals.record({
-        tenantId: caller.tenantId, channel: spec.channel, reservationId: spec.id, sku: r.sku, locationId: r.locationId,
+        tenantId: caller.tenantId, channel: spec.channel, command: spec.command, reservationId: spec.id, sku: r.sku, locationId: r.locationId,
         requested: r.requested, available: r.available, at: new Date(),
       });
     }

@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 export type DemandRefusal = {
   tenantId: string;
   channel: string | null;
+  /** reserve, sale or dispatch; `reservationId` is that command's id. */
+  command: string;
   reservationId: string;
   sku: string;
   locationId: string;
@@ -28,9 +30,9 @@ export const createRefusalLog = (pool: pg.Pool, log: Logger, flushEveryMs = 250,
     const col = <K extends keyof DemandRefusal>(k: K) => batch.map((r) => r[k]);
     try {
       await pool.query(
-        `insert into demand_refusals (tenant_id, channel, reservation_id, sku, location_id, requested, available, recorded_at)
-         select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::timestamptz[])`,
-        [col('tenantId'), col('channel'), col('reservationId'), col('sku'), col('locationId'), col('requested'), col('available'), col('at')],
+        `insert into demand_refusals (tenant_id, channel, reservation_id, sku, location_id, requested, available, recorded_at, command)
+         select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::timestamptz[], $9::text[])`,
+        [col('tenantId'), col('channel'), col('reservationId'), col('sku'), col('locationId'), col('requested'), col('available'), col('at'), col('command')],
       );
     } catch (err) {
       log.warn({ err, lost: batch.length }, 'could not record demand refusals (analytics only; stock is unaffected)');

@@ -181,6 +181,15 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 6,
+    name: 'which command a refusal refused',
+    sql: `
+      -- Sales and transfers are refused for want of stock too: 'reserve', 'sale' or 'dispatch';
+      -- reservation_id holds that command's id (reservation, movement or transfer).
+      alter table demand_refusals add column command text not null default 'reserve';
+    `,
+  },
+  {
     version: 20,
     name: 'marketplace webhooks in, partner webhooks out',
     sql: `
