@@ -15,7 +15,8 @@ import type { Role } from './auth/tokens.js';
 const USAGE = `usage: stockmind <command> [options]
 
 commands:
-  start                     run everything (core, relay, projectors, REST edge) and print a development token
+  start                     run everything (core, relay, projectors, REST edge, marketplace webhooks,
+                            partner webhooks out) and print a development token
   core                      run the core alone (gRPC, gRPC-Web and Connect on CORE_PORT, default 50051;
                             plain gRPC over grpc-js on CORE_GRPC_PORT too, when set)
   edge                      run the REST edge alone (EDGE_PORT, default 8080) against the core at CORE_URL
@@ -34,15 +35,16 @@ commands:
   token --tenant T --roles R[,R] [--sub S] [--channels C[,C]] [--locations L[,L]] [--ttl SECONDS]
                             print a bearer token (roles: ${ROLES.join(', ')};
                             channels: ${CHANNELS.map((c) => `CHANNEL_${c}`).join(', ')})
-  bench reserve [--seconds N] [--concurrency N]
-                            ReserveStock throughput and latency, distinct SKUs and one hot SKU
+  bench reserve|query|lag|servers [--seconds N] [--concurrency N,N] [--skus N] [--rate N]
+                            figures for docs/benchmarks.md, each with a baseline from the same run
   seed [--tenants N] [--locations N] [--skus N] [--store-skus N]
                             bulk-load a dataset (COPY) and rebuild the read models
   loadtest <ghz config.json> [--total N] [-c N] [--rps N] [--duration D] [--p95 D] ...
                             run a ghz config with grpc-js clients; exit 1 when a budget is missed
 
 environment: DATABASE_URL, ANALYTICS_DATABASE_URL, NATS_URL, REDIS_URL, STOCKMIND_NAMESPACE,
-             CORE_PORT, CORE_GRPC_PORT, CORE_URL, EDGE_PORT, STOCKMIND_JWT_SECRET, NODE_ENV, LOG_LEVEL`;
+             CORE_PORT, CORE_GRPC_PORT, CORE_URL, EDGE_PORT, WEBHOOK_PORT, STOCKMIND_WEBHOOK_*,
+             STOCKMIND_JWT_SECRET, NODE_ENV, LOG_LEVEL (README: Configuration)`;
 
 class UsageError extends Error {}
 
