@@ -76,7 +76,10 @@ export const fromConnectError = (err: ConnectError): ProblemInit => {
           extensions: { sku: meta.sku, location: meta.location_id, requested: Number(meta.requested), available: Number(meta.available) },
         };
       }
-      return { slug: 'reservation-state', title: 'The reservation is not in a state that allows this', status: 409, detail, extensions: { reason, reservationStatus: meta.status } };
+      if (reason.startsWith('RESERVATION_')) {
+        return { slug: 'reservation-state', title: 'The reservation is not in a state that allows this', status: 409, detail, extensions: { reason, reservationStatus: meta.status } };
+      }
+      return { slug: 'precondition-failed', title: 'Not possible in the current state', status: 409, detail, extensions: { reason } };
     case Code.InvalidArgument: {
       const violations = err.findDetails(BadRequestSchema).flatMap((b) => b.fieldViolations);
       const errors = violations.map((v) => ({ field: restField(v.field), message: v.description }));
