@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every load-test figure in docs/benchmarks.md, against a database `stockmind seed` filled:
-#   loadtest/bench-seeded.sh <database> <namespace> <label> [quick]
+#   loadtest/bench-seeded.sh <database> <namespace> <label> [full|quick|query]
 # Starts `stockmind core`, `stockmind relay` and `stockmind project availability` as three
 # processes on free ports, runs the scenarios with our runner, writes the JSON files to
 # loadtest/results/<label>/ and a markdown summary to loadtest/results/<label>/summary.md.
@@ -11,8 +11,11 @@ OUT=loadtest/results/$LABEL
 mkdir -p "$OUT"
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" ANALYTICS_DATABASE_URL="postgres://postgres@127.0.0.1:5432/${DB}_analytics"
 export STOCKMIND_NAMESPACE=$NS NODE_ENV=${NODE_ENV:-test} LOG_LEVEL=warn
-PORT=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-export CORE_PORT=$PORT
+free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+PORT=$(free_port)
+GPORT=$(free_port)
+# The Connect port (connect-node) and the same handlers on grpc-js (CORE_GRPC_PORT).
+export CORE_PORT=$PORT CORE_GRPC_PORT=$GPORT
 SECS=${SECS:-8}
 
 pids=()
@@ -28,17 +31,22 @@ start_core
 node bin/stockmind.mjs relay > "$OUT/relay.log" 2>&1 & pids+=($!)
 node bin/stockmind.mjs project availability > "$OUT/availability.log" 2>&1 & pids+=($!)
 sleep 2
-run() { node bin/stockmind.mjs loadtest "$@" -q --host "127.0.0.1:$PORT" > /dev/null; }
+# The config file first, then the default host: a later --host in the arguments wins.
+run() { node bin/stockmind.mjs loadtest "$1" --host "127.0.0.1:$PORT" -q "${@:2}" > /dev/null; }
 lt() { echo "== $*" >&2; }
 
-lt "QueryStock closed loop (the same-run ceiling)"
-run loadtest/ghz/query-stock.json --duration "${SECS}s" -c 16 --connections 4 -o "$OUT/q-closed-c16.json"
-RATES=${RATES:-250 500 1000 1500 2000 3000}
-[ "$MODE" = quick ] && RATES="250 1000"
-for r in $RATES; do
-  lt "QueryStock open loop at $r/s"
-  run loadtest/ghz/query-stock.json --duration "${SECS}s" --rps "$r" -c 64 --connections 4 -o "$OUT/q-rps-$(printf %05d "$r").json" || true
+# MODE: full (everything), quick (fewer steps, no profile), query (the QueryStock steps only).
+if [ "$MODE" = quick ]; then RATES=${RATES:-100 200}; else RATES=${RATES:-50 100 200 300 500 800 1200}; fi
+for server in connect:$PORT grpcjs:$GPORT; do
+  name=${server%%:*} port=${server##*:}
+  lt "QueryStock on $name, closed loop (the same-run ceiling)"
+  run loadtest/ghz/query-stock.json --host "127.0.0.1:$port" --duration "${SECS}s" -c 16 --connections 4 -o "$OUT/q-$name-closed-c16.json"
+  for r in $RATES; do
+    lt "QueryStock on $name, open loop at $r/s"
+    run loadtest/ghz/query-stock.json --host "127.0.0.1:$port" --duration "${SECS}s" --rps "$r" -c 64 --connections 4 -o "$OUT/q-$name-rps-$(printf %05d "$r").json" || true
+  done
 done
+if [ "$MODE" = query ]; then npx tsx loadtest/summarize.ts "$OUT"/q-*.json > "$OUT/summary-query.md"; cat "$OUT/summary-query.md"; exit 0; fi
 lt "ReserveStock distinct SKUs, closed loop, with the pgbench baseline"
 run loadtest/ghz/reserve-distinct.json --duration "${SECS}s" -c 8 --connections 4 --pgbench -o "$OUT/r-distinct-c8.json"
 lt "ReserveStock hot SKU: 1,200 calls for the 1,000 seeded units of HOT-1"
