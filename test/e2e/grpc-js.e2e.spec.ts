@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { Channel, InventoryService, WatchStockResponseSchema, WatchStockRequestSchema } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { Channel, InventoryService, LocationKind, WatchStockResponseSchema, WatchStockRequestSchema } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { Health, HealthCheckResponse_ServingStatus } from '../../gen/grpc/health/v1/health_pb.js';
 import { signToken } from '../../core/src/auth/tokens.js';
 import { DEVELOPMENT_JWT_SECRET } from '../../core/src/config.js';
@@ -107,15 +107,55 @@ describe('the grpc-js port', () => {
     expect(err.metadata.get('correlation-id')).toEqual(['gj-corr-1']);
   });
 
+  it('streams WatchStock of a store under a region like any other, by key and by location', async () => {
+    const g = client(token);
+    await g.unary(m.upsertLocation, { locationId: 'R-GJ', name: 'region', kind: LocationKind.REGION });
+    await g.unary(m.upsertLocation, { locationId: 'S-GJ', name: 'store', kind: LocationKind.STORE, parentId: 'R-GJ' });
+    await g.unary(m.receiveStock, { movementId: 'gj-rcv-s', sku: 'SKU-G', locationId: 'S-GJ', quantity: 4n });
+    const stream = watch({ keys: [{ sku: 'SKU-G', locationId: 'S-GJ' }], sendCurrent: true });
+    try {
+      expect((await stream.next()).level).toMatchObject({ locationId: 'S-GJ', onHand: 4n });
+      await g.unary(m.reserveStock, { reservationId: 'gj-res-s', channel: Channel.ECOMMERCE, lines: [{ sku: 'SKU-G', locationId: 'S-GJ', quantity: 1n }] });
+      expect((await stream.next()).level).toMatchObject({ locationId: 'S-GJ', reserved: 1n, available: 3n });
+    } finally {
+      stream.close();
+    }
+    const byLocation = watch({ locationId: 'S-GJ' });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      await g.unary(m.reserveStock, { reservationId: 'gj-res-s2', channel: Channel.ECOMMERCE, lines: [{ sku: 'SKU-G', locationId: 'S-GJ', quantity: 1n }] });
+      expect((await byLocation.next()).level).toMatchObject({ locationId: 'S-GJ', reserved: 2n, available: 2n });
+    } finally {
+      byLocation.close();
+    }
+  });
+
   it('streams WatchStock: the current level first, then the change a reservation causes', async () => {
-    const md = new grpc.Metadata();
-    md.set('authorization', `Bearer ${token}`);
-    const raw = new grpc.Client(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
-    const request = toBinary(WatchStockRequestSchema, create(WatchStockRequestSchema, { keys: [{ sku: 'SKU-G', locationId: 'W1' }], sendCurrent: true }));
-    const received: WatchStockResponse[] = [];
-    const call = raw.makeServerStreamRequest(`/${InventoryService.typeName}/WatchStock`, (x: Uint8Array) => Buffer.from(x), (b: Buffer) => fromBinary(WatchStockResponseSchema, b), request, md);
-    call.on('error', () => undefined);
-    const next = () =>
+    const stream = watch({ keys: [{ sku: 'SKU-G', locationId: 'W1' }], sendCurrent: true });
+    try {
+      const first = await stream.next();
+      expect(first.level).toMatchObject({ onHand: 3n, reserved: 2n });
+      await client(token).unary(m.reserveStock, { reservationId: 'gj-res-3', channel: Channel.ECOMMERCE, lines: [{ sku: 'SKU-G', locationId: 'W1', quantity: 1n }] });
+      const change = await stream.next();
+      expect(change.level).toMatchObject({ reserved: 3n, available: 0n });
+      expect(change.eventId).not.toBe('');
+    } finally {
+      stream.close();
+    }
+  });
+});
+
+/** A raw grpc-js server stream of WatchStock, read one message at a time. */
+const watch = (request: Parameters<typeof create<typeof WatchStockRequestSchema>>[1]) => {
+  const md = new grpc.Metadata();
+  md.set('authorization', `Bearer ${token}`);
+  const raw = new grpc.Client(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
+  const body = toBinary(WatchStockRequestSchema, create(WatchStockRequestSchema, request));
+  const received: WatchStockResponse[] = [];
+  const call = raw.makeServerStreamRequest(`/${InventoryService.typeName}/WatchStock`, (x: Uint8Array) => Buffer.from(x), (b: Buffer) => fromBinary(WatchStockResponseSchema, b), body, md);
+  call.on('error', () => undefined);
+  return {
+    next: () =>
       new Promise<WatchStockResponse>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('no WatchStock message within 10 s')), 10_000);
         const take = () => {
@@ -131,17 +171,10 @@ describe('the grpc-js port', () => {
         };
         call.on('data', onData);
         take();
-      });
-    try {
-      const first = await next();
-      expect(first.level).toMatchObject({ onHand: 3n, reserved: 2n });
-      await client(token).unary(m.reserveStock, { reservationId: 'gj-res-3', channel: Channel.ECOMMERCE, lines: [{ sku: 'SKU-G', locationId: 'W1', quantity: 1n }] });
-      const change = await next();
-      expect(change.level).toMatchObject({ reserved: 3n, available: 0n });
-      expect(change.eventId).not.toBe('');
-    } finally {
+      }),
+    close: () => {
       call.cancel();
       raw.close();
-    }
-  });
-});
+    },
+  };
+};
