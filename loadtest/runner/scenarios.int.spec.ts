@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Consistency, InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { loadConfig } from '../../core/src/config.js';
 import { signToken } from '../../core/src/auth/tokens.js';
+import { redisReady } from '../../core/src/readmodel/redis.js';
 import { cleanupNamespace, dropDatabase, sharedNats, sharedRedis } from '../../test/support/readside.js';
 import { createGrpcClient } from '../grpcClient.js';
 import { freePort, startCoreProcess } from '../processes.js';
@@ -51,6 +52,8 @@ afterAll(async () => {
   await core?.stop();
   const nc = await sharedNats('loadtest-cleanup');
   const redis = sharedRedis('loadtest-cleanup');
+  // cleanupNamespace skips a client that is still connecting.
+  await redisReady(redis, 5_000);
   await cleanupNamespace(namespace, { nc, redis });
   await nc.close();
   redis.disconnect();
