@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Consistency, InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { Channel, Consistency, InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { loadConfig } from '../../core/src/config.js';
 import { signToken } from '../../core/src/auth/tokens.js';
 import { redisReady } from '../../core/src/readmodel/redis.js';
@@ -14,6 +14,7 @@ import { cleanupNamespace, dropDatabase, sharedNats, sharedRedis } from '../../t
 import { createGrpcClient } from '../grpcClient.js';
 import { freePort, startCoreProcess } from '../processes.js';
 import { runSeed } from '../seed/main.js';
+import { storeQuantity, warehouseQuantity } from '../seed/layout.js';
 import { runLoadtest } from './main.js';
 import type { CoreHandle } from '../processes.js';
 import type { GhzResult } from './report.js';
@@ -65,6 +66,27 @@ afterAll(async () => {
     else process.env[k] = v;
   }
 }, 60_000);
+
+describe('the seeded dataset, read and written through the core', () => {
+  it('has the planned levels in the ledger and the same in Redis, and products sold by the box', async () => {
+    const token = await signToken(loadConfig().jwtSecret, { tenant, sub: 't', roles: ['admin'], locations: [], channels: [] }, 60);
+    const client = createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token });
+    try {
+      const keys = [{ sku: 'SKU-7', locationId: 'W3' }, { sku: 'SKU-100', locationId: 'W1' }, { sku: 'SKU-7', locationId: 'S001' }];
+      const strong = await client.unary(InventoryService.method.queryStock, { keys, consistency: Consistency.STRONG });
+      const eventual = await client.unary(InventoryService.method.queryStock, { keys, consistency: Consistency.EVENTUAL });
+      // SKU-100 at W1 carries a completed web sale: one unit fewer, four events.
+      expect(strong.levels.map((l) => [l.onHand, l.reserved, l.version])).toEqual([
+        [BigInt(warehouseQuantity(7, 3)), 0n, 1n], [BigInt(warehouseQuantity(100, 1) - 1), 0n, 4n], [BigInt(storeQuantity(7, 1)), 0n, 1n],
+      ]);
+      expect(eventual.levels.map((l) => [l.onHand, l.reserved, l.version])).toEqual(strong.levels.map((l) => [l.onHand, l.reserved, l.version]));
+      const res = await client.unary(InventoryService.method.reserveStock, { reservationId: `box-${id}`, channel: Channel.B2B, lines: [{ sku: 'SKU-7', locationId: 'W3', quantity: 1n, unit: 'box' }] });
+      expect(res.reservation?.lines[0]?.baseQuantity).toBe(12n);
+    } finally {
+      client.close();
+    }
+  });
+});
 
 describe('ghz scenarios through our runner', () => {
   it('query-stock: every call answers, and the JSON file has the ghz shape', async () => {
