@@ -49,17 +49,23 @@ const buildTree = (rows: LocationRow[]): Tree => {
   return { byId, children };
 };
 
-/** Every warehouse and store at or below `id`, parents before children. */
-export const stockLocationsUnder = (tree: Tree, id: string): string[] => {
-  const out: string[] = [];
+/** Every node at or below `id`, regions included, parents before children; none for an unknown id. */
+const subtree = (tree: Tree, id: string): LocationRow[] => {
+  const out: LocationRow[] = [];
   const visit = (node: LocationRow) => {
-    if (node.kind !== 'REGION') out.push(node.locationId);
+    out.push(node);
     for (const child of tree.children.get(node.locationId) ?? []) visit(child);
   };
   const root = tree.byId.get(id);
   if (root !== undefined) visit(root);
   return out;
 };
+
+/** Every warehouse and store at or below `id`, parents before children. */
+export const stockLocationsUnder = (tree: Tree, id: string): string[] =>
+  subtree(tree, id).flatMap((node) => (node.kind === 'REGION' ? [] : [node.locationId]));
+
+const idsUnder = (tree: Tree, id: string): Set<string> => new Set(subtree(tree, id).map((node) => node.locationId));
 
 export const createCatalog = (deps: { pool: pg.Pool; readPool?: pg.Pool; now?: () => number }) => {
   const now = deps.now ?? Date.now;
@@ -197,7 +203,7 @@ export const createCatalog = (deps: { pool: pg.Pool; readPool?: pg.Pool; now?: (
         const parent = t.byId.get(input.parentId);
         if (parent === undefined) v.add('parent_id', `"${input.parentId}" does not exist; register the region first`);
         else if (parent.kind !== 'REGION') v.add('parent_id', `"${input.parentId}" is a ${parent.kind.toLowerCase()}; only regions have children`);
-        else if (nodesUnder(t, input.locationId).has(input.parentId)) v.add('parent_id', `"${input.parentId}" is below "${input.locationId}": that would make a cycle`);
+        else if (idsUnder(t, input.locationId).has(input.parentId)) v.add('parent_id', `"${input.parentId}" is below "${input.locationId}": that would make a cycle`);
       }
       const existing = t.byId.get(input.locationId);
       if (existing !== undefined && existing.kind === 'REGION' && kind !== 'REGION' && (t.children.get(input.locationId) ?? []).length > 0) {
@@ -217,22 +223,11 @@ export const createCatalog = (deps: { pool: pg.Pool; readPool?: pg.Pool; now?: (
     const t = buildTree(await readLocations(readPool, caller.tenantId));
     if (rootId === '') return [...t.byId.values()];
     if (!t.byId.has(rootId)) throw new AppError('NOT_FOUND', `location "${rootId}" does not exist`, { reason: 'LOCATION_NOT_FOUND', metadata: { location_id: rootId } });
-    const under = nodesUnder(t, rootId);
+    const under = idsUnder(t, rootId);
     return [...t.byId.values()].filter((l) => under.has(l.locationId));
   };
 
   return { toBase, tree, treeForRead, putProduct, getProduct, pageOfProducts, putLocation, listLocations };
-};
-
-/** Every node at or below `id`, regions included. */
-const nodesUnder = (tree: Tree, id: string): Set<string> => {
-  const out = new Set<string>();
-  const visit = (nodeId: string) => {
-    out.add(nodeId);
-    for (const child of tree.children.get(nodeId) ?? []) visit(child.locationId);
-  };
-  visit(id);
-  return out;
 };
 
 export type Catalog = ReturnType<typeof createCatalog>;
