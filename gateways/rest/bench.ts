@@ -7,14 +7,10 @@ import { createRequire } from 'node:module';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { createClient } from '@connectrpc/connect';
-import { Http2SessionManager, createGrpcTransport } from '@connectrpc/connect-node';
-import { Consistency, InventoryService, LocationKind } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { Consistency, LocationKind } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { DEVELOPMENT_JWT_SECRET } from '../../core/src/config.js';
 import { signToken } from '../../core/src/auth/tokens.js';
-import { freePort, startCoreProcess } from '../../loadtest/processes.js';
-import { createTestDatabase } from '../../test/support/db.js';
-import { cleanupNamespace, dropDatabase, sharedNats, sharedRedis, testNamespace } from '../../test/support/readside.js';
+import { startStack } from './testing.js';
 
 type AutocannonResult = {
   requests: { average: number; total: number };
@@ -52,20 +48,12 @@ const main = async () => {
   const connectionsList = values.connections.split(',').map(Number);
   if (!(seconds > 0) || connectionsList.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('usage: npm run bench:edge -- [--seconds N] [--connections 10,50]');
 
-  const ns = testNamespace('edgebench');
-  const db = await createTestDatabase('edgebench', 2);
-  const edgePort = await freePort();
-  // The limits would otherwise be what is measured.
-  const stack = await startCoreProcess(
-    { DATABASE_URL: db.url, STOCKMIND_NAMESPACE: ns, EDGE_PORT: String(edgePort), WEBHOOK_PORT: String(await freePort()), EDGE_RATE_LIMIT_TENANT_RPS: '1000000', EDGE_RATE_LIMIT_IP_RPS: '1000000' },
-    60_000,
-    'start',
-  );
-  const session = new Http2SessionManager(stack.url);
+  // The rate limits would otherwise be what is measured; the pool is the production default.
+  const stack = await startStack('edgebench', { STOCKMIND_PG_POOL_MAX: '10', EDGE_RATE_LIMIT_TENANT_RPS: '1000000', EDGE_RATE_LIMIT_IP_RPS: '1000000' });
   try {
     const token = await signToken(DEVELOPMENT_JWT_SECRET, { tenant: 'bench', sub: 'bench', roles: ['admin'], locations: [], channels: [] }, 3600);
     const authorization = `Bearer ${token}`;
-    const grpc = createClient(InventoryService, createGrpcTransport({ baseUrl: stack.url, sessionManager: session }));
+    const { grpc } = stack;
     const headers = { authorization };
     await grpc.upsertLocation({ locationId: 'W1', name: 'W1', kind: LocationKind.WAREHOUSE }, { headers });
     const skus = Array.from({ length: SKUS }, (_, i) => `SKU-B${i}`);
@@ -82,7 +70,7 @@ const main = async () => {
     }
     const random = () => skus[Math.floor(Math.random() * skus.length)] ?? 'SKU-B0';
     const edge = (spread: boolean): AutocannonOptions => ({
-      url: `http://127.0.0.1:${edgePort}/v1/availability/SKU-B0?location=W1`,
+      url: `${stack.edgeUrl}/v1/availability/SKU-B0?location=W1`,
       method: 'GET',
       headers,
       connections: 1,
@@ -91,7 +79,7 @@ const main = async () => {
     });
     const queryBody = (sku: string) => JSON.stringify({ keys: [{ sku, locationId: 'W1' }] });
     const core = (spread: boolean): AutocannonOptions => ({
-      url: `${stack.url}/stockmind.inventory.v1.InventoryService/QueryStock`,
+      url: `${stack.core.url}/stockmind.inventory.v1.InventoryService/QueryStock`,
       method: 'POST',
       headers: { ...headers, 'content-type': 'application/json' },
       body: queryBody('SKU-B0'),
@@ -123,16 +111,7 @@ const main = async () => {
     await writeFile(file, JSON.stringify({ at: new Date().toISOString(), seconds, loadavg: os.loadavg(), cpus: os.cpus().length, rows }, null, 2));
     log(`raw results: ${file}`);
   } finally {
-    session.abort();
     await stack.stop();
-    const nc = await sharedNats('edgebench-cleanup');
-    const redis = sharedRedis('edgebench-cleanup');
-    await new Promise((r) => redis.once('ready', r));
-    await cleanupNamespace(ns, { nc, redis });
-    await nc.close();
-    redis.disconnect();
-    await dropDatabase(db.url, `${db.name}_analytics`);
-    await db.drop();
   }
 };
 
