@@ -26,7 +26,8 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 type Options = { seconds: number; concurrency: number[]; connections: number; skus: number; rate: number };
 
-const USAGE = 'usage: stockmind bench reserve|query|lag|servers [--seconds N] [--concurrency 1,8,32] [--connections N] [--skus N] [--rate N]';
+const USAGE =
+  'usage: stockmind bench reserve|query|lag|servers [--seconds N] [--concurrency 1,8,32] [--connections N] [--skus N] [--rate N]';
 
 const parse = (args: string[]): { scenario: string; opts: Options } => {
   const { values, positionals } = parseArgs({
@@ -43,15 +44,32 @@ const parse = (args: string[]): { scenario: string; opts: Options } => {
   const scenario = positionals[0] ?? '';
   if (!['reserve', 'query', 'lag', 'servers'].includes(scenario)) throw new Error(USAGE);
   const concurrency = values.concurrency.split(',').map(Number);
-  const opts = { seconds: Number(values.seconds), concurrency, connections: Number(values.connections), skus: Number(values.skus), rate: Number(values.rate) };
-  if (!(opts.seconds > 0) || concurrency.some((c) => !Number.isInteger(c) || c < 1) || !(opts.connections >= 1) || !(opts.skus >= 1) || !(opts.rate > 0)) {
+  const opts = {
+    seconds: Number(values.seconds),
+    concurrency,
+    connections: Number(values.connections),
+    skus: Number(values.skus),
+    rate: Number(values.rate),
+  };
+  if (
+    !(opts.seconds > 0) ||
+    concurrency.some((c) => !Number.isInteger(c) || c < 1) ||
+    !(opts.connections >= 1) ||
+    !(opts.skus >= 1) ||
+    !(opts.rate > 0)
+  ) {
     throw new Error(`${USAGE}\n(all numbers must be positive)`);
   }
   return { scenario, opts };
 };
 
 /** Closed loop: `concurrency` callers, each sending its next request when the previous one answered. */
-const closedLoop = async (clients: GrpcClient[], concurrency: number, seconds: number, call: (client: GrpcClient, n: number) => Promise<unknown>): Promise<Summary> => {
+const closedLoop = async (
+  clients: GrpcClient[],
+  concurrency: number,
+  seconds: number,
+  call: (client: GrpcClient, n: number) => Promise<unknown>,
+): Promise<Summary> => {
   const latencies: number[] = [];
   const errors: Record<string, number> = {};
   const stopAt = performance.now() + seconds * 1000;
@@ -80,8 +98,18 @@ export const pgbenchTps = async (databaseUrl: string, concurrency: number, secon
   const script = `${os.tmpdir()}/stockmind-bench-${process.pid}.sql`;
   await writeFile(script, "insert into bench_baseline (tenant_id, payload) values ('bench', '{\"quantity\": 1}');\n");
   const { stdout } = await run('pgbench', [
-    '-n', '-M', 'prepared', '-c', String(concurrency), '-j', String(Math.min(concurrency, 2)),
-    '-T', String(Math.max(1, Math.round(seconds))), '-f', script, databaseUrl,
+    '-n',
+    '-M',
+    'prepared',
+    '-c',
+    String(concurrency),
+    '-j',
+    String(Math.min(concurrency, 2)),
+    '-T',
+    String(Math.max(1, Math.round(seconds))),
+    '-f',
+    script,
+    databaseUrl,
   ]);
   const found = /tps = ([\d.]+) \(without initial connection time\)/.exec(stdout);
   if (found === null) throw new Error(`could not read pgbench output:\n${stdout}`);
@@ -128,12 +156,24 @@ const environment = async (opts: Options, command: 'core' | 'start', withGrpcJs 
     30_000,
     command,
   );
-  const token = await signToken(config.jwtSecret, { tenant: 'bench', sub: 'bench', roles: ['admin'], locations: [], channels: [] }, 3600);
-  const clients = Array.from({ length: opts.connections }, () => createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token }));
-  const grpcJsClients = withGrpcJs ? Array.from({ length: opts.connections }, () => createGrpcClient(InventoryService, `127.0.0.1:${grpcJsPort}`, { token })) : [];
+  const token = await signToken(
+    config.jwtSecret,
+    { tenant: 'bench', sub: 'bench', roles: ['admin'], locations: [], channels: [] },
+    3600,
+  );
+  const clients = Array.from({ length: opts.connections }, () =>
+    createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token }),
+  );
+  const grpcJsClients = withGrpcJs
+    ? Array.from({ length: opts.connections }, () =>
+        createGrpcClient(InventoryService, `127.0.0.1:${grpcJsPort}`, { token }),
+      )
+    : [];
   const db = new pg.Client({ connectionString: databaseUrl.toString() });
   await db.connect();
-  await db.query('create table bench_baseline (id bigint generated always as identity primary key, tenant_id text, payload jsonb, created_at timestamptz default now())');
+  await db.query(
+    'create table bench_baseline (id bigint generated always as identity primary key, tenant_id text, payload jsonb, created_at timestamptz default now())',
+  );
   await db.end();
   return {
     clients,
@@ -162,18 +202,27 @@ const seed = async (env: Env, skus: number): Promise<void> => {
   await client.unary(m.upsertLocation, { locationId: 'W1', name: 'W1', kind: LocationKind.WAREHOUSE });
   await receive('HOT-1', 1_000_000_000n, 'seed-hot');
   for (let i = 0; i < skus; i += 64) {
-    await Promise.all(Array.from({ length: Math.min(64, skus - i) }, (_, j) => receive(`SKU-${i + j}`, 1_000_000n, `seed-${i + j}`)));
+    await Promise.all(
+      Array.from({ length: Math.min(64, skus - i) }, (_, j) => receive(`SKU-${i + j}`, 1_000_000n, `seed-${i + j}`)),
+    );
   }
 };
 
 const reserveCall = (runId: string, prefix: string, sku: (n: number) => string) => (client: GrpcClient, n: number) =>
-  client.unary(m.reserveStock, { reservationId: `${prefix}-${runId}-${n}`, channel: Channel.ECOMMERCE, lines: [{ sku: sku(n), locationId: 'W1', quantity: 1n }] });
+  client.unary(m.reserveStock, {
+    reservationId: `${prefix}-${runId}-${n}`,
+    channel: Channel.ECOMMERCE,
+    lines: [{ sku: sku(n), locationId: 'W1', quantity: 1n }],
+  });
 
 type Row = Summary & { scenario: string; concurrency: number; baseline: number; ratio: number };
 
 const table = (title: string, baselineName: string, rows: Row[]): string => {
   const lines = rows.map((s) => {
-    const errs = Object.entries(s.errors).map(([k, v]) => `${k}:${v}`).join(' ') || '0';
+    const errs =
+      Object.entries(s.errors)
+        .map(([k, v]) => `${k}:${v}`)
+        .join(' ') || '0';
     return `| ${s.scenario} | ${s.concurrency} | ${s.rps.toFixed(0)} | ${ms(s.p50)} | ${ms(s.p95)} | ${ms(s.p99)} | ${errs} | ${s.baseline.toFixed(0)} | ${s.ratio.toFixed(2)} |`;
   });
   return `\n${title}\n| scenario | concurrency | calls/s | p50 ms | p95 ms | p99 ms | errors | ${baselineName} | ratio |\n|---|---|---|---|---|---|---|---|---|\n${lines.join('\n')}\n`;
@@ -186,13 +235,25 @@ const benchReserve = async (env: Env, opts: Options): Promise<Row[]> => {
     log(`concurrency ${c}: pgbench baseline…`);
     const baseline = await pgbenchTps(env.databaseUrl, c, opts.seconds);
     log(`concurrency ${c}: ReserveStock, distinct SKUs…`);
-    const distinct = await closedLoop(env.clients, c, opts.seconds, reserveCall(env.runId, `d${c}`, (n) => `SKU-${n % opts.skus}`));
+    const distinct = await closedLoop(
+      env.clients,
+      c,
+      opts.seconds,
+      reserveCall(env.runId, `d${c}`, (n) => `SKU-${n % opts.skus}`),
+    );
     log(`concurrency ${c}: ReserveStock, one hot SKU…`);
-    const hot = await closedLoop(env.clients, c, opts.seconds, reserveCall(env.runId, `h${c}`, () => 'HOT-1'));
+    const hot = await closedLoop(
+      env.clients,
+      c,
+      opts.seconds,
+      reserveCall(env.runId, `h${c}`, () => 'HOT-1'),
+    );
     rows.push({ scenario: 'distinct SKUs', concurrency: c, ...distinct, baseline, ratio: distinct.rps / baseline });
     rows.push({ scenario: 'hot SKU', concurrency: c, ...hot, baseline, ratio: hot.rps / baseline });
   }
-  process.stdout.write(table('ReserveStock (baseline: pgbench single-row inserts, same run, same server)', 'pgbench tps', rows));
+  process.stdout.write(
+    table('ReserveStock (baseline: pgbench single-row inserts, same run, same server)', 'pgbench tps', rows),
+  );
   return rows;
 };
 
@@ -201,8 +262,10 @@ const benchQuery = async (env: Env, opts: Options): Promise<Row[]> => {
   await seed(env, opts.skus);
   log('waiting for the read model to catch up…');
   await new Promise((r) => setTimeout(r, 3_000));
-  const keys = (n: number) => Array.from({ length: 10 }, (_, i) => ({ sku: `SKU-${(n * 10 + i) % opts.skus}`, locationId: 'W1' }));
-  const query = (consistency: Consistency) => (client: GrpcClient, n: number) => client.unary(m.queryStock, { keys: keys(n), consistency });
+  const keys = (n: number) =>
+    Array.from({ length: 10 }, (_, i) => ({ sku: `SKU-${(n * 10 + i) % opts.skus}`, locationId: 'W1' }));
+  const query = (consistency: Consistency) => (client: GrpcClient, n: number) =>
+    client.unary(m.queryStock, { keys: keys(n), consistency });
   const rows: Row[] = [];
   for (const c of opts.concurrency) {
     log(`concurrency ${c}: QueryStock strong…`);
@@ -210,9 +273,17 @@ const benchQuery = async (env: Env, opts: Options): Promise<Row[]> => {
     log(`concurrency ${c}: QueryStock eventual…`);
     const eventual = await closedLoop(env.clients, c, opts.seconds, query(Consistency.EVENTUAL));
     rows.push({ scenario: 'strong (Postgres)', concurrency: c, ...strong, baseline: strong.rps, ratio: 1 });
-    rows.push({ scenario: 'eventual (Redis)', concurrency: c, ...eventual, baseline: strong.rps, ratio: eventual.rps / strong.rps });
+    rows.push({
+      scenario: 'eventual (Redis)',
+      concurrency: c,
+      ...eventual,
+      baseline: strong.rps,
+      ratio: eventual.rps / strong.rps,
+    });
   }
-  process.stdout.write(table('QueryStock, 10 keys per call (baseline: the strong read, same run)', 'strong calls/s', rows));
+  process.stdout.write(
+    table('QueryStock, 10 keys per call (baseline: the strong read, same run)', 'strong calls/s', rows),
+  );
   return rows;
 };
 
@@ -266,11 +337,18 @@ const benchLag = async (env: Env, opts: Options): Promise<Row[]> => {
     const client = env.clients[i % env.clients.length] as GrpcClient;
     inflight.push(
       client
-        .unary(m.reserveStock, { reservationId: `lag-${env.runId}-${i}`, channel: Channel.ECOMMERCE, lines: [{ sku, locationId: 'W1', quantity: 1n }] })
+        .unary(m.reserveStock, {
+          reservationId: `lag-${env.runId}-${i}`,
+          channel: Channel.ECOMMERCE,
+          lines: [{ sku, locationId: 'W1', quantity: 1n }],
+        })
         .then(
           () => {
             // Seeding wrote version 1 of each SKU; its k-th reservation (k from 0) writes version k + 2.
-            pending.set(availabilityKey(env.namespace, 'bench', 'W1', sku), { version: 2 + Math.floor(i / opts.skus), at: process.hrtime.bigint() });
+            pending.set(availabilityKey(env.namespace, 'bench', 'W1', sku), {
+              version: 2 + Math.floor(i / opts.skus),
+              at: process.hrtime.bigint(),
+            });
           },
           (err: unknown) => {
             const code = String((err as { code?: unknown }).code ?? 'unknown');
@@ -290,8 +368,20 @@ const benchLag = async (env: Env, opts: Options): Promise<Row[]> => {
   await poller;
   redis.disconnect();
   const s = summarize(lags, errors, opts.seconds);
-  const row: Row = { scenario: `commit -> Redis at ${opts.rate}/s`, concurrency: opts.rate, ...s, baseline: 0, ratio: 0 };
-  process.stdout.write(`\nCommit -> visible in Redis (availability projector), ${opts.rate} reservations/s for ${opts.seconds} s\n| writes measured | lag p50 ms | lag p95 ms | lag p99 ms | lag max ms | errors |\n|---|---|---|---|---|---|\n| ${s.ok} | ${ms(s.p50)} | ${ms(s.p95)} | ${ms(s.p99)} | ${ms(s.max)} | ${Object.entries(errors).map(([k, v]) => `${k}:${v}`).join(' ') || '0'} |\n`);
+  const row: Row = {
+    scenario: `commit -> Redis at ${opts.rate}/s`,
+    concurrency: opts.rate,
+    ...s,
+    baseline: 0,
+    ratio: 0,
+  };
+  process.stdout.write(
+    `\nCommit -> visible in Redis (availability projector), ${opts.rate} reservations/s for ${opts.seconds} s\n| writes measured | lag p50 ms | lag p95 ms | lag p99 ms | lag max ms | errors |\n|---|---|---|---|---|---|\n| ${s.ok} | ${ms(s.p50)} | ${ms(s.p95)} | ${ms(s.p99)} | ${ms(s.max)} | ${
+      Object.entries(errors)
+        .map(([k, v]) => `${k}:${v}`)
+        .join(' ') || '0'
+    } |\n`,
+  );
   return [row];
 };
 
@@ -309,28 +399,48 @@ const benchServers = async (env: Env, opts: Options): Promise<Row[]> => {
   await seed(env, opts.skus);
   log('waiting for the read model to catch up…');
   await new Promise((r) => setTimeout(r, 3_000));
-  const keys = (n: number) => Array.from({ length: 10 }, (_, i) => ({ sku: `SKU-${(n * 10 + i) % opts.skus}`, locationId: 'W1' }));
+  const keys = (n: number) =>
+    Array.from({ length: 10 }, (_, i) => ({ sku: `SKU-${(n * 10 + i) % opts.skus}`, locationId: 'W1' }));
   const calls: [string, (server: string) => (client: GrpcClient, n: number) => Promise<unknown>][] = [
-    ['QueryStock eventual, 10 keys', () => (client, n) => client.unary(m.queryStock, { keys: keys(n), consistency: Consistency.EVENTUAL })],
+    [
+      'QueryStock eventual, 10 keys',
+      () => (client, n) => client.unary(m.queryStock, { keys: keys(n), consistency: Consistency.EVENTUAL }),
+    ],
     ['ReserveStock distinct SKUs', (server) => reserveCall(env.runId, `s-${server}`, (n) => `SKU-${n % opts.skus}`)],
   ];
   const rows: (Row & { cpuMsPerCall: number; server: string })[] = [];
   for (const [scenario, call] of calls) {
     for (const c of opts.concurrency) {
       const measured: Record<string, Row & { cpuMsPerCall: number; server: string }> = {};
-      for (const [server, clients] of [['connect-node', env.clients], ['grpc-js', env.grpcJsClients]] as const) {
+      for (const [server, clients] of [
+        ['connect-node', env.clients],
+        ['grpc-js', env.grpcJsClients],
+      ] as const) {
         log(`${scenario}, concurrency ${c}, ${server}…`);
         const cpu0 = cpuSecondsOf(env.corePid);
         const s = await closedLoop(clients, c, opts.seconds, call(`${server}-${c}`));
         const cpuMsPerCall = ((cpuSecondsOf(env.corePid) - cpu0) * 1000) / Math.max(1, s.ok);
         const base = measured['connect-node'];
-        measured[server] = { scenario, server, concurrency: c, ...s, cpuMsPerCall, baseline: base?.rps ?? s.rps, ratio: base === undefined ? 1 : s.rps / base.rps };
+        measured[server] = {
+          scenario,
+          server,
+          concurrency: c,
+          ...s,
+          cpuMsPerCall,
+          baseline: base?.rps ?? s.rps,
+          ratio: base === undefined ? 1 : s.rps / base.rps,
+        };
       }
       rows.push(measured['connect-node'] as (typeof rows)[number], measured['grpc-js'] as (typeof rows)[number]);
     }
   }
-  const lines = rows.map((r) => `| ${r.scenario} | ${r.server} | ${r.concurrency} | ${r.rps.toFixed(0)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.cpuMsPerCall.toFixed(2)} | ${r.ratio.toFixed(2)} |`);
-  process.stdout.write(`\nThe two servers of one core (baseline: the Connect port, same run)\n| call | server | concurrency | calls/s | p50 ms | p99 ms | core CPU ms/call | calls/s ratio |\n|---|---|---|---|---|---|---|---|\n${lines.join('\n')}\n`);
+  const lines = rows.map(
+    (r) =>
+      `| ${r.scenario} | ${r.server} | ${r.concurrency} | ${r.rps.toFixed(0)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.cpuMsPerCall.toFixed(2)} | ${r.ratio.toFixed(2)} |`,
+  );
+  process.stdout.write(
+    `\nThe two servers of one core (baseline: the Connect port, same run)\n| call | server | concurrency | calls/s | p50 ms | p99 ms | core CPU ms/call | calls/s ratio |\n|---|---|---|---|---|---|---|---|\n${lines.join('\n')}\n`,
+  );
   return rows;
 };
 
@@ -338,7 +448,9 @@ export const runBench = async (args: string[]): Promise<void> => {
   const { scenario, opts } = parse(args);
   const env = await environment(opts, scenario === 'reserve' ? 'core' : 'start', scenario === 'servers');
   try {
-    const run = { reserve: benchReserve, query: benchQuery, lag: benchLag, servers: benchServers }[scenario as 'reserve' | 'query' | 'lag' | 'servers'];
+    const run = { reserve: benchReserve, query: benchQuery, lag: benchLag, servers: benchServers }[
+      scenario as 'reserve' | 'query' | 'lag' | 'servers'
+    ];
     const rows = await run(env, opts);
     const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
     process.stdout.write(`\nmachine: ${machine}; ${opts.connections} gRPC connections\n`);

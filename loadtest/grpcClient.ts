@@ -27,7 +27,9 @@ export type GrpcClient = {
 export const createGrpcClient = (service: DescService, address: string, defaults: CallOptions = {}): GrpcClient => {
   const Ctor = grpc.makeGenericClientConstructor(definitionOf(service), service.name);
   // A distinct channel per client object: grpc-js would otherwise share one subchannel.
-  const client = new Ctor(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }) as unknown as Record<string, AnyFn> & grpc.Client;
+  const client = new Ctor(address, grpc.credentials.createInsecure(), {
+    'grpc.use_local_subchannel_pool': 1,
+  }) as unknown as Record<string, AnyFn> & grpc.Client;
   return {
     unary(method, request, options = {}) {
       const o = { ...defaults, ...options };
@@ -37,9 +39,14 @@ export const createGrpcClient = (service: DescService, address: string, defaults
       const callOptions: grpc.CallOptions = o.deadlineMs === undefined ? {} : { deadline: Date.now() + o.deadlineMs };
       return new Promise((resolve, reject) => {
         const fn = client[method.localName] as unknown as (
-          req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void,
+          req: unknown,
+          md: grpc.Metadata,
+          opts: grpc.CallOptions,
+          cb: (err: grpc.ServiceError | null, res: unknown) => void,
         ) => void;
-        fn.call(client, create(method.input, request), md, callOptions, (err, res) => (err ? reject(err) : resolve(res as MessageShape<typeof method.output>)));
+        fn.call(client, create(method.input, request), md, callOptions, (err, res) =>
+          err ? reject(err) : resolve(res as MessageShape<typeof method.output>),
+        );
       });
     },
     close: () => client.close(),

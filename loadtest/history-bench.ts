@@ -31,11 +31,18 @@ const TENANT = 'bench';
 const HOT = { sku: 'SKU-HIST', locationId: 'W-HOT' };
 const DAY_MS = 24 * 3600 * 1000;
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '100000' }, calls: { type: 'string', default: '2000' }, stores: { type: 'string', default: '300' } } });
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '100000' },
+    calls: { type: 'string', default: '2000' },
+    stores: { type: 'string', default: '300' },
+  },
+});
 const EVENTS = Number(values.events);
 const CALLS = Number(values.calls);
 const STORES = Number(values.stores);
-if (![EVENTS, CALLS, STORES].every((n) => Number.isInteger(n) && n > 0)) throw new Error('usage: npm run bench:history -- [--events N] [--calls N] [--stores N]');
+if (![EVENTS, CALLS, STORES].every((n) => Number.isInteger(n) && n > 0))
+  throw new Error('usage: npm run bench:history -- [--events N] [--calls N] [--stores N]');
 
 /** A seeded generator, so every run builds the same history. */
 const rng = (seed: number) => () => {
@@ -54,11 +61,17 @@ const nextCommand = (state: StockItem, n: number, open: { id: string; quantity: 
   const roll = random();
   if (free < 50) {
     const quantity = between(100, 300);
-    return { type: 'ReceiveStock', data: { movementId: id, quantity, unit: '', unitQuantity: quantity, reference: `PO-${n}` } };
+    return {
+      type: 'ReceiveStock',
+      data: { movementId: id, quantity, unit: '', unitQuantity: quantity, reference: `PO-${n}` },
+    };
   }
   if (roll < 0.3 && open.length > 0) {
     const held = open.shift() as { id: string; quantity: number };
-    return { type: 'ReleaseStock', data: { reservationId: held.id, quantity: held.quantity, from: 'RESERVED', reason: 'RELEASED' } };
+    return {
+      type: 'ReleaseStock',
+      data: { reservationId: held.id, quantity: held.quantity, from: 'RESERVED', reason: 'RELEASED' },
+    };
   }
   if (roll < 0.6) {
     const quantity = between(1, 5);
@@ -66,12 +79,23 @@ const nextCommand = (state: StockItem, n: number, open: { id: string; quantity: 
     return { type: 'ReserveStock', data: { reservationId: id, quantity, safetyStock: 0 } };
   }
   const quantity = between(1, 5);
-  return { type: 'SellStock', data: { movementId: id, quantity, unit: '', unitQuantity: quantity, reference: `T-${n}`, safetyStock: 0 } };
+  return {
+    type: 'SellStock',
+    data: { movementId: id, quantity, unit: '', unitQuantity: quantity, reference: `T-${n}`, safetyStock: 0 },
+  };
 };
 
 /** Builds the long stream; returns its first and last recorded instants (ms). */
 const buildHotStream = async (pool: pg.Pool): Promise<{ fromMs: number; toMs: number }> => {
-  const meta = { channel: 'POS', operator: 'bench', correlationId: randomUUID(), causationId: 'bench', traceId: null, producer: 'bench', policyVersion: 0 };
+  const meta = {
+    channel: 'POS',
+    operator: 'bench',
+    correlationId: randomUUID(),
+    causationId: 'bench',
+    traceId: null,
+    producer: 'bench',
+    policyVersion: 0,
+  };
   const key = stockItemStreamKey(HOT.locationId, HOT.sku);
   let state = initialState();
   const open: { id: string; quantity: number }[] = [];
@@ -90,7 +114,13 @@ const buildHotStream = async (pool: pg.Pool): Promise<{ fromMs: number; toMs: nu
         if (decision.kind === 'refused') continue;
         for (const e of decision.events) {
           state = evolve(state, e);
-          events.push({ eventId: randomUUID(), eventType: wireEventType('stock', e.type), schemaVersion: 1, data: e.data, occurredAt: now });
+          events.push({
+            eventId: randomUUID(),
+            eventType: wireEventType('stock', e.type),
+            schemaVersion: 1,
+            data: e.data,
+            occurredAt: now,
+          });
         }
       }
       await appendToStreams(client, TENANT, [{ stream, events, state }], meta, now);
@@ -125,7 +155,10 @@ const buildHotStream = async (pool: pg.Pool): Promise<{ fromMs: number; toMs: nu
 };
 
 /** Runs the calls of each named scenario in turn, round after round, so noise hits all alike. */
-const interleaved = async (rounds: number, scenarios: Record<string, () => Promise<unknown>>): Promise<Record<string, Summary>> => {
+const interleaved = async (
+  rounds: number,
+  scenarios: Record<string, () => Promise<unknown>>,
+): Promise<Record<string, Summary>> => {
   const lat: Record<string, number[]> = Object.fromEntries(Object.keys(scenarios).map((k) => [k, []]));
   const started = performance.now();
   for (let i = 0; i < rounds; i++) {
@@ -139,8 +172,10 @@ const interleaved = async (rounds: number, scenarios: Record<string, () => Promi
   return Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, summarize(v, {}, seconds)]));
 };
 
-const row = (name: string, s: Summary, base: Summary) => `| ${name} | ${s.ok} | ${ms(s.p50)} | ${ms(s.p99)} | ${(s.p50 / base.p50).toFixed(2)} | ${(s.p99 / base.p99).toFixed(2)} |`;
-const header = (title: string) => `\n${title}\n| call | n | p50 ms | p99 ms | p50 ratio | p99 ratio |\n|---|---|---|---|---|---|`;
+const row = (name: string, s: Summary, base: Summary) =>
+  `| ${name} | ${s.ok} | ${ms(s.p50)} | ${ms(s.p99)} | ${(s.p50 / base.p50).toFixed(2)} | ${(s.p99 / base.p99).toFixed(2)} |`;
+const header = (title: string) =>
+  `\n${title}\n| call | n | p50 ms | p99 ms | p50 ratio | p99 ratio |\n|---|---|---|---|---|---|`;
 
 const main = async () => {
   const config = loadConfig();
@@ -155,10 +190,23 @@ const main = async () => {
   await admin.query(`create database ${quoteIdent(dbName)}`);
   let core: Awaited<ReturnType<typeof startCoreProcess>> | undefined;
   let client: GrpcClient | undefined;
-  const pool = createPool({ databaseUrl: dbUrl.toString(), max: 4, applicationName: 'bench-history', statementTimeoutMs: 120_000 });
+  const pool = createPool({
+    databaseUrl: dbUrl.toString(),
+    max: 4,
+    applicationName: 'bench-history',
+    statementTimeoutMs: 120_000,
+  });
   try {
-    core = await startCoreProcess({ DATABASE_URL: dbUrl.toString(), STOCKMIND_NAMESPACE: `bench-history-${runId}`, STOCKMIND_PG_POOL_MAX: '4' });
-    const token = await signToken(config.jwtSecret, { tenant: TENANT, sub: 'bench', roles: ['admin'], locations: [], channels: [] }, 3600);
+    core = await startCoreProcess({
+      DATABASE_URL: dbUrl.toString(),
+      STOCKMIND_NAMESPACE: `bench-history-${runId}`,
+      STOCKMIND_PG_POOL_MAX: '4',
+    });
+    const token = await signToken(
+      config.jwtSecret,
+      { tenant: TENANT, sub: 'bench', roles: ['admin'], locations: [], channels: [] },
+      3600,
+    );
     const c = createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token });
     client = c;
 
@@ -168,8 +216,10 @@ const main = async () => {
     await c.unary(m.upsertLocation, { locationId: HOT.locationId, name: HOT.locationId, kind: LocationKind.WAREHOUSE });
     await c.unary(m.upsertLocation, { locationId: 'R-ALL', name: 'All stores', kind: LocationKind.REGION });
     const stores = Array.from({ length: STORES }, (_, i) => `S-${String(i).padStart(3, '0')}`);
-    for (const s of stores) await c.unary(m.upsertLocation, { locationId: s, name: s, kind: LocationKind.STORE, parentId: 'R-ALL' });
-    for (const s of stores) await c.unary(m.receiveStock, { movementId: `r-${s}`, sku: 'SKU-R', locationId: s, quantity: 20n });
+    for (const s of stores)
+      await c.unary(m.upsertLocation, { locationId: s, name: s, kind: LocationKind.STORE, parentId: 'R-ALL' });
+    for (const s of stores)
+      await c.unary(m.receiveStock, { movementId: `r-${s}`, sku: 'SKU-R', locationId: s, quantity: 20n });
 
     log(`building one stream of ${EVENTS} events…`);
     const { fromMs, toMs } = await buildHotStream(pool);
@@ -180,12 +230,16 @@ const main = async () => {
     const grpcScenarios = {
       'QueryStock STRONG (baseline)': () => c.unary(m.queryStock, { keys: hotKey, consistency: Consistency.STRONG }),
       'GetStockAt, recorded basis': () => c.unary(m.getStockAt, { keys: hotKey, at: atPb() }),
-      'GetStockAt, occurred basis': () => c.unary(m.getStockAt, { keys: hotKey, at: atPb(), basis: TimeBasis.OCCURRED }),
+      'GetStockAt, occurred basis': () =>
+        c.unary(m.getStockAt, { keys: hotKey, at: atPb(), basis: TimeBasis.OCCURRED }),
     };
     const regionScenarios = {
-      'QueryStock STRONG, one store (baseline)': () => c.unary(m.queryStock, { keys: [{ sku: 'SKU-R', locationId: 'S-000' }], consistency: Consistency.STRONG }),
-      [`QueryStock STRONG, region of ${STORES} stores`]: () => c.unary(m.queryStock, { keys: [{ sku: 'SKU-R', locationId: 'R-ALL' }], consistency: Consistency.STRONG }),
-      [`GetStockAt, region of ${STORES} stores`]: () => c.unary(m.getStockAt, { keys: [{ sku: 'SKU-R', locationId: 'R-ALL' }], at: timestampFromMs(Date.now() - 1) }),
+      'QueryStock STRONG, one store (baseline)': () =>
+        c.unary(m.queryStock, { keys: [{ sku: 'SKU-R', locationId: 'S-000' }], consistency: Consistency.STRONG }),
+      [`QueryStock STRONG, region of ${STORES} stores`]: () =>
+        c.unary(m.queryStock, { keys: [{ sku: 'SKU-R', locationId: 'R-ALL' }], consistency: Consistency.STRONG }),
+      [`GetStockAt, region of ${STORES} stores`]: () =>
+        c.unary(m.getStockAt, { keys: [{ sku: 'SKU-R', locationId: 'R-ALL' }], at: timestampFromMs(Date.now() - 1) }),
     };
     const storeScenarios = {
       'readStockItems, same key (baseline)': () => readStockItems(pool, TENANT, hotKey),
@@ -206,7 +260,9 @@ const main = async () => {
            where s.tenant_id = $1 and s.location_id = $2 and s.sku = $3 and e.recorded_at <= to_timestamp($4 / 1000.0) order by e.version`,
           [TENANT, HOT.locationId, HOT.sku, toMs],
         );
-        return rows.map((r) => ({ type: parseWireEventType(r.event_type)?.domainType, data: r.data }) as StockItemEvent).reduce(evolve, initialState());
+        return rows
+          .map((r) => ({ type: parseWireEventType(r.event_type)?.domainType, data: r.data }) as StockItemEvent)
+          .reduce(evolve, initialState());
       },
     });
     const [check] = await levelsRecordedAt(pool, TENANT, hotKey, toMs * 1000);
@@ -216,9 +272,13 @@ const main = async () => {
     const r = region['QueryStock STRONG, one store (baseline)'] as Summary;
     const s = store['readStockItems, same key (baseline)'] as Summary;
     const out = [
-      header(`GetStockAt on one ${EVENTS}-event stream at random instants over 180 days, over gRPC, one caller (baseline: QueryStock STRONG of the same key, same run)`),
+      header(
+        `GetStockAt on one ${EVENTS}-event stream at random instants over 180 days, over gRPC, one caller (baseline: QueryStock STRONG of the same key, same run)`,
+      ),
       ...Object.entries(grpc).map(([k, v]) => row(k, v, g)),
-      header(`Region-level QueryStock over ${STORES} stores, over gRPC, one caller (baseline: a single-location QueryStock STRONG, same run)`),
+      header(
+        `Region-level QueryStock over ${STORES} stores, over gRPC, one caller (baseline: a single-location QueryStock STRONG, same run)`,
+      ),
       ...Object.entries(region).map(([k, v]) => row(k, v, r)),
       header('In the database: the store functions, in process (baseline: the inline snapshot read of the same key)'),
       ...Object.entries(store).map(([k, v]) => row(k, v, s)),

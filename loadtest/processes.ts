@@ -28,7 +28,11 @@ export type CoreHandle = {
  * Starts `stockmind core` (or `stockmind start`, the whole stack) and resolves
  * once the core prints that it listens.
  */
-export const startCoreProcess = async (env: Record<string, string>, timeoutMs = 30_000, command: 'core' | 'start' = 'core'): Promise<CoreHandle> => {
+export const startCoreProcess = async (
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+  command: 'core' | 'start' = 'core',
+): Promise<CoreHandle> => {
   const port = await freePort();
   const child = spawn(process.execPath, [BIN, command], {
     env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', CORE_PORT: String(port), ...env },

@@ -11,7 +11,13 @@ const RULES: [string, (url: string, fn: string) => boolean][] = [
   ['garbage collector', (_u, f) => f === '(garbage collector)'],
   ['connect-node / connect (server, interceptors, protocol)', (u) => u.includes('@connectrpc/')],
   ['protobuf-es (encode/decode)', (u) => u.includes('@bufbuild/protobuf')],
-  ['node http2 + net + streams', (u) => /node:(internal\/)?(http2|net|stream|_stream|timers|events|buffer)|internal\/(http2|streams|stream_base|net|timers)/.test(u)],
+  [
+    'node http2 + net + streams',
+    (u) =>
+      /node:(internal\/)?(http2|net|stream|_stream|timers|events|buffer)|internal\/(http2|streams|stream_base|net|timers)/.test(
+        u,
+      ),
+  ],
   ['pg driver', (u) => u.includes('/node_modules/pg') || u.includes('pg-protocol') || u.includes('pg-pool')],
   ['ioredis', (u) => u.includes('/node_modules/ioredis') || u.includes('redis-parser')],
   ['jose (token verify)', (u) => u.includes('/node_modules/jose')],
@@ -31,12 +37,17 @@ export const shareByComponent = (p: Profile): { component: string; ms: number; s
     totals.set(component, (totals.get(component) ?? 0) + (p.timeDeltas[i] ?? 0) / 1000);
   });
   const busy = [...totals.entries()].filter(([k]) => k !== 'idle').reduce((a, [, v]) => a + v, 0);
-  return [...totals.entries()].filter(([k]) => k !== 'idle').map(([component, ms]) => ({ component, ms, share: ms / busy })).sort((a, b) => b.ms - a.ms);
+  return [...totals.entries()]
+    .filter(([k]) => k !== 'idle')
+    .map(([component, ms]) => ({ component, ms, share: ms / busy }))
+    .sort((a, b) => b.ms - a.ms);
 };
 
 if (process.argv[1]?.endsWith('profileShare.ts')) {
   const file = process.argv[2];
   if (file === undefined) throw new Error('usage: tsx loadtest/profileShare.ts <file.cpuprofile>');
   const rows = shareByComponent(JSON.parse(await readFile(file, 'utf8')) as Profile);
-  process.stdout.write(`| component (self time) | CPU ms | share of busy CPU |\n|---|---|---|\n${rows.map((r) => `| ${r.component} | ${r.ms.toFixed(0)} | ${(r.share * 100).toFixed(1)} % |`).join('\n')}\n`);
+  process.stdout.write(
+    `| component (self time) | CPU ms | share of busy CPU |\n|---|---|---|\n${rows.map((r) => `| ${r.component} | ${r.ms.toFixed(0)} | ${(r.share * 100).toFixed(1)} % |`).join('\n')}\n`,
+  );
 }

@@ -25,10 +25,20 @@ export const runRelay = async (config: Config, log: Logger): Promise<Component> 
   const pool = createPool({ databaseUrl: config.databaseUrl, max: 3, applicationName: 'stockmind-relay' });
   const nc = await connectNats(config.natsUrl, 'stockmind-relay');
   await ensureEventStream(nc, config.namespace);
-  const relay = await startRelay({ pool, nc, namespace: config.namespace, holderId: `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, log });
+  const relay = await startRelay({
+    pool,
+    nc,
+    namespace: config.namespace,
+    holderId: `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    log,
+  });
   const lagTimer = setInterval(() => {
     relay.lag().then(
-      (lag) => log.info({ lagEvents: lag.events, lagSeconds: lag.seconds, leader: relay.isLeader(), published: relay.published() }, 'relay lag'),
+      (lag) =>
+        log.info(
+          { lagEvents: lag.events, lagSeconds: lag.seconds, leader: relay.isLeader(), published: relay.published() },
+          'relay lag',
+        ),
       () => undefined,
     );
   }, 30_000);
@@ -67,11 +77,25 @@ export const runAnalyticsProjector = async (config: Config, log: Logger): Promis
   await prepareDatabase(config, log);
   await ensureDatabase(config.analyticsDatabaseUrl);
   const pool = createPool({ databaseUrl: config.databaseUrl, max: 2, applicationName: 'stockmind-analytics' });
-  const analytics = createPool({ databaseUrl: config.analyticsDatabaseUrl, max: 3, applicationName: 'stockmind-analytics' });
+  const analytics = createPool({
+    databaseUrl: config.analyticsDatabaseUrl,
+    max: 3,
+    applicationName: 'stockmind-analytics',
+  });
   await migrateAnalytics(analytics);
   const nc = await connectNats(config.natsUrl, 'stockmind-analytics');
-  const loop = await startAnalyticsProjector({ nc, analytics, pool, policies: createPolicySource(pool), namespace: config.namespace, log });
-  log.info({ analyticsDatabase: new URL(config.analyticsDatabaseUrl).pathname.slice(1), namespace: config.namespace }, 'analytics projector started');
+  const loop = await startAnalyticsProjector({
+    nc,
+    analytics,
+    pool,
+    policies: createPolicySource(pool),
+    namespace: config.namespace,
+    log,
+  });
+  log.info(
+    { analyticsDatabase: new URL(config.analyticsDatabaseUrl).pathname.slice(1), namespace: config.namespace },
+    'analytics projector started',
+  );
   return {
     name: 'analytics',
     async close() {
@@ -89,7 +113,14 @@ export const runWebhooksOutProjector = async (config: Config, log: Logger): Prom
   const nc = await connectNats(config.natsUrl, 'stockmind-webhooks-out');
   const holder = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const out = await startWebhooksOut({ nc, pool, namespace: config.namespace, settings, holder, log });
-  log.info({ namespace: config.namespace, retryScheduleMs: settings.retryScheduleMs, allowPrivateTargets: settings.allowPrivateTargets }, 'partner webhooks projector started');
+  log.info(
+    {
+      namespace: config.namespace,
+      retryScheduleMs: settings.retryScheduleMs,
+      allowPrivateTargets: settings.allowPrivateTargets,
+    },
+    'partner webhooks projector started',
+  );
   return {
     name: 'webhooks-out',
     async close() {
@@ -117,12 +148,25 @@ export const runReadModelCommand = async (
       try {
         await redisReady(redis, 5_000);
         if (command === 'replay') {
-          const { items } = await replayAvailability({ pool, redis, namespace: config.namespace, ...(tenantId ? { tenantId } : {}) });
+          const { items } = await replayAvailability({
+            pool,
+            redis,
+            namespace: config.namespace,
+            ...(tenantId ? { tenantId } : {}),
+          });
           out(`availability rebuilt: ${items} stock items written to Redis`);
           return 0;
         }
-        const { checked, drift } = await verifyAvailability({ pool, redis, namespace: config.namespace, ...(tenantId ? { tenantId } : {}) });
-        for (const d of drift) out(`DRIFT tenant=${d.tenantId} location=${JSON.stringify(d.locationId)} sku=${JSON.stringify(d.sku)} ledger: ${d.ledger} | redis: ${d.readModel}`);
+        const { checked, drift } = await verifyAvailability({
+          pool,
+          redis,
+          namespace: config.namespace,
+          ...(tenantId ? { tenantId } : {}),
+        });
+        for (const d of drift)
+          out(
+            `DRIFT tenant=${d.tenantId} location=${JSON.stringify(d.locationId)} sku=${JSON.stringify(d.sku)} ledger: ${d.ledger} | redis: ${d.readModel}`,
+          );
         out(`${checked} stock items checked, ${drift.length} drifting`);
         return drift.length === 0 ? 0 : 1;
       } finally {
@@ -131,17 +175,30 @@ export const runReadModelCommand = async (
     }
     if (model === 'analytics' && command === 'replay') {
       await ensureDatabase(config.analyticsDatabaseUrl);
-      const analytics = createPool({ databaseUrl: config.analyticsDatabaseUrl, max: 2, applicationName: 'stockmind-replay' });
+      const analytics = createPool({
+        databaseUrl: config.analyticsDatabaseUrl,
+        max: 2,
+        applicationName: 'stockmind-replay',
+      });
       try {
         await migrateAnalytics(analytics);
-        const { events } = await replayAnalytics({ pool, analytics, policies: createPolicySource(pool), ...(tenantId ? { tenantId } : {}) });
+        const { events } = await replayAnalytics({
+          pool,
+          analytics,
+          policies: createPolicySource(pool),
+          ...(tenantId ? { tenantId } : {}),
+        });
         out(`analytics rebuilt: ${events} movements recorded`);
         return 0;
       } finally {
         await analytics.end();
       }
     }
-    throw new Error(command === 'replay' ? 'replay: name a read model: availability or analytics' : 'verify: name a read model: availability');
+    throw new Error(
+      command === 'replay'
+        ? 'replay: name a read model: availability or analytics'
+        : 'verify: name a read model: availability',
+    );
   } finally {
     await pool.end();
   }

@@ -11,7 +11,15 @@ import type { Redis } from 'ioredis';
 import type { Levels } from '../core/src/domain/stock/levels.js';
 import type { PolicySource } from '../core/src/app/policy.js';
 
-type ItemRow = { stream_id: string; tenant_id: string; location_id: string; sku: string; version: number; state: { levels: Levels }; updated_at: Date };
+type ItemRow = {
+  stream_id: string;
+  tenant_id: string;
+  location_id: string;
+  sku: string;
+  version: number;
+  state: { levels: Levels };
+  updated_at: Date;
+};
 
 /** Every stock item snapshot in the ledger, in pages (keyset on stream_id). */
 async function* stockItems(pool: pg.Pool, tenantId: string | undefined, pageSize = 2_000): AsyncGenerator<ItemRow[]> {
@@ -40,15 +48,26 @@ const deleteKeys = async (redis: Redis, pattern: string): Promise<number> => {
   return deleted;
 };
 
-export const replayAvailability = async (o: { pool: pg.Pool; redis: Redis; namespace: string; tenantId?: string }): Promise<{ items: number }> => {
+export const replayAvailability = async (o: {
+  pool: pg.Pool;
+  redis: Redis;
+  namespace: string;
+  tenantId?: string;
+}): Promise<{ items: number }> => {
   await deleteKeys(o.redis, availabilityPattern(o.namespace, o.tenantId));
   const redis = defineApply(o.redis);
   let items = 0;
   for await (const page of stockItems(o.pool, o.tenantId)) {
-    const pipeline = redis.pipeline() as ReturnType<Redis['pipeline']> & { smApplyAvailability(key: string, ...args: string[]): unknown };
+    const pipeline = redis.pipeline() as ReturnType<Redis['pipeline']> & {
+      smApplyAvailability(key: string, ...args: string[]): unknown;
+    };
     for (const r of page) {
       const record = { version: r.version, levels: r.state.levels, asOf: r.updated_at.toISOString() };
-      pipeline.smApplyAvailability(availabilityKey(o.namespace, r.tenant_id, r.location_id, r.sku), ...toArgs(record), 'force');
+      pipeline.smApplyAvailability(
+        availabilityKey(o.namespace, r.tenant_id, r.location_id, r.sku),
+        ...toArgs(record),
+        'force',
+      );
     }
     await pipeline.exec();
     items += page.length;
@@ -66,16 +85,33 @@ const describe = (version: number, levels: Levels) =>
  * with the ledger. Keys that differ are re-checked after `settleMs`, so an
  * event still on its way is not reported as drift.
  */
-export const verifyAvailability = async (o: { pool: pg.Pool; redis: Redis; namespace: string; tenantId?: string; settleMs?: number }): Promise<{ checked: number; drift: Drift[] }> => {
+export const verifyAvailability = async (o: {
+  pool: pg.Pool;
+  redis: Redis;
+  namespace: string;
+  tenantId?: string;
+  settleMs?: number;
+}): Promise<{ checked: number; drift: Drift[] }> => {
   const compare = async (rows: ItemRow[]): Promise<Drift[]> => {
     const pipeline = o.redis.pipeline();
     for (const r of rows) pipeline.hmget(availabilityKey(o.namespace, r.tenant_id, r.location_id, r.sku), ...FIELDS);
     const results = (await pipeline.exec()) ?? [];
     return rows.flatMap((r, i) => {
       const cached = fromFields((results[i]?.[1] ?? []) as (string | null)[]);
-      const same = cached !== null && cached.version === r.version && JSON.stringify(cached.levels) === JSON.stringify({ ...r.state.levels });
+      const same =
+        cached !== null &&
+        cached.version === r.version &&
+        JSON.stringify(cached.levels) === JSON.stringify({ ...r.state.levels });
       if (same) return [];
-      return [{ tenantId: r.tenant_id, locationId: r.location_id, sku: r.sku, ledger: describe(r.version, r.state.levels), readModel: cached === null ? 'missing' : describe(cached.version, cached.levels) }];
+      return [
+        {
+          tenantId: r.tenant_id,
+          locationId: r.location_id,
+          sku: r.sku,
+          ledger: describe(r.version, r.state.levels),
+          readModel: cached === null ? 'missing' : describe(cached.version, cached.levels),
+        },
+      ];
     });
   };
   let checked = 0;
@@ -92,12 +128,24 @@ export const verifyAvailability = async (o: { pool: pg.Pool; redis: Redis; names
   const orphans: Drift[] = [];
   let cursor = '0';
   do {
-    const [next, keys] = await o.redis.scan(cursor, 'MATCH', availabilityPattern(o.namespace, o.tenantId), 'COUNT', 1000);
+    const [next, keys] = await o.redis.scan(
+      cursor,
+      'MATCH',
+      availabilityPattern(o.namespace, o.tenantId),
+      'COUNT',
+      1000,
+    );
     cursor = next;
     for (const key of keys) {
       if (ledgerKeys.has(key)) continue;
       const parsed = parseAvailabilityKey(o.namespace, key);
-      orphans.push({ tenantId: parsed?.tenantId ?? '?', locationId: parsed?.locationId ?? '?', sku: parsed?.sku ?? key, ledger: 'missing', readModel: 'present' });
+      orphans.push({
+        tenantId: parsed?.tenantId ?? '?',
+        locationId: parsed?.locationId ?? '?',
+        sku: parsed?.sku ?? key,
+        ledger: 'missing',
+        readModel: 'present',
+      });
     }
   } while (cursor !== '0');
   if (suspects.length === 0) return { checked, drift: orphans };
@@ -110,7 +158,12 @@ export const verifyAvailability = async (o: { pool: pg.Pool; redis: Redis; names
   return { checked, drift: [...(await compare(rows)), ...orphans] };
 };
 
-export const replayAnalytics = async (o: { pool: pg.Pool; analytics: pg.Pool; policies: PolicySource; tenantId?: string }): Promise<{ events: number }> => {
+export const replayAnalytics = async (o: {
+  pool: pg.Pool;
+  analytics: pg.Pool;
+  policies: PolicySource;
+  tenantId?: string;
+}): Promise<{ events: number }> => {
   if (o.tenantId === undefined) {
     await o.analytics.query('truncate movement_facts, daily_positions');
   } else {
@@ -123,7 +176,11 @@ export const replayAnalytics = async (o: { pool: pg.Pool; analytics: pg.Pool; po
     const batch = await readInCommitOrder(o.pool, checkpoint, 1_000);
     if (batch.events.length === 0) return { events };
     for (const e of batch.events) {
-      if (parseWireEventType(e.eventType)?.context !== 'stock' || (o.tenantId !== undefined && e.tenantId !== o.tenantId)) continue;
+      if (
+        parseWireEventType(e.eventType)?.context !== 'stock' ||
+        (o.tenantId !== undefined && e.tenantId !== o.tenantId)
+      )
+        continue;
       const { policy } = await o.policies.get(e.tenantId);
       if (await recordMovement(o.analytics, toEnvelope(e), policy.timeZone)) events++;
     }

@@ -33,15 +33,28 @@ beforeAll(async () => {
   db = await createTestDatabase('watch', 2);
   // `start` also runs the REST edge and the webhook gateway: free ports, not the defaults another stack may hold.
   core = await startCoreProcess(
-    { DATABASE_URL: db.url, STOCKMIND_NAMESPACE: ns, STOCKMIND_PG_POOL_MAX: '4', EDGE_PORT: String(await freePort()), WEBHOOK_PORT: String(await freePort()) },
+    {
+      DATABASE_URL: db.url,
+      STOCKMIND_NAMESPACE: ns,
+      STOCKMIND_PG_POOL_MAX: '4',
+      EDGE_PORT: String(await freePort()),
+      WEBHOOK_PORT: String(await freePort()),
+    },
     30_000,
     'start',
   );
-  const token = await signToken(DEVELOPMENT_JWT_SECRET, { tenant: T, sub: 'watcher', roles: ['admin'], locations: [], channels: [] }, 600);
+  const token = await signToken(
+    DEVELOPMENT_JWT_SECRET,
+    { tenant: T, sub: 'watcher', roles: ['admin'], locations: [], channels: [] },
+    600,
+  );
   headers = { authorization: `Bearer ${token}` };
   unary = createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token });
   // Every product and location the tests move stock of (SKU-N0…SKU-N24 included), before any write.
-  await registerCatalogRpc(unary, { skus: ['SKU-W', 'SKU-L1', ...Array.from({ length: 25 }, (_, i) => `SKU-N${i}`)], locations: ['W1', 'STORE-7'] });
+  await registerCatalogRpc(unary, {
+    skus: ['SKU-W', 'SKU-L1', ...Array.from({ length: 25 }, (_, i) => `SKU-N${i}`)],
+    locations: ['W1', 'STORE-7'],
+  });
   session = new Http2SessionManager(core.url);
   streaming = createClient(InventoryService, createGrpcTransport({ baseUrl: core.url, sessionManager: session }));
 });
@@ -63,7 +76,10 @@ afterAll(async () => {
 type Watch = { next(timeoutMs?: number): Promise<WatchStockResponse>; close(): void };
 
 /** Opens a watch, retrying while the core's broker subscription is still coming up (UNAVAILABLE). */
-const watch = async (request: Parameters<typeof streaming.watchStock>[0], firstTimeoutMs = 5_000): Promise<{ w: Watch; first: WatchStockResponse }> => {
+const watch = async (
+  request: Parameters<typeof streaming.watchStock>[0],
+  firstTimeoutMs = 5_000,
+): Promise<{ w: Watch; first: WatchStockResponse }> => {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const abort = new AbortController();
@@ -94,7 +110,12 @@ const watch = async (request: Parameters<typeof streaming.watchStock>[0], firstT
   }
 };
 
-const levels = (l: StockLevel | undefined) => ({ onHand: l?.onHand, reserved: l?.reserved, available: l?.available, version: l?.version });
+const levels = (l: StockLevel | undefined) => ({
+  onHand: l?.onHand,
+  reserved: l?.reserved,
+  available: l?.available,
+  version: l?.version,
+});
 
 describe('WatchStock', () => {
   it('sends the current level first, then the level a reservation causes within moments', async () => {
@@ -107,7 +128,11 @@ describe('WatchStock', () => {
       expect(levels(first.level)).toEqual({ onHand: 10n, reserved: 0n, available: 10n, version: 1n });
 
       const t0 = performance.now();
-      await unary.unary(m.reserveStock, { reservationId: 'w-res-1', channel: Channel.ECOMMERCE, lines: [{ ...key, quantity: 4n }] });
+      await unary.unary(m.reserveStock, {
+        reservationId: 'w-res-1',
+        channel: Channel.ECOMMERCE,
+        lines: [{ ...key, quantity: 4n }],
+      });
       const change = await w.next(5_000);
       const elapsedMs = performance.now() - t0;
       expect(change.eventId).not.toBe('');
@@ -128,7 +153,12 @@ describe('WatchStock', () => {
     void opened.finally(() => (done = true)).catch(() => undefined);
     for (let i = 0; !done && i < 25; i++) {
       await unary.unary(m.receiveStock, { movementId: `w-other-${i}`, sku: 'SKU-L1', locationId: 'W1', quantity: 1n });
-      await unary.unary(m.receiveStock, { movementId: `w-here-${i}`, sku: `SKU-N${i}`, locationId: 'STORE-7', quantity: 3n });
+      await unary.unary(m.receiveStock, {
+        movementId: `w-here-${i}`,
+        sku: `SKU-N${i}`,
+        locationId: 'STORE-7',
+        quantity: 3n,
+      });
       await new Promise((r) => setTimeout(r, 300));
     }
     const { w, first } = await opened;
@@ -141,7 +171,11 @@ describe('WatchStock', () => {
         expect(first.level).toMatchObject({ locationId: 'STORE-7', onHand: 3n, version: 1n });
         expect(first.level?.sku).toMatch(/^SKU-N\d+$/);
       }
-      await unary.unary(m.reserveStock, { reservationId: 'w-res-2', channel: Channel.ECOMMERCE, lines: [{ sku: 'SKU-L1', locationId: 'STORE-7', quantity: 2n }] });
+      await unary.unary(m.reserveStock, {
+        reservationId: 'w-res-2',
+        channel: Channel.ECOMMERCE,
+        lines: [{ sku: 'SKU-L1', locationId: 'STORE-7', quantity: 2n }],
+      });
       for (;;) {
         const next = await w.next(5_000);
         expect(next.level?.locationId).toBe('STORE-7');

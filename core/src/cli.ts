@@ -5,7 +5,13 @@ import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { isConnectionError } from './store/db.js';
 import { prepareDatabase, startCore } from './main.js';
-import { runAnalyticsProjector, runAvailabilityProjector, runReadModelCommand, runRelay, runWebhooksOutProjector } from '../../projectors/main.js';
+import {
+  runAnalyticsProjector,
+  runAvailabilityProjector,
+  runReadModelCommand,
+  runRelay,
+  runWebhooksOutProjector,
+} from '../../projectors/main.js';
 import { SecretUsageError, marketplaceSecretCommand, runWebhookGateway } from '../../gateways/webhooks/main.js';
 import { ROLES, TENANT_ID, signToken } from './auth/tokens.js';
 import { CHANNELS } from './domain/shared.js';
@@ -50,10 +56,17 @@ class UsageError extends Error {}
 
 const printCoreListening = (host: string, core: { port: number; grpcPort: number | null }) => {
   process.stdout.write(`StockMind core listening on http://${host}:${core.port} (gRPC, gRPC-Web, Connect)\n`);
-  if (core.grpcPort !== null) process.stdout.write(`StockMind core gRPC (grpc-js, recommended for internal services) on ${host}:${core.grpcPort}\n`);
+  if (core.grpcPort !== null)
+    process.stdout.write(
+      `StockMind core gRPC (grpc-js, recommended for internal services) on ${host}:${core.grpcPort}\n`,
+    );
 };
 
-const list = (v: string | undefined): string[] => (v ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+const list = (v: string | undefined): string[] =>
+  (v ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 
 /** Call before starting a long-running component: a SIGTERM during start-up still shuts down cleanly. */
 const listenForStop = (): Promise<void> =>
@@ -83,19 +96,28 @@ const tokenCommand = async (args: string[]): Promise<void> => {
   if (!TENANT_ID.test(tenant)) throw new UsageError('--tenant is required and must match ^[a-z0-9][a-z0-9-]{0,62}$');
   const roles = list(values.roles);
   const badRole = roles.find((r) => !(ROLES as readonly string[]).includes(r));
-  if (roles.length === 0 || badRole !== undefined) throw new UsageError(`--roles must list one or more of ${ROLES.join(', ')}`);
+  if (roles.length === 0 || badRole !== undefined)
+    throw new UsageError(`--roles must list one or more of ${ROLES.join(', ')}`);
   const channels = list(values.channels).map((c) => c.replace(/^CHANNEL_/, ''));
   const badChannel = channels.find((c) => !(CHANNELS as readonly string[]).includes(c));
-  if (badChannel !== undefined) throw new UsageError(`unknown channel "${badChannel}"; use ${CHANNELS.map((c) => `CHANNEL_${c}`).join(', ')}`);
+  if (badChannel !== undefined)
+    throw new UsageError(`unknown channel "${badChannel}"; use ${CHANNELS.map((c) => `CHANNEL_${c}`).join(', ')}`);
   const ttl = Number(values.ttl);
   if (!Number.isInteger(ttl) || ttl <= 0) throw new UsageError('--ttl must be a positive number of seconds');
   const config = loadConfig();
   const token = await signToken(
     config.jwtSecret,
-    { tenant, sub: values.sub, roles: roles as Role[], locations: list(values.locations), channels: channels as Channel[] },
+    {
+      tenant,
+      sub: values.sub,
+      roles: roles as Role[],
+      locations: list(values.locations),
+      channels: channels as Channel[],
+    },
     ttl,
   );
-  if (config.jwtSecretIsDevelopmentDefault) process.stderr.write('note: signed with the development secret (set STOCKMIND_JWT_SECRET outside development)\n');
+  if (config.jwtSecretIsDevelopmentDefault)
+    process.stderr.write('note: signed with the development secret (set STOCKMIND_JWT_SECRET outside development)\n');
   process.stdout.write(`${token}\n`);
 };
 
@@ -124,8 +146,15 @@ const main = async (argv: string[]): Promise<void> => {
       const { webhookSubscriptions } = await import('../../gateways/rest/subscriptions.js');
       const log = createLogger(config.logLevel, 'edge');
       const subscriptions = webhookSubscriptions(config, log);
-      const edge = await startEdge(config, loadEdgeSettings(), { coreUrl: config.coreUrl, port: config.edgePort, log, plugins: [subscriptions.plugin] });
-      process.stdout.write(`StockMind REST edge listening on ${edge.url} (core ${config.coreUrl}; docs ${edge.url}/docs)\n`);
+      const edge = await startEdge(config, loadEdgeSettings(), {
+        coreUrl: config.coreUrl,
+        port: config.edgePort,
+        log,
+        plugins: [subscriptions.plugin],
+      });
+      process.stdout.write(
+        `StockMind REST edge listening on ${edge.url} (core ${config.coreUrl}; docs ${edge.url}/docs)\n`,
+      );
       return runUntilSignal(stop, async () => {
         await edge.close();
         await subscriptions.close();
@@ -141,14 +170,27 @@ const main = async (argv: string[]): Promise<void> => {
       const stop = listenForStop();
       const config = loadConfig(process.env, { needsJwtSecret: false });
       const which = rest[0];
-      if (which !== 'availability' && which !== 'analytics' && which !== 'webhooks-out') throw new UsageError('project: name a projector: availability, analytics or webhooks-out');
-      const run = which === 'availability' ? runAvailabilityProjector : which === 'analytics' ? runAnalyticsProjector : runWebhooksOutProjector;
+      if (which !== 'availability' && which !== 'analytics' && which !== 'webhooks-out')
+        throw new UsageError('project: name a projector: availability, analytics or webhooks-out');
+      const run =
+        which === 'availability'
+          ? runAvailabilityProjector
+          : which === 'analytics'
+            ? runAnalyticsProjector
+            : runWebhooksOutProjector;
       const projector = await run(config, createLogger(config.logLevel, which));
       return runUntilSignal(stop, projector.close);
     }
     case 'webhooks': {
       if (rest[0] === 'secret') {
-        const { values } = parseArgs({ args: rest.slice(1), options: { tenant: { type: 'string' }, marketplace: { type: 'string' }, rotate: { type: 'boolean', default: false } } });
+        const { values } = parseArgs({
+          args: rest.slice(1),
+          options: {
+            tenant: { type: 'string' },
+            marketplace: { type: 'string' },
+            rotate: { type: 'boolean', default: false },
+          },
+        });
         const config = loadConfig(process.env, { needsJwtSecret: false });
         const secret = await marketplaceSecretCommand(config, createLogger(config.logLevel, 'webhooks'), {
           tenant: values.tenant ?? '',
@@ -164,7 +206,9 @@ const main = async (argv: string[]): Promise<void> => {
       const stop = listenForStop();
       const config = loadConfig();
       const gateway = await runWebhookGateway(config, createLogger(config.logLevel, 'webhooks'));
-      process.stdout.write(`StockMind marketplace webhooks listening on http://${config.coreHost}:${gateway.port} (core ${config.coreUrl})\n`);
+      process.stdout.write(
+        `StockMind marketplace webhooks listening on http://${config.coreHost}:${gateway.port} (core ${config.coreUrl})\n`,
+      );
       return runUntilSignal(stop, gateway.close);
     }
     case 'start': {
@@ -177,19 +221,34 @@ const main = async (argv: string[]): Promise<void> => {
         await runAvailabilityProjector(config, log.child({ component: 'availability' })),
         await runAnalyticsProjector(config, log.child({ component: 'analytics' })),
         await runWebhooksOutProjector(config, log.child({ component: 'webhooks-out' })),
-        await runWebhookGateway(config, log.child({ component: 'webhooks' }), { coreUrl: `http://${config.coreHost === '0.0.0.0' ? '127.0.0.1' : config.coreHost}:${core.port}` }),
+        await runWebhookGateway(config, log.child({ component: 'webhooks' }), {
+          coreUrl: `http://${config.coreHost === '0.0.0.0' ? '127.0.0.1' : config.coreHost}:${core.port}`,
+        }),
       ];
       const coreHost = config.coreHost === '0.0.0.0' ? '127.0.0.1' : config.coreHost;
       const { loadEdgeSettings, startEdge } = await import('../../gateways/rest/main.js');
       const { webhookSubscriptions } = await import('../../gateways/rest/subscriptions.js');
       const subscriptions = webhookSubscriptions(config, log.child({ component: 'edge' }));
-      const edge = await startEdge(config, loadEdgeSettings(), { coreUrl: `http://${coreHost}:${core.port}`, port: config.edgePort, log: log.child({ component: 'edge' }), plugins: [subscriptions.plugin] });
+      const edge = await startEdge(config, loadEdgeSettings(), {
+        coreUrl: `http://${coreHost}:${core.port}`,
+        port: config.edgePort,
+        log: log.child({ component: 'edge' }),
+        plugins: [subscriptions.plugin],
+      });
       printCoreListening(config.coreHost, core);
       process.stdout.write(`StockMind REST edge listening on ${edge.url} (docs ${edge.url}/docs)\n`);
-      process.stdout.write(`relay and projectors running (NATS ${config.natsUrl}, Redis ${config.redisUrl}, namespace "${config.namespace}")\n`);
-      process.stdout.write(`marketplace webhooks on http://${config.coreHost}:${config.webhookPort}; partner webhooks out running\n`);
+      process.stdout.write(
+        `relay and projectors running (NATS ${config.natsUrl}, Redis ${config.redisUrl}, namespace "${config.namespace}")\n`,
+      );
+      process.stdout.write(
+        `marketplace webhooks on http://${config.coreHost}:${config.webhookPort}; partner webhooks out running\n`,
+      );
       if (config.jwtSecretIsDevelopmentDefault) {
-        const token = await signToken(config.jwtSecret, { tenant: 'demo', sub: 'developer', roles: ['admin'], locations: [], channels: [] }, 43_200);
+        const token = await signToken(
+          config.jwtSecret,
+          { tenant: 'demo', sub: 'developer', roles: ['admin'], locations: [], channels: [] },
+          43_200,
+        );
         process.stdout.write(`development token (tenant "demo", role admin, 12 h):\n${token}\n`);
       }
       return runUntilSignal(stop, async () => {
@@ -201,15 +260,25 @@ const main = async (argv: string[]): Promise<void> => {
     }
     case 'replay':
     case 'verify': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { tenant: { type: 'string' } } });
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { tenant: { type: 'string' } },
+      });
       const model = positionals[0] ?? '';
-      if (values.tenant !== undefined && !TENANT_ID.test(values.tenant)) throw new UsageError('--tenant must match ^[a-z0-9][a-z0-9-]{0,62}$');
+      if (values.tenant !== undefined && !TENANT_ID.test(values.tenant))
+        throw new UsageError('--tenant must match ^[a-z0-9][a-z0-9-]{0,62}$');
       if (!['availability', 'analytics'].includes(model) || (command === 'verify' && model !== 'availability')) {
         throw new UsageError(command === 'replay' ? 'replay availability|analytics' : 'verify availability');
       }
       const config = loadConfig(process.env, { needsJwtSecret: false });
-      const code = await runReadModelCommand(config, createLogger(config.logLevel, command), command, model, values.tenant, (line) =>
-        process.stdout.write(`${line}\n`),
+      const code = await runReadModelCommand(
+        config,
+        createLogger(config.logLevel, command),
+        command,
+        model,
+        values.tenant,
+        (line) => process.stdout.write(`${line}\n`),
       );
       if (code !== 0) process.exit(code);
       return;
@@ -243,8 +312,10 @@ const main = async (argv: string[]): Promise<void> => {
 /** Operational failures at start say what to fix, without a stack trace. */
 const startupProblem = (err: unknown): string | null => {
   if (!(err instanceof Error)) return null;
-  if (/^listen E[A-Z]+/.test(err.message)) return `cannot ${err.message}; set CORE_PORT / CORE_GRPC_PORT / CORE_HOST (EDGE_PORT / EDGE_HOST for the REST edge) to a free local address`;
-  if (isConnectionError(err)) return `cannot reach a required server (${err.message}); check DATABASE_URL (NATS_URL, REDIS_URL) and that it is running`;
+  if (/^listen E[A-Z]+/.test(err.message))
+    return `cannot ${err.message}; set CORE_PORT / CORE_GRPC_PORT / CORE_HOST (EDGE_PORT / EDGE_HOST for the REST edge) to a free local address`;
+  if (isConnectionError(err))
+    return `cannot reach a required server (${err.message}); check DATABASE_URL (NATS_URL, REDIS_URL) and that it is running`;
   return null;
 };
 
@@ -253,7 +324,8 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     if (err instanceof UsageError) process.stderr.write(`stockmind: ${err.message}\n\n${USAGE}\n`);
     else if (err instanceof ConfigError) process.stderr.write(`stockmind: ${err.message}\n`);
-    else if (err instanceof Error && 'code' in err && err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') process.stderr.write(`stockmind: ${err.message}\n`);
+    else if (err instanceof Error && 'code' in err && err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
+      process.stderr.write(`stockmind: ${err.message}\n`);
     else if (startupProblem(err) !== null) process.stderr.write(`stockmind: ${startupProblem(err)}\n`);
     else process.stderr.write(`stockmind: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(err instanceof UsageError ? 64 : 1);

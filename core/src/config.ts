@@ -10,8 +10,10 @@ export const DEVELOPMENT_JWT_SECRET = 'stockmind-development-secret-do-not-use-i
 
 // An empty variable (`CORE_PORT=` in an .env file) means unset: coerced, '' would silently be 0 (a random port).
 const blankIsUnset = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-const port = (fallback: number) => z.preprocess(blankIsUnset, z.coerce.number().int().min(0).max(65535).default(fallback));
-const positiveInt = (fallback: number) => z.preprocess(blankIsUnset, z.coerce.number().int().positive().default(fallback));
+const port = (fallback: number) =>
+  z.preprocess(blankIsUnset, z.coerce.number().int().min(0).max(65535).default(fallback));
+const positiveInt = (fallback: number) =>
+  z.preprocess(blankIsUnset, z.coerce.number().int().positive().default(fallback));
 
 const schema = z.object({
   NODE_ENV: z.string().default('development'),
@@ -24,19 +26,34 @@ const schema = z.object({
   CORE_GRPC_PORT: z.preprocess(blankIsUnset, z.coerce.number().int().min(0).max(65535).optional()),
   EDGE_PORT: port(8080),
   WEBHOOK_PORT: port(8081),
-  CORE_URL: z.string().default('http://127.0.0.1:50051').refine((v) => /^https?:\/\/[^/]+\/?$/.test(v), 'must be an http(s)://host:port URL'),
+  CORE_URL: z
+    .string()
+    .default('http://127.0.0.1:50051')
+    .refine((v) => /^https?:\/\/[^/]+\/?$/.test(v), 'must be an http(s)://host:port URL'),
   ANALYTICS_DATABASE_URL: z
     .string()
     .optional()
     .refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL'),
-  NATS_URL: z.string().default('nats://127.0.0.1:4222').refine((v) => /^(nats|tls):\/\//.test(v), 'must be a nats:// URL'),
-  REDIS_URL: z.string().default('redis://127.0.0.1:6379').refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// URL'),
+  NATS_URL: z
+    .string()
+    .default('nats://127.0.0.1:4222')
+    .refine((v) => /^(nats|tls):\/\//.test(v), 'must be a nats:// URL'),
+  REDIS_URL: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// URL'),
   STOCKMIND_NAMESPACE: z
     .string()
     .default('stockmind')
-    .refine((v) => NAMESPACE.test(v), 'must match ^[a-z][a-z0-9_-]{0,31}$ (it prefixes NATS subjects, streams and Redis keys)'),
+    .refine(
+      (v) => NAMESPACE.test(v),
+      'must match ^[a-z][a-z0-9_-]{0,31}$ (it prefixes NATS subjects, streams and Redis keys)',
+    ),
   CORE_HOST: z.string().default('127.0.0.1'),
-  STOCKMIND_JWT_SECRET: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(32, 'must be at least 32 characters').optional()),
+  STOCKMIND_JWT_SECRET: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.string().min(32, 'must be at least 32 characters').optional(),
+  ),
   STOCKMIND_PG_POOL_MAX: positiveInt(10),
   STOCKMIND_EXPIRY_INTERVAL_MS: positiveInt(1000),
   STOCKMIND_NOTIFY_ON_COMMIT: z.enum(['true', 'false', '1', '0']).default('true'),

@@ -39,11 +39,23 @@ export const prepareDatabase = async (config: Config, log: Logger): Promise<void
 
 export const startCore = async (config: Config, log: Logger): Promise<CoreProcess> => {
   if (config.jwtSecretIsDevelopmentDefault) {
-    log.warn({ nodeEnv: config.nodeEnv }, 'STOCKMIND_JWT_SECRET is not set: using the development secret (refused when NODE_ENV=production)');
+    log.warn(
+      { nodeEnv: config.nodeEnv },
+      'STOCKMIND_JWT_SECRET is not set: using the development secret (refused when NODE_ENV=production)',
+    );
   }
   await prepareDatabase(config, log);
-  const pool = createPool({ databaseUrl: config.databaseUrl, max: config.pgPoolMax, applicationName: 'stockmind-core' });
-  const readPool = createPool({ databaseUrl: config.databaseUrl, max: 8, applicationName: 'stockmind-core-read', connectTimeoutMs: 1_000 });
+  const pool = createPool({
+    databaseUrl: config.databaseUrl,
+    max: config.pgPoolMax,
+    applicationName: 'stockmind-core',
+  });
+  const readPool = createPool({
+    databaseUrl: config.databaseUrl,
+    max: 8,
+    applicationName: 'stockmind-core-read',
+    connectTimeoutMs: 1_000,
+  });
   const policies = createPolicySource(readPool);
   const refusals = createRefusalLog(pool, log);
   const redis = createRedis(config.redisUrl, { commandTimeoutMs: 50, name: 'stockmind-core' });
@@ -56,7 +68,8 @@ export const startCore = async (config: Config, log: Logger): Promise<CoreProces
     producer: 'stockmind-core',
     availability,
     notifyChannel: config.notifyOnCommit ? EVENTS_NOTIFY_CHANNEL : null,
-    onExpiryError: (tenant, reservationId, err) => log.error({ tenant, reservationId, err }, 'reservation could not expire; retrying in 30 s'),
+    onExpiryError: (tenant, reservationId, err) =>
+      log.error({ tenant, reservationId, err }, 'reservation could not expire; retrying in 30 s'),
   });
   const hub = createStockWatchHub(() => connectNats(config.natsUrl, 'stockmind-core-watch'), config.namespace, log);
   const expiry = startExpiryLoop(inventory, config.expiryIntervalMs, log);
@@ -101,7 +114,8 @@ export const startCore = async (config: Config, log: Logger): Promise<CoreProces
           host: config.coreHost,
           port: config.coreGrpcPort,
         });
-  if (grpcServer !== null) log.info({ port: grpcServer.port, host: config.coreHost }, 'core listening (gRPC over grpc-js)');
+  if (grpcServer !== null)
+    log.info({ port: grpcServer.port, host: config.coreHost }, 'core listening (gRPC over grpc-js)');
 
   return {
     port: server.port,

@@ -13,11 +13,20 @@ export type EdgeCaller = { claims: Claims; token: string };
 const BEARER = /^Bearer\s+(\S+)$/i;
 
 const unauthenticated = (detail: string): HttpProblem =>
-  problem({ slug: 'unauthenticated', title: 'Authentication required', status: 401, detail, headers: { 'www-authenticate': 'Bearer' } });
+  problem({
+    slug: 'unauthenticated',
+    title: 'Authentication required',
+    status: 401,
+    detail,
+    headers: { 'www-authenticate': 'Bearer' },
+  });
 
 export const authenticate = async (verify: TokenVerifier, req: FastifyRequest): Promise<EdgeCaller> => {
   const m = BEARER.exec(req.headers.authorization ?? '');
-  if (m === null) throw unauthenticated('send "Authorization: Bearer <token>" (npx stockmind token --tenant T --roles channel_service --channels CHANNEL_ECOMMERCE)');
+  if (m === null)
+    throw unauthenticated(
+      'send "Authorization: Bearer <token>" (npx stockmind token --tenant T --roles channel_service --channels CHANNEL_ECOMMERCE)',
+    );
   const token = m[1] ?? '';
   try {
     return { claims: await verify(token), token };
@@ -33,7 +42,13 @@ export const permit = (caller: EdgeCaller, action: Action, scope: Scope = {}): v
     authorize(caller.claims, action, scope);
   } catch (err) {
     if (err instanceof AppError) {
-      throw problem({ slug: 'forbidden', title: 'Not allowed', status: 403, detail: err.message, extensions: { reason: err.details.reason } });
+      throw problem({
+        slug: 'forbidden',
+        title: 'Not allowed',
+        status: 403,
+        detail: err.message,
+        extensions: { reason: err.details.reason },
+      });
     }
     throw err;
   }

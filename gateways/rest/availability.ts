@@ -4,7 +4,15 @@ import { permit } from './auth.js';
 import { toAvailability } from './convert.js';
 import { etagOf, notModified } from './http.js';
 import { defineRoute } from './route.js';
-import { MAX_BATCH_ITEMS, availability, availabilityBatch, availabilityBatchBody, availabilityParams, availabilityTarget, problemSchema } from './schemas.js';
+import {
+  MAX_BATCH_ITEMS,
+  availability,
+  availabilityBatch,
+  availabilityBatchBody,
+  availabilityParams,
+  availabilityTarget,
+  problemSchema,
+} from './schemas.js';
 import { invalidRequest } from './problems.js';
 import { singleFlight } from './singleFlight.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -27,12 +35,23 @@ const REGION_NOTE =
 const cacheable = (req: FastifyRequest, reply: FastifyReply, maxAgeS: number, tagged: unknown, body: unknown) => {
   const etag = etagOf(tagged);
   // private: answers depend on the caller's tenant (the token), so shared caches must not keep them.
-  void reply.header('etag', etag).header('cache-control', `private, max-age=${maxAgeS}`).header('vary', 'authorization');
+  void reply
+    .header('etag', etag)
+    .header('cache-control', `private, max-age=${maxAgeS}`)
+    .header('vary', 'authorization');
   if (notModified(req, etag)) return reply.code(304).send();
   return body;
 };
 
-const tagOf = (a: z.infer<typeof availability>) => [a.sku, a.location ?? null, a.region ?? null, a.locationCount ?? null, a.available, a.status, a.stale];
+const tagOf = (a: z.infer<typeof availability>) => [
+  a.sku,
+  a.location ?? null,
+  a.region ?? null,
+  a.locationCount ?? null,
+  a.available,
+  a.status,
+  a.stale,
+];
 
 export const availabilityRoutes = ({ core, maxAgeS }: AvailabilityDeps): Route[] => {
   // Joined only by callers of the same tenant, each verified and permitted on its own first.
@@ -52,9 +71,22 @@ export const availabilityRoutes = ({ core, maxAgeS }: AvailabilityDeps): Route[]
       params: availabilityParams,
       query: availabilityTarget,
       responses: [
-        { status: 200, description: 'The availability', schema: availability, headers: { ETag: 'Changes when available, status or stale change', 'Cache-Control': `private, max-age=${maxAgeS}` } },
+        {
+          status: 200,
+          description: 'The availability',
+          schema: availability,
+          headers: {
+            ETag: 'Changes when available, status or stale change',
+            'Cache-Control': `private, max-age=${maxAgeS}`,
+          },
+        },
         { status: 304, description: 'Not modified since the ETag in If-None-Match' },
-        { status: 400, description: 'Bad sku, location or region', schema: problemSchema, contentType: 'application/problem+json' },
+        {
+          status: 400,
+          description: 'Bad sku, location or region',
+          schema: problemSchema,
+          contentType: 'application/problem+json',
+        },
       ],
       async handle({ params, query, caller, req, reply }) {
         const node = nodeOf(query);
@@ -81,19 +113,34 @@ export const availabilityRoutes = ({ core, maxAgeS }: AvailabilityDeps): Route[]
       action: 'read',
       body: availabilityBatchBody,
       responses: [
-        { status: 200, description: 'One availability per item', schema: availabilityBatch, headers: { ETag: 'Over all items' } },
+        {
+          status: 200,
+          description: 'One availability per item',
+          schema: availabilityBatch,
+          headers: { ETag: 'Over all items' },
+        },
         { status: 304, description: 'Not modified since the ETag in If-None-Match' },
-        { status: 400, description: `Bad items, or more than ${MAX_BATCH_ITEMS}`, schema: problemSchema, contentType: 'application/problem+json' },
+        {
+          status: 400,
+          description: `Bad items, or more than ${MAX_BATCH_ITEMS}`,
+          schema: problemSchema,
+          contentType: 'application/problem+json',
+        },
       ],
       async handle({ body, caller, req, reply }) {
         const bad = body.items.flatMap((it, i) =>
-          (it.location === undefined) === (it.region === undefined) ? [{ field: `items[${i}].location`, message: 'give exactly one of location or region' }] : [],
+          (it.location === undefined) === (it.region === undefined)
+            ? [{ field: `items[${i}].location`, message: 'give exactly one of location or region' }]
+            : [],
         );
         if (bad.length > 0) throw invalidRequest(bad);
         const nodes = body.items.map(nodeOf);
         permit(caller, 'read', { locations: nodes.map(nodeId) });
         const { levels } = await core.inventory.queryStock(
-          { keys: body.items.map((it, i) => ({ sku: it.sku, locationId: nodeId(nodes[i] as Node) })), consistency: Consistency.EVENTUAL },
+          {
+            keys: body.items.map((it, i) => ({ sku: it.sku, locationId: nodeId(nodes[i] as Node) })),
+            consistency: Consistency.EVENTUAL,
+          },
           core.unary({ token: caller.token, correlationId: req.id }),
         );
         const items = levels.map((l, i) => toAvailability(l, nodes[i] as Node));

@@ -35,23 +35,50 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 const SKUS = 200;
 
-type Row = { target: string; connections: number; rps: number; p50: number; p99: number; non2xx: number; errors: number };
+type Row = {
+  target: string;
+  connections: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+};
 
 const measure = async (target: string, o: AutocannonOptions): Promise<Row> => {
   const r = await autocannon(o);
-  return { target, connections: o.connections, rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts };
+  return {
+    target,
+    connections: o.connections,
+    rps: Math.round(r.requests.average),
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+  };
 };
 
 const main = async () => {
-  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '10,50' } } });
+  const { values } = parseArgs({
+    options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '10,50' } },
+  });
   const seconds = Number(values.seconds);
   const connectionsList = values.connections.split(',').map(Number);
-  if (!(seconds > 0) || connectionsList.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('usage: npm run bench:edge -- [--seconds N] [--connections 10,50]');
+  if (!(seconds > 0) || connectionsList.some((c) => !Number.isInteger(c) || c < 1))
+    throw new Error('usage: npm run bench:edge -- [--seconds N] [--connections 10,50]');
 
   // The rate limits would otherwise be what is measured; the pool is the production default.
-  const stack = await startStack('edgebench', { STOCKMIND_PG_POOL_MAX: '10', EDGE_RATE_LIMIT_TENANT_RPS: '1000000', EDGE_RATE_LIMIT_IP_RPS: '1000000' });
+  const stack = await startStack('edgebench', {
+    STOCKMIND_PG_POOL_MAX: '10',
+    EDGE_RATE_LIMIT_TENANT_RPS: '1000000',
+    EDGE_RATE_LIMIT_IP_RPS: '1000000',
+  });
   try {
-    const token = await signToken(DEVELOPMENT_JWT_SECRET, { tenant: 'bench', sub: 'bench', roles: ['admin'], locations: [], channels: [] }, 3600);
+    const token = await signToken(
+      DEVELOPMENT_JWT_SECRET,
+      { tenant: 'bench', sub: 'bench', roles: ['admin'], locations: [], channels: [] },
+      3600,
+    );
     const authorization = `Bearer ${token}`;
     const { grpc } = stack;
     const headers = { authorization };
@@ -63,7 +90,10 @@ const main = async () => {
     }
     // Measure the Redis path both ways: wait until the projection holds the last receipt.
     for (let i = 0; ; i++) {
-      const { levels } = await grpc.queryStock({ keys: [{ sku: skus.at(-1) ?? '', locationId: 'W1' }], consistency: Consistency.EVENTUAL }, { headers });
+      const { levels } = await grpc.queryStock(
+        { keys: [{ sku: skus.at(-1) ?? '', locationId: 'W1' }], consistency: Consistency.EVENTUAL },
+        { headers },
+      );
       if (levels[0]?.available === 50n) break;
       if (i > 100) throw new Error('the availability view never caught up');
       await new Promise((r) => setTimeout(r, 100));
@@ -75,7 +105,13 @@ const main = async () => {
       headers,
       connections: 1,
       duration: seconds,
-      ...(spread ? { requests: [{ setupRequest: (r: AutocannonRequest) => ({ ...r, path: `/v1/availability/${random()}?location=W1` }) }] } : {}),
+      ...(spread
+        ? {
+            requests: [
+              { setupRequest: (r: AutocannonRequest) => ({ ...r, path: `/v1/availability/${random()}?location=W1` }) },
+            ],
+          }
+        : {}),
     });
     const queryBody = (sku: string) => JSON.stringify({ keys: [{ sku, locationId: 'W1' }] });
     const core = (spread: boolean): AutocannonOptions => ({
@@ -85,7 +121,9 @@ const main = async () => {
       body: queryBody('SKU-B0'),
       connections: 1,
       duration: seconds,
-      ...(spread ? { requests: [{ setupRequest: (r: AutocannonRequest) => ({ ...r, body: queryBody(random()) }) }] } : {}),
+      ...(spread
+        ? { requests: [{ setupRequest: (r: AutocannonRequest) => ({ ...r, body: queryBody(random()) }) }] }
+        : {}),
     });
     await measure('warm-up', { ...edge(true), duration: 2, connections: 10 });
     const rows: Row[] = [];
@@ -97,18 +135,30 @@ const main = async () => {
         rows.push(await measure(`REST GET /v1/availability, ${keys}`, { ...edge(spread), connections }));
       }
     }
-    const lines = ['| target | connections | req/s | p50 ms | p99 ms | non-2xx | errors | ratio to baseline |', '|---|---|---|---|---|---|---|---|'];
+    const lines = [
+      '| target | connections | req/s | p50 ms | p99 ms | non-2xx | errors | ratio to baseline |',
+      '|---|---|---|---|---|---|---|---|',
+    ];
     for (let i = 0; i < rows.length; i += 2) {
       const [base, viaEdge] = [rows[i], rows[i + 1]];
       if (base === undefined || viaEdge === undefined) continue;
       for (const r of [base, viaEdge]) {
-        lines.push(`| ${r.target} | ${r.connections} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${r === base ? '1.00' : (viaEdge.rps / base.rps).toFixed(2)} |`);
+        lines.push(
+          `| ${r.target} | ${r.connections} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${r === base ? '1.00' : (viaEdge.rps / base.rps).toFixed(2)} |`,
+        );
       }
     }
     process.stdout.write(`${lines.join('\n')}\n`);
     await mkdir('loadtest/results', { recursive: true });
     const file = `loadtest/results/edge-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-    await writeFile(file, JSON.stringify({ at: new Date().toISOString(), seconds, loadavg: os.loadavg(), cpus: os.cpus().length, rows }, null, 2));
+    await writeFile(
+      file,
+      JSON.stringify(
+        { at: new Date().toISOString(), seconds, loadavg: os.loadavg(), cpus: os.cpus().length, rows },
+        null,
+        2,
+      ),
+    );
     log(`raw results: ${file}`);
   } finally {
     await stack.stop();

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { ConfigError } from '../../core/src/config.js';
 
 const blankIsUnset = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-const positiveInt = (fallback: number) => z.preprocess(blankIsUnset, z.coerce.number().int().positive().default(fallback));
+const positiveInt = (fallback: number) =>
+  z.preprocess(blankIsUnset, z.coerce.number().int().positive().default(fallback));
 
 const schema = z.object({
   EDGE_HOST: z.string().default('127.0.0.1'),
@@ -37,7 +38,9 @@ export type EdgeSettings = {
 export const loadEdgeSettings = (env: NodeJS.ProcessEnv = process.env): EdgeSettings => {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new ConfigError(
+      `invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   const e = parsed.data;
   return {

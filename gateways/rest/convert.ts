@@ -18,7 +18,8 @@ const STATUS: Record<AvailabilityStatus, Status> = {
 export const label = (status: Status, available: number): string =>
   status === 'IN_STOCK' ? 'In Stock' : status === 'LOW_STOCK' ? `Only ${available} left` : 'Out of Stock';
 
-const iso = (t: Timestamp | undefined): string => (t === undefined ? new Date(0).toISOString() : timestampDate(t).toISOString());
+const iso = (t: Timestamp | undefined): string =>
+  t === undefined ? new Date(0).toISOString() : timestampDate(t).toISOString();
 
 export type Node = { location: string } | { region: string };
 
@@ -26,7 +27,16 @@ export const toAvailability = (level: StockLevel, node: Node): z.infer<typeof av
   const status = STATUS[level.status];
   const available = Number(level.available);
   const region = 'region' in node ? { locationCount: level.locationCount } : {};
-  return { sku: level.sku, ...node, ...region, available, status, label: label(status, available), asOf: iso(level.asOf), stale: level.stale };
+  return {
+    sku: level.sku,
+    ...node,
+    ...region,
+    available,
+    status,
+    label: label(status, available),
+    asOf: iso(level.asOf),
+    stale: level.stale,
+  };
 };
 
 export const toStockLevel = (level: StockLevel): z.infer<typeof stockLevel> => {
@@ -75,7 +85,13 @@ export const toReservation = (r: Reservation | undefined): z.infer<typeof reserv
     id: r.reservationId,
     status: RESERVATION_STATUS[r.status],
     channel: CHANNEL[r.channel],
-    lines: r.lines.map((l) => ({ sku: l.sku, location: l.locationId, quantity: Number(l.quantity), unit: l.unit, baseQuantity: Number(l.baseQuantity) })),
+    lines: r.lines.map((l) => ({
+      sku: l.sku,
+      location: l.locationId,
+      quantity: Number(l.quantity),
+      unit: l.unit,
+      baseQuantity: Number(l.baseQuantity),
+    })),
     expiresAt: iso(r.expiresAt),
     orderRef: r.orderRef,
     shipmentRef: r.shipmentRef,

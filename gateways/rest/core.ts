@@ -30,15 +30,28 @@ const MAX_SOCKETS = 64;
 
 export const connectCore = (baseUrl: string, timeoutMs: number): CoreClient => {
   const agent = new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS });
-  const unaryTransport = createConnectTransport({ baseUrl, httpVersion: '1.1', useBinaryFormat: true, nodeOptions: { agent } });
+  const unaryTransport = createConnectTransport({
+    baseUrl,
+    httpVersion: '1.1',
+    useBinaryFormat: true,
+    nodeOptions: { agent },
+  });
   // Pings keep a quiet session verified, so a watch opened after a core restart fails fast instead of hanging.
-  const session = new Http2SessionManager(baseUrl, { pingIntervalMs: 10_000, pingTimeoutMs: 5_000, idleConnectionTimeoutMs: 60_000 });
+  const session = new Http2SessionManager(baseUrl, {
+    pingIntervalMs: 10_000,
+    pingTimeoutMs: 5_000,
+    idleConnectionTimeoutMs: 60_000,
+  });
   const headers = (call: CoreCall) => ({ authorization: `Bearer ${call.token}`, 'correlation-id': call.correlationId });
   return {
     inventory: createClient(InventoryService, unaryTransport),
     streams: createClient(InventoryService, createGrpcTransport({ baseUrl, sessionManager: session })),
     health: createClient(Health, unaryTransport),
-    unary: (call) => ({ headers: headers(call), timeoutMs, ...(call.signal === undefined ? {} : { signal: call.signal }) }),
+    unary: (call) => ({
+      headers: headers(call),
+      timeoutMs,
+      ...(call.signal === undefined ? {} : { signal: call.signal }),
+    }),
     stream: (call) => ({ headers: headers(call), signal: call.signal }),
     close: () => {
       session.abort();

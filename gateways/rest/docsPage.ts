@@ -2,7 +2,10 @@
 type Json = Record<string, unknown>;
 
 const esc = (v: unknown): string =>
-  String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+  String(v ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
+  );
 
 const code = (s: string) => s.replace(/`([^`]+)`/g, '<code>$1</code>');
 
@@ -20,9 +23,23 @@ const typeOf = (s: Json): string => {
 
 const constraints = (s: Json): string => {
   const parts: string[] = [];
-  for (const [k, label] of [['minLength', 'min length'], ['maxLength', 'max length'], ['minItems', 'min items'], ['maxItems', 'max items'], ['minimum', 'min'], ['maximum', 'max'], ['exclusiveMinimum', '>'], ['default', 'default']] as const) {
+  for (const [k, label] of [
+    ['minLength', 'min length'],
+    ['maxLength', 'max length'],
+    ['minItems', 'min items'],
+    ['maxItems', 'max items'],
+    ['minimum', 'min'],
+    ['maximum', 'max'],
+    ['exclusiveMinimum', '>'],
+    ['default', 'default'],
+  ] as const) {
     const v = s[k];
-    if (v !== undefined && !(k === 'maximum' && v === Number.MAX_SAFE_INTEGER) && !(k === 'minimum' && v === Number.MIN_SAFE_INTEGER)) parts.push(`${label} ${esc(JSON.stringify(v))}`);
+    if (
+      v !== undefined &&
+      !(k === 'maximum' && v === Number.MAX_SAFE_INTEGER) &&
+      !(k === 'minimum' && v === Number.MIN_SAFE_INTEGER)
+    )
+      parts.push(`${label} ${esc(JSON.stringify(v))}`);
   }
   if (typeof s.pattern === 'string') parts.push(`pattern <code>${esc(s.pattern)}</code>`);
   return parts.join(', ');
@@ -30,9 +47,13 @@ const constraints = (s: Json): string => {
 
 const fields = (s: Json, depth = 0): string => {
   const props = s.properties as Record<string, Json> | undefined;
-  const target = props ?? (s.type === 'array' ? ((s.items as Json | undefined)?.properties as Record<string, Json> | undefined) : undefined);
+  const target =
+    props ??
+    (s.type === 'array' ? ((s.items as Json | undefined)?.properties as Record<string, Json> | undefined) : undefined);
   if (target === undefined || depth > 3) return '';
-  const required = new Set((props !== undefined ? s.required : (s.items as Json | undefined)?.required) as string[] | undefined);
+  const required = new Set(
+    (props !== undefined ? s.required : (s.items as Json | undefined)?.required) as string[] | undefined,
+  );
   const rows = Object.entries(target)
     .map(([name, f]) => {
       const nested = fields(f, depth + 1);
@@ -45,10 +66,14 @@ const fields = (s: Json, depth = 0): string => {
 const operation = (path: string, method: string, op: Json): string => {
   const params = (op.parameters as Json[] | undefined) ?? [];
   const paramRows = params
-    .map((p) => `<tr><td><code>${esc(p.name)}</code> <span class="in">${esc(p.in)}</span>${p.required === true ? ' <span class="req">required</span>' : ''}</td><td>${typeOf((p.schema as Json | undefined) ?? {})}</td><td>${code(esc(p.description ?? ''))}<div class="c">${constraints((p.schema as Json | undefined) ?? {})}</div></td></tr>`)
+    .map(
+      (p) =>
+        `<tr><td><code>${esc(p.name)}</code> <span class="in">${esc(p.in)}</span>${p.required === true ? ' <span class="req">required</span>' : ''}</td><td>${typeOf((p.schema as Json | undefined) ?? {})}</td><td>${code(esc(p.description ?? ''))}<div class="c">${constraints((p.schema as Json | undefined) ?? {})}</div></td></tr>`,
+    )
     .join('');
   const body = op.requestBody as Json | undefined;
-  const bodySchema = ((body?.content as Json | undefined)?.['application/json'] as Json | undefined)?.schema as Json | undefined;
+  const bodySchema = ((body?.content as Json | undefined)?.['application/json'] as Json | undefined)?.schema as
+    Json | undefined;
   const responses = Object.entries((op.responses as Record<string, Json> | undefined) ?? {})
     .map(([status, r]) => {
       const content = Object.entries((r.content as Record<string, Json> | undefined) ?? {})
@@ -80,14 +105,21 @@ export const docsPage = (doc: Json): string => {
   const byTag = tags
     .map((tag) => {
       const ops = Object.entries(paths).flatMap(([p, methods]) =>
-        Object.entries(methods).filter(([, op]) => (op.tags as string[]).includes(tag)).map(([m, op]) => operation(p, m, op)),
+        Object.entries(methods)
+          .filter(([, op]) => (op.tags as string[]).includes(tag))
+          .map(([m, op]) => operation(p, m, op)),
       );
       const t = (doc.tags as Json[]).find((x) => x.name === tag);
-      return ops.length === 0 ? '' : `<h2 id="tag-${esc(tag)}">${esc(tag)}</h2><p>${esc(t?.description ?? '')}</p>${ops.join('')}`;
+      return ops.length === 0
+        ? ''
+        : `<h2 id="tag-${esc(tag)}">${esc(tag)}</h2><p>${esc(t?.description ?? '')}</p>${ops.join('')}`;
     })
     .join('');
   const schemas = Object.entries(((doc.components as Json).schemas as Record<string, Json> | undefined) ?? {})
-    .map(([name, s]) => `<section id="schema-${esc(name)}"><h3>${esc(name)}</h3><p>${code(esc(s.description ?? ''))}</p>${fields(s)}</section>`)
+    .map(
+      ([name, s]) =>
+        `<section id="schema-${esc(name)}"><h3>${esc(name)}</h3><p>${code(esc(s.description ?? ''))}</p>${fields(s)}</section>`,
+    )
     .join('');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(info.title)}</title><style>${STYLE}</style></head><body>
 <h1>${esc(info.title)} <small>${esc(info.version)}</small></h1>

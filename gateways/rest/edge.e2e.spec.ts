@@ -27,19 +27,36 @@ afterAll(async () => {
 
 type Answer = { status: number; headers: Headers; body: Record<string, unknown> };
 
-const call = async (method: string, path: string, o: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> => {
+const call = async (
+  method: string,
+  path: string,
+  o: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Answer> => {
   const headers: Record<string, string> = { ...o.headers };
   if (o.token !== undefined) headers.authorization = `Bearer ${o.token}`;
   if (o.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${url}${path}`, { method, headers, ...(o.body === undefined ? {} : { body: typeof o.body === 'string' ? o.body : JSON.stringify(o.body) }) });
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers,
+    ...(o.body === undefined ? {} : { body: typeof o.body === 'string' ? o.body : JSON.stringify(o.body) }),
+  });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
+  };
 };
 
 const expectProblem = (a: Answer, status: number, slug: string) => {
   expect(a.status).toBe(status);
   expect(a.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(a.body).toMatchObject({ type: `https://stockmind.io/problems/${slug}`, status, title: expect.any(String), detail: expect.any(String) });
+  expect(a.body).toMatchObject({
+    type: `https://stockmind.io/problems/${slug}`,
+    status,
+    title: expect.any(String),
+    detail: expect.any(String),
+  });
   expect(a.body.correlationId).toBe(a.headers.get('correlation-id'));
 };
 
@@ -57,11 +74,17 @@ describe('authentication and roles', () => {
 
   it('answers 403 when an auditor reserves, and when a channel service without CHANNEL_B2B takes a B2B hold', async () => {
     const auditor = await tokenFor(T, { roles: ['auditor'] });
-    const denied = await reserve(auditor, 'auditor-1', { channel: 'ECOMMERCE', lines: [{ sku: 'SKU-A', location: 'W1', quantity: 1 }] });
+    const denied = await reserve(auditor, 'auditor-1', {
+      channel: 'ECOMMERCE',
+      lines: [{ sku: 'SKU-A', location: 'W1', quantity: 1 }],
+    });
     expectProblem(denied, 403, 'forbidden');
     expect(denied.body.reason).toBe('ROLE_NOT_ALLOWED');
     const shop = await tokenFor(T, { roles: ['channel_service'], channels: ['ECOMMERCE'] });
-    const b2b = await reserve(shop, 'shop-b2b-1', { channel: 'B2B', lines: [{ sku: 'SKU-A', location: 'W1', quantity: 1 }] });
+    const b2b = await reserve(shop, 'shop-b2b-1', {
+      channel: 'B2B',
+      lines: [{ sku: 'SKU-A', location: 'W1', quantity: 1 }],
+    });
     expectProblem(b2b, 403, 'forbidden');
     expect(b2b.body.reason).toBe('OUT_OF_SCOPE');
     // An auditor may still read.
@@ -75,7 +98,13 @@ describe('availability', () => {
     await stockUp(stack.grpc, admin, 'SKU-F', 'W1', 3, 'recv-f');
     const { body } = await call('POST', '/v1/availability:batch', {
       token: admin,
-      body: { items: [{ sku: 'SKU-L', location: 'W1' }, { sku: 'SKU-F', location: 'W1' }, { sku: 'SKU-NEVER', location: 'W1' }] },
+      body: {
+        items: [
+          { sku: 'SKU-L', location: 'W1' },
+          { sku: 'SKU-F', location: 'W1' },
+          { sku: 'SKU-NEVER', location: 'W1' },
+        ],
+      },
     });
     const items = body.items as Record<string, unknown>[];
     expect(items.map((i) => [i.sku, i.available, i.status, i.label])).toEqual([
@@ -94,15 +123,22 @@ describe('availability', () => {
     const etag = first.headers.get('etag') ?? '';
     expect(etag).toMatch(/^W\/".+"$/);
     expect(first.headers.get('cache-control')).toMatch(/^private, max-age=\d+$/);
-    const again = await fetch(`${url}/v1/availability/SKU-E?location=W1`, { headers: { authorization: `Bearer ${admin}`, 'if-none-match': etag } });
+    const again = await fetch(`${url}/v1/availability/SKU-E?location=W1`, {
+      headers: { authorization: `Bearer ${admin}`, 'if-none-match': etag },
+    });
     expect(again.status).toBe(304);
     expect(await again.text()).toBe('');
 
-    expect((await reserve(admin, 'etag-1', { channel: 'ECOMMERCE', lines: [{ sku: 'SKU-E', location: 'W1', quantity: 5 }] })).status).toBe(201);
+    expect(
+      (await reserve(admin, 'etag-1', { channel: 'ECOMMERCE', lines: [{ sku: 'SKU-E', location: 'W1', quantity: 5 }] }))
+        .status,
+    ).toBe(201);
     // The availability view follows the ledger within moments.
     let changed: Response | undefined;
     for (let i = 0; i < 50; i++) {
-      changed = await fetch(`${url}/v1/availability/SKU-E?location=W1`, { headers: { authorization: `Bearer ${admin}`, 'if-none-match': etag } });
+      changed = await fetch(`${url}/v1/availability/SKU-E?location=W1`, {
+        headers: { authorization: `Bearer ${admin}`, 'if-none-match': etag },
+      });
       if (changed.status === 200) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -127,12 +163,27 @@ describe('availability', () => {
     const headers = { authorization: `Bearer ${chain}` };
     await stack.grpc.upsertProduct({ sku: 'SKU-REG', name: 'regional item', baseUnit: 'unit' }, { headers });
     await stack.grpc.upsertLocation({ locationId: 'R-NORTH', name: 'North', kind: LocationKind.REGION }, { headers });
-    for (const [w, q] of [['W-N1', 4], ['W-N2', 5]] as const) {
-      await stack.grpc.upsertLocation({ locationId: w, name: w, kind: LocationKind.WAREHOUSE, parentId: 'R-NORTH' }, { headers });
-      await stack.grpc.receiveStock({ movementId: `recv-reg-${w}`, sku: 'SKU-REG', locationId: w, quantity: BigInt(q) }, { headers });
+    for (const [w, q] of [
+      ['W-N1', 4],
+      ['W-N2', 5],
+    ] as const) {
+      await stack.grpc.upsertLocation(
+        { locationId: w, name: w, kind: LocationKind.WAREHOUSE, parentId: 'R-NORTH' },
+        { headers },
+      );
+      await stack.grpc.receiveStock(
+        { movementId: `recv-reg-${w}`, sku: 'SKU-REG', locationId: w, quantity: BigInt(q) },
+        { headers },
+      );
     }
     const a = await call('GET', '/v1/availability/SKU-REG?region=R-NORTH', { token: chain });
-    expect(a.body).toMatchObject({ sku: 'SKU-REG', region: 'R-NORTH', locationCount: 2, available: 9, status: 'IN_STOCK' });
+    expect(a.body).toMatchObject({
+      sku: 'SKU-REG',
+      region: 'R-NORTH',
+      locationCount: 2,
+      available: 9,
+      status: 'IN_STOCK',
+    });
     expect(a.body.location).toBeUndefined();
   });
 
@@ -150,9 +201,16 @@ describe('reservations', () => {
     await stockUp(stack.grpc, admin, 'SKU-R', 'W1', 10, 'recv-r');
     const first = await reserve(admin, 'order-1-attempt', body);
     expect(first.status).toBe(201);
-    expect(first.body).toMatchObject({ status: 'PENDING', channel: 'ECOMMERCE', lines: [{ sku: 'SKU-R', location: 'W1', quantity: 2 }] });
+    expect(first.body).toMatchObject({
+      status: 'PENDING',
+      channel: 'ECOMMERCE',
+      lines: [{ sku: 'SKU-R', location: 'W1', quantity: 2 }],
+    });
     expect(first.headers.get('location')).toBe(`/v1/reservations/${String(first.body.id)}`);
-    const replay = await reserve(admin, 'order-1-attempt', { ...body, lines: [{ quantity: 2, location: 'W1', sku: 'SKU-R' }] });
+    const replay = await reserve(admin, 'order-1-attempt', {
+      ...body,
+      lines: [{ quantity: 2, location: 'W1', sku: 'SKU-R' }],
+    });
     expect(replay.status).toBe(201);
     expect(replay.body).toEqual(first.body);
     const stock = await call('GET', '/v1/stock?sku=SKU-R&location=W1', { token: admin });
@@ -160,9 +218,14 @@ describe('reservations', () => {
   });
 
   it('answers 422 when an Idempotency-Key is reused with another body, and holds nothing for it', async () => {
-    const reused = await reserve(admin, 'order-1-attempt', { ...body, lines: [{ sku: 'SKU-R', location: 'W1', quantity: 3 }] });
+    const reused = await reserve(admin, 'order-1-attempt', {
+      ...body,
+      lines: [{ sku: 'SKU-R', location: 'W1', quantity: 3 }],
+    });
     expectProblem(reused, 422, 'conflicting-reuse');
-    expect((await call('GET', '/v1/stock?sku=SKU-R&location=W1', { token: admin })).body).toMatchObject({ reserved: 2 });
+    expect((await call('GET', '/v1/stock?sku=SKU-R&location=W1', { token: admin })).body).toMatchObject({
+      reserved: 2,
+    });
   });
 
   it('answers 400 when the Idempotency-Key header is missing', async () => {
@@ -182,37 +245,78 @@ describe('reservations', () => {
     expect(running.length).toBeGreaterThanOrEqual(1);
     for (const r of running) expectProblem(r, 409, 'idempotency-key-in-use');
     expect(new Set(created.map((c) => c.body.id)).size).toBe(1);
-    expect((await call('GET', '/v1/stock?sku=SKU-D&location=W1', { token: admin })).body).toMatchObject({ reserved: 1 });
+    expect((await call('GET', '/v1/stock?sku=SKU-D&location=W1', { token: admin })).body).toMatchObject({
+      reserved: 1,
+    });
   });
 
   it('answers 400 naming each bad field of the body', async () => {
-    const bad = await reserve(admin, 'bad-body', { channel: 'FAX', lines: [{ sku: 'SKU-R', location: 'W1', quantity: 0 }] });
+    const bad = await reserve(admin, 'bad-body', {
+      channel: 'FAX',
+      lines: [{ sku: 'SKU-R', location: 'W1', quantity: 0 }],
+    });
     expectProblem(bad, 400, 'invalid-request');
-    expect((bad.body.errors as { field: string }[]).map((e) => e.field).sort()).toEqual(['channel', 'lines[0].quantity']);
-    expectProblem(await call('POST', '/v1/reservations', { token: admin, body: '{"channel":', headers: { 'idempotency-key': 'broken-json' } }), 400, 'invalid-request');
+    expect((bad.body.errors as { field: string }[]).map((e) => e.field).sort()).toEqual([
+      'channel',
+      'lines[0].quantity',
+    ]);
+    expectProblem(
+      await call('POST', '/v1/reservations', {
+        token: admin,
+        body: '{"channel":',
+        headers: { 'idempotency-key': 'broken-json' },
+      }),
+      400,
+      'invalid-request',
+    );
   });
 
   it('confirms, fulfils and releases; a release after fulfilment answers 409 with the reason', async () => {
     await stockUp(stack.grpc, admin, 'SKU-C', 'W1', 5, 'recv-c');
-    const created = await reserve(admin, 'lifecycle-1', { channel: 'ECOMMERCE', lines: [{ sku: 'SKU-C', location: 'W1', quantity: 2 }] });
+    const created = await reserve(admin, 'lifecycle-1', {
+      channel: 'ECOMMERCE',
+      lines: [{ sku: 'SKU-C', location: 'W1', quantity: 2 }],
+    });
     const id = String(created.body.id);
-    const confirmed = await call('POST', `/v1/reservations/${id}/confirm`, { token: admin, body: { orderRef: 'ORDER-9' } });
+    const confirmed = await call('POST', `/v1/reservations/${id}/confirm`, {
+      token: admin,
+      body: { orderRef: 'ORDER-9' },
+    });
     expect(confirmed.body).toMatchObject({ status: 'CONFIRMED', orderRef: 'ORDER-9' });
-    expect((await call('POST', `/v1/reservations/${id}/fulfil`, { token: admin, body: { shipmentRef: 'SHIP-1' } })).body).toMatchObject({ status: 'FULFILLED' });
+    expect(
+      (await call('POST', `/v1/reservations/${id}/fulfil`, { token: admin, body: { shipmentRef: 'SHIP-1' } })).body,
+    ).toMatchObject({ status: 'FULFILLED' });
     const late = await call('POST', `/v1/reservations/${id}/release`, { token: admin, body: { reason: 'too late' } });
     expectProblem(late, 409, 'reservation-state');
     expect(late.body.reason).toBe('RESERVATION_FULFILLED');
-    expect((await call('GET', `/v1/reservations/${id}`, { token: admin })).body).toMatchObject({ id, status: 'FULFILLED', shipmentRef: 'SHIP-1' });
-    expect((await call('GET', '/v1/stock?sku=SKU-C&location=W1', { token: admin })).body).toMatchObject({ onHand: 3, reserved: 0, committed: 0, available: 3, physical: 3 });
+    expect((await call('GET', `/v1/reservations/${id}`, { token: admin })).body).toMatchObject({
+      id,
+      status: 'FULFILLED',
+      shipmentRef: 'SHIP-1',
+    });
+    expect((await call('GET', '/v1/stock?sku=SKU-C&location=W1', { token: admin })).body).toMatchObject({
+      onHand: 3,
+      reserved: 0,
+      committed: 0,
+      available: 3,
+      physical: 3,
+    });
 
-    const other = await reserve(admin, 'lifecycle-2', { channel: 'B2B', lines: [{ sku: 'SKU-C', location: 'W1', quantity: 1 }] });
+    const other = await reserve(admin, 'lifecycle-2', {
+      channel: 'B2B',
+      lines: [{ sku: 'SKU-C', location: 'W1', quantity: 1 }],
+    });
     const released = await call('POST', `/v1/reservations/${String(other.body.id)}/release`, { token: admin });
     expect(released.body).toMatchObject({ status: 'RELEASED', channel: 'B2B' });
   });
 
   it('answers 404 problem+json for an unknown reservation', async () => {
     expectProblem(await call('GET', '/v1/reservations/no-such-reservation', { token: admin }), 404, 'not-found');
-    expectProblem(await call('POST', '/v1/reservations/no-such-reservation/confirm', { token: admin }), 404, 'not-found');
+    expectProblem(
+      await call('POST', '/v1/reservations/no-such-reservation/confirm', { token: admin }),
+      404,
+      'not-found',
+    );
   });
 });
 
@@ -230,18 +334,30 @@ describe('Black Friday through REST', () => {
     const loser = answers.find((a) => a.status === 409) as Answer;
     expectProblem(loser, 409, 'insufficient-stock');
     expect(loser.body).toMatchObject({ sku: 'SKU-BF', location: 'W1', requested: 1, available: 0 });
-    expect((await call('GET', '/v1/stock?sku=SKU-BF&location=W1', { token: admin })).body).toMatchObject({ onHand: 1, reserved: 1, available: 0 });
+    expect((await call('GET', '/v1/stock?sku=SKU-BF&location=W1', { token: admin })).body).toMatchObject({
+      onHand: 1,
+      reserved: 1,
+      available: 0,
+    });
   });
 });
 
 describe('correlation', () => {
-  it('echoes the caller\'s Correlation-Id and records it on the events the call caused', async () => {
+  it("echoes the caller's Correlation-Id and records it on the events the call caused", async () => {
     await stockUp(stack.grpc, admin, 'SKU-CID', 'W1', 3, 'recv-cid');
-    const created = await reserve(admin, 'cid-1', { channel: 'ECOMMERCE', lines: [{ sku: 'SKU-CID', location: 'W1', quantity: 1 }] });
+    const created = await reserve(admin, 'cid-1', {
+      channel: 'ECOMMERCE',
+      lines: [{ sku: 'SKU-CID', location: 'W1', quantity: 1 }],
+    });
     expect(created.headers.get('correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
-    const withId = await call('POST', `/v1/reservations/${String(created.body.id)}/confirm`, { token: admin, headers: { 'correlation-id': 'checkout-7781' } });
+    const withId = await call('POST', `/v1/reservations/${String(created.body.id)}/confirm`, {
+      token: admin,
+      headers: { 'correlation-id': 'checkout-7781' },
+    });
     expect(withId.headers.get('correlation-id')).toBe('checkout-7781');
-    const { rows } = await stack.db.pool.query<{ event_type: string }>("select event_type from events where metadata->>'correlationId' = 'checkout-7781' order by global_position");
+    const { rows } = await stack.db.pool.query<{ event_type: string }>(
+      "select event_type from events where metadata->>'correlationId' = 'checkout-7781' order by global_position",
+    );
     expect(rows.map((r) => r.event_type)).toEqual(expect.arrayContaining([expect.stringContaining('confirmed')]));
   });
 });
@@ -249,17 +365,32 @@ describe('correlation', () => {
 describe('Server-Sent Events', () => {
   it('sends the current level of a watched item, then the change a reservation causes', async () => {
     await stockUp(stack.grpc, admin, 'SKU-S', 'W2', 6, 'recv-s');
-    const sse = await openSse(`${url}/v1/availability/stream?location=W2&sku=SKU-S`, { authorization: `Bearer ${admin}` });
+    const sse = await openSse(`${url}/v1/availability/stream?location=W2&sku=SKU-S`, {
+      authorization: `Bearer ${admin}`,
+    });
     try {
       expect(sse.status).toBe(200);
       expect(sse.headers.get('content-type')).toMatch(/^text\/event-stream/);
       expect((await sse.next()).event).toBe('open');
       const current = await sse.next();
-      expect(current).toMatchObject({ event: 'availability', data: { sku: 'SKU-S', location: 'W2', available: 6, status: 'IN_STOCK', eventId: '' } });
+      expect(current).toMatchObject({
+        event: 'availability',
+        data: { sku: 'SKU-S', location: 'W2', available: 6, status: 'IN_STOCK', eventId: '' },
+      });
       expect(current.id).toMatch(/^[\w-]{16}\.\d+$/);
-      expect((await reserve(admin, 'sse-1', { channel: 'ECOMMERCE', lines: [{ sku: 'SKU-S', location: 'W2', quantity: 2 }] })).status).toBe(201);
+      expect(
+        (
+          await reserve(admin, 'sse-1', {
+            channel: 'ECOMMERCE',
+            lines: [{ sku: 'SKU-S', location: 'W2', quantity: 2 }],
+          })
+        ).status,
+      ).toBe(201);
       const change = await sse.next(5_000);
-      expect(change).toMatchObject({ event: 'availability', data: { sku: 'SKU-S', available: 4, status: 'LOW_STOCK', label: 'Only 4 left' } });
+      expect(change).toMatchObject({
+        event: 'availability',
+        data: { sku: 'SKU-S', available: 4, status: 'LOW_STOCK', label: 'Only 4 left' },
+      });
       expect((change.data as { eventId: string }).eventId).not.toBe('');
     } finally {
       sse.close();
@@ -278,19 +409,32 @@ describe('Server-Sent Events', () => {
       // A location watch has no current levels: move stock until the first change shows the watch is registered.
       while (lastId === undefined) {
         if (warm > 10) throw new Error('the location watch never delivered a change');
-        await stack.grpc.receiveStock({ movementId: `z-warm-${warm++}`, sku: 'SKU-Z0', locationId: 'W3', quantity: 1n }, { headers });
+        await stack.grpc.receiveStock(
+          { movementId: `z-warm-${warm++}`, sku: 'SKU-Z0', locationId: 'W3', quantity: 1n },
+          { headers },
+        );
         lastId = (await sse.next(1_000).catch(() => null))?.id;
       }
     } finally {
       sse.close();
     }
     await new Promise((r) => setTimeout(r, 200));
-    expect((await reserve(admin, 'away-1', { channel: 'ECOMMERCE', lines: [{ sku: 'SKU-Z0', location: 'W3', quantity: 4 }] })).status).toBe(201);
+    expect(
+      (
+        await reserve(admin, 'away-1', {
+          channel: 'ECOMMERCE',
+          lines: [{ sku: 'SKU-Z0', location: 'W3', quantity: 4 }],
+        })
+      ).status,
+    ).toBe(201);
     await new Promise((r) => setTimeout(r, 1_000));
 
     const resumed = await openSse(`${url}/v1/availability/stream?location=W3`, { ...headers, 'last-event-id': lastId });
     try {
-      expect(await resumed.next()).toMatchObject({ event: 'open', data: { resumed: true, stream: lastId.split('.')[0] } });
+      expect(await resumed.next()).toMatchObject({
+        event: 'open',
+        data: { resumed: true, stream: lastId.split('.')[0] },
+      });
       // Warm-up changes the first connection had not read come first, then the reservation made while away.
       for (;;) {
         const e = await resumed.next(3_000);
@@ -304,7 +448,10 @@ describe('Server-Sent Events', () => {
   });
 
   it('sends a reset event when Last-Event-ID cannot be resumed, then keeps streaming', async () => {
-    const sse = await openSse(`${url}/v1/availability/stream?location=W4&sku=SKU-S`, { authorization: `Bearer ${admin}`, 'last-event-id': 'AAAAAAAAAAAAAAAA.41' });
+    const sse = await openSse(`${url}/v1/availability/stream?location=W4&sku=SKU-S`, {
+      authorization: `Bearer ${admin}`,
+      'last-event-id': 'AAAAAAAAAAAAAAAA.41',
+    });
     try {
       expect(await sse.next()).toMatchObject({ event: 'open', data: { resumed: false } });
       expect(await sse.next()).toMatchObject({ event: 'reset', data: { lastEventId: 'AAAAAAAAAAAAAAAA.41' } });
@@ -317,15 +464,26 @@ describe('Server-Sent Events', () => {
 
 describe('documentation', () => {
   it('serves an OpenAPI 3.1 document with every route, and a self-contained /docs page generated from it', async () => {
-    const doc = (await (await fetch(`${url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, Record<string, { operationId: string; requestBody?: unknown }>> };
+    const doc = (await (await fetch(`${url}/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { operationId: string; requestBody?: unknown }>>;
+    };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual(
       expect.arrayContaining([
-        '/v1/availability/{sku}', '/v1/availability:batch', '/v1/availability/stream', '/v1/reservations', '/v1/reservations/{id}',
-        '/v1/reservations/{id}/confirm', '/v1/reservations/{id}/release', '/v1/stock',
+        '/v1/availability/{sku}',
+        '/v1/availability:batch',
+        '/v1/availability/stream',
+        '/v1/reservations',
+        '/v1/reservations/{id}',
+        '/v1/reservations/{id}/confirm',
+        '/v1/reservations/{id}/release',
+        '/v1/stock',
       ]),
     );
-    const create = doc.paths['/v1/reservations']?.post as unknown as { requestBody: { content: Record<string, { schema: { properties: Record<string, { maxItems?: number }> } }> } };
+    const create = doc.paths['/v1/reservations']?.post as unknown as {
+      requestBody: { content: Record<string, { schema: { properties: Record<string, { maxItems?: number }> } }> };
+    };
     expect(create.requestBody.content['application/json']?.schema.properties.lines?.maxItems).toBe(100);
     const html = await (await fetch(`${url}/docs`)).text();
     expect(html).toContain('createReservation');
@@ -342,9 +500,17 @@ describe('limits and failures (an edge started in the spec, in front of the same
 
   beforeAll(async () => {
     const jwt = { jwtSecret: (await import('../../core/src/config.js')).DEVELOPMENT_JWT_SECRET };
-    strict = await startEdge(jwt, { ...settings, tenantRps: 2, bodyLimitBytes: 2_048, sseHeartbeatMs: 200 }, { coreUrl: stack.core.url, port: 0, log: silentLog });
+    strict = await startEdge(
+      jwt,
+      { ...settings, tenantRps: 2, bodyLimitBytes: 2_048, sseHeartbeatMs: 200 },
+      { coreUrl: stack.core.url, port: 0, log: silentLog },
+    );
     down = await startEdge(jwt, settings, { coreUrl: `http://127.0.0.1:${await freePort()}`, port: 0, log: silentLog });
-    hasty = await startEdge(jwt, { ...settings, coreTimeoutMs: 1 }, { coreUrl: stack.core.url, port: 0, log: silentLog });
+    hasty = await startEdge(
+      jwt,
+      { ...settings, coreTimeoutMs: 1 },
+      { coreUrl: stack.core.url, port: 0, log: silentLog },
+    );
   });
 
   afterAll(async () => {
@@ -353,13 +519,27 @@ describe('limits and failures (an edge started in the spec, in front of the same
     await hasty?.close();
   });
 
-  const at = async (edge: EdgeHandle, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+  const at = async (
+    edge: EdgeHandle,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
     const res = await fetch(`${edge.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${admin}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      headers: {
+        authorization: `Bearer ${admin}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    return { status: res.status, headers: res.headers, body: (await res.json().catch(() => ({}))) as Record<string, unknown> };
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: (await res.json().catch(() => ({}))) as Record<string, unknown>,
+    };
   };
 
   it('answers 429 with Retry-After once a tenant exceeds its rate', async () => {
@@ -375,11 +555,17 @@ describe('limits and failures (an edge started in the spec, in front of the same
   it('answers 413 problem+json to a body over the size limit', async () => {
     const big = { channel: 'ECOMMERCE', lines: [{ sku: 'x'.repeat(4_000), location: 'W1', quantity: 1 }] };
     await new Promise((r) => setTimeout(r, 2_100)); // let the strict edge's bucket refill
-    expectProblem(await at(strict, 'POST', '/v1/reservations', big, { 'idempotency-key': 'big-1' }), 413, 'payload-too-large');
+    expectProblem(
+      await at(strict, 'POST', '/v1/reservations', big, { 'idempotency-key': 'big-1' }),
+      413,
+      'payload-too-large',
+    );
   });
 
   it('sends heartbeat comment lines on a quiet event stream', async () => {
-    const sse = await openSse(`${strict.url}/v1/availability/stream?location=W-QUIET`, { authorization: `Bearer ${admin}` });
+    const sse = await openSse(`${strict.url}/v1/availability/stream?location=W-QUIET`, {
+      authorization: `Bearer ${admin}`,
+    });
     try {
       expect((await sse.next()).event).toBe('open');
       await sse.next(700).catch(() => null);
@@ -398,6 +584,16 @@ describe('limits and failures (an edge started in the spec, in front of the same
 
   it('answers 504 when the core misses the deadline', async () => {
     await stockUp(stack.grpc, admin, 'SKU-T', 'W1', 5, 'recv-t');
-    expectProblem(await at(hasty, 'POST', '/v1/reservations', { channel: 'ECOMMERCE', lines: [{ sku: 'SKU-T', location: 'W1', quantity: 1 }] }, { 'idempotency-key': 'hasty-1' }), 504, 'deadline-exceeded');
+    expectProblem(
+      await at(
+        hasty,
+        'POST',
+        '/v1/reservations',
+        { channel: 'ECOMMERCE', lines: [{ sku: 'SKU-T', location: 'W1', quantity: 1 }] },
+        { 'idempotency-key': 'hasty-1' },
+      ),
+      504,
+      'deadline-exceeded',
+    );
   });
 });

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 
 /** A weak tag over what a client displays; equal answers get equal tags across edge replicas. */
-export const etagOf = (parts: unknown): string => `W/"${createHash('sha1').update(JSON.stringify(parts)).digest('base64url').slice(0, 22)}"`;
+export const etagOf = (parts: unknown): string =>
+  `W/"${createHash('sha1').update(JSON.stringify(parts)).digest('base64url').slice(0, 22)}"`;
 
 /** If-None-Match matches (weak comparison, lists and `*` included). */
 export const notModified = (req: FastifyRequest, etag: string): boolean => {

@@ -8,7 +8,8 @@ type Json = Record<string, unknown>;
 const REF = (id: string) => `#/components/schemas/${id}`;
 
 /** Embedded schemas drop the document-level keywords zod adds. */
-const clean = (schema: Json): Json => Object.fromEntries(Object.entries(schema).filter(([k]) => k !== '$schema' && k !== '$id'));
+const clean = (schema: Json): Json =>
+  Object.fromEntries(Object.entries(schema).filter(([k]) => k !== '$schema' && k !== '$id'));
 
 const schemaOf = (schema: z.ZodType, io: 'input' | 'output'): Json => {
   const id = components.get(schema)?.id;
@@ -20,14 +21,30 @@ const isOptional = (schema: z.ZodType): boolean => schema.safeParse(undefined).s
 
 const parametersOf = (route: Route): Json[] => {
   const out: Json[] = [];
-  for (const [where, shape] of [['path', route.params], ['query', route.query]] as const) {
+  for (const [where, shape] of [
+    ['path', route.params],
+    ['query', route.query],
+  ] as const) {
     if (shape === undefined) continue;
     for (const [name, field] of Object.entries(shape.shape as Record<string, z.ZodType>)) {
       const schema = schemaOf(field, 'input');
-      out.push({ name, in: where, required: where === 'path' || !isOptional(field), description: field.description ?? schema.description, schema });
+      out.push({
+        name,
+        in: where,
+        required: where === 'path' || !isOptional(field),
+        description: field.description ?? schema.description,
+        schema,
+      });
     }
   }
-  for (const h of route.headers ?? []) out.push({ name: h.name, in: 'header', required: h.required, description: h.description, schema: schemaOf(h.schema, 'input') });
+  for (const h of route.headers ?? [])
+    out.push({
+      name: h.name,
+      in: 'header',
+      required: h.required,
+      description: h.description,
+      schema: schemaOf(h.schema, 'input'),
+    });
   return out;
 };
 
@@ -40,20 +57,30 @@ const problemResponse = (description: string, headers: Json = {}) => ({
 // Every route can answer these; listing them once per operation keeps generated clients honest.
 const COMMON = {
   401: problemResponse('No, bad or expired bearer token', { 'WWW-Authenticate': { schema: { type: 'string' } } }),
-  403: problemResponse("The token's roles or scope do not allow this (e.g. an auditor reserving, a channel service without CHANNEL_B2B taking a B2B hold)"),
-  429: problemResponse('Rate limit: per tenant and per client address', { 'Retry-After': { schema: { type: 'integer' } } }),
-  503: problemResponse('The core (or the event broker, for streams) is unavailable; nothing was applied', { 'Retry-After': { schema: { type: 'integer' } } }),
+  403: problemResponse(
+    "The token's roles or scope do not allow this (e.g. an auditor reserving, a channel service without CHANNEL_B2B taking a B2B hold)",
+  ),
+  429: problemResponse('Rate limit: per tenant and per client address', {
+    'Retry-After': { schema: { type: 'integer' } },
+  }),
+  503: problemResponse('The core (or the event broker, for streams) is unavailable; nothing was applied', {
+    'Retry-After': { schema: { type: 'integer' } },
+  }),
   504: problemResponse('The core did not answer within the deadline; retry writes with the same Idempotency-Key'),
 };
 
 const operationOf = (route: Route): Json => {
   const responses: Json = {};
   for (const r of route.responses) {
-    const headers = Object.fromEntries(Object.entries(r.headers ?? {}).map(([k, d]) => [k, { description: d, schema: { type: 'string' } }]));
+    const headers = Object.fromEntries(
+      Object.entries(r.headers ?? {}).map(([k, d]) => [k, { description: d, schema: { type: 'string' } }]),
+    );
     responses[String(r.status)] = {
       description: r.description,
       ...(Object.keys(headers).length > 0 ? { headers } : {}),
-      ...(r.schema === undefined ? {} : { content: { [r.contentType ?? 'application/json']: { schema: schemaOf(r.schema, 'output') } } }),
+      ...(r.schema === undefined
+        ? {}
+        : { content: { [r.contentType ?? 'application/json']: { schema: schemaOf(r.schema, 'output') } } }),
     };
   }
   for (const [status, doc] of Object.entries(COMMON)) if (responses[status] === undefined) responses[status] = doc;
@@ -66,7 +93,12 @@ const operationOf = (route: Route): Json => {
     parameters: parametersOf(route),
     ...(route.body === undefined
       ? {}
-      : { requestBody: { required: !isOptional(route.body), content: { 'application/json': { schema: schemaOf(route.body, 'input') } } } }),
+      : {
+          requestBody: {
+            required: !isOptional(route.body),
+            content: { 'application/json': { schema: schemaOf(route.body, 'input') } },
+          },
+        }),
     responses,
   };
 };
@@ -86,10 +118,16 @@ export const openApiDocument = (routes: Route[], info: OpenApiInfo): Json => {
     servers: [{ url: '/' }],
     tags: [
       { name: 'Availability', description: 'What a shop shows: "In Stock", "Only 3 left", "Out of Stock"' },
-      { name: 'Reservations', description: 'Hold stock for an order, then confirm (paid), fulfil (shipped) or release (cancelled)' },
+      {
+        name: 'Reservations',
+        description: 'Hold stock for an order, then confirm (paid), fulfil (shipped) or release (cancelled)',
+      },
       { name: 'Stock', description: 'Every level, for back offices' },
     ],
     paths,
-    components: { schemas: described, securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    components: {
+      schemas: described,
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    },
   };
 };

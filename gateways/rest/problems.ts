@@ -56,7 +56,13 @@ export const sendProblem = (reply: FastifyReply, p: ProblemInit, instance: strin
 };
 
 // The core names fields as in the proto; the REST bodies name them in camelCase without `_id`.
-const REST_FIELD: Record<string, string> = { location_id: 'location', order_ref: 'orderRef', ttl: 'ttlSeconds', reservation_id: 'id', shipment_ref: 'shipmentRef' };
+const REST_FIELD: Record<string, string> = {
+  location_id: 'location',
+  order_ref: 'orderRef',
+  ttl: 'ttlSeconds',
+  reservation_id: 'id',
+  shipment_ref: 'shipmentRef',
+};
 const restField = (field: string): string => field.replace(/[a-z_]+/g, (part) => REST_FIELD[part] ?? part);
 
 /** A core (Connect) error as the problem a REST caller sees; the core's messages are written for callers. */
@@ -73,30 +79,67 @@ export const fromConnectError = (err: ConnectError): ProblemInit => {
           title: 'Not enough stock',
           status: 409,
           detail,
-          extensions: { sku: meta.sku, location: meta.location_id, requested: Number(meta.requested), available: Number(meta.available) },
+          extensions: {
+            sku: meta.sku,
+            location: meta.location_id,
+            requested: Number(meta.requested),
+            available: Number(meta.available),
+          },
         };
       }
       if (reason.startsWith('RESERVATION_')) {
-        return { slug: 'reservation-state', title: 'The reservation is not in a state that allows this', status: 409, detail, extensions: { reason, reservationStatus: meta.status } };
+        return {
+          slug: 'reservation-state',
+          title: 'The reservation is not in a state that allows this',
+          status: 409,
+          detail,
+          extensions: { reason, reservationStatus: meta.status },
+        };
       }
-      return { slug: 'precondition-failed', title: 'Not possible in the current state', status: 409, detail, extensions: { reason } };
+      return {
+        slug: 'precondition-failed',
+        title: 'Not possible in the current state',
+        status: 409,
+        detail,
+        extensions: { reason },
+      };
     case Code.InvalidArgument: {
       const violations = err.findDetails(BadRequestSchema).flatMap((b) => b.fieldViolations);
       const errors = violations.map((v) => ({ field: restField(v.field), message: v.description }));
-      return { slug: 'unprocessable', title: 'The request cannot be processed', status: 422, detail, extensions: { errors } };
+      return {
+        slug: 'unprocessable',
+        title: 'The request cannot be processed',
+        status: 422,
+        detail,
+        extensions: { errors },
+      };
     }
     case Code.NotFound:
       return { slug: 'not-found', title: 'Not found', status: 404, detail, extensions: { reason } };
     case Code.AlreadyExists:
-      return { slug: 'conflicting-reuse', title: 'Already used with another request', status: 422, detail, extensions: { reason } };
+      return {
+        slug: 'conflicting-reuse',
+        title: 'Already used with another request',
+        status: 422,
+        detail,
+        extensions: { reason },
+      };
     case Code.Aborted:
-      return { slug: 'busy', title: 'Busy, retry shortly', status: 409, detail, extensions: { reason }, headers: { 'retry-after': '1' } };
+      return {
+        slug: 'busy',
+        title: 'Busy, retry shortly',
+        status: 409,
+        detail,
+        extensions: { reason },
+        headers: { 'retry-after': '1' },
+      };
     case Code.DeadlineExceeded:
       return {
         slug: 'deadline-exceeded',
         title: 'The core did not answer in time',
         status: 504,
-        detail: 'the core did not answer within the deadline; a write may or may not have been applied: retry it with the same Idempotency-Key',
+        detail:
+          'the core did not answer within the deadline; a write may or may not have been applied: retry it with the same Idempotency-Key',
       };
     case Code.Unavailable:
       return {
@@ -109,13 +152,24 @@ export const fromConnectError = (err: ConnectError): ProblemInit => {
         headers: { 'retry-after': '1' },
       };
     case Code.Unauthenticated:
-      return { slug: 'unauthenticated', title: 'Authentication required', status: 401, detail, headers: { 'www-authenticate': 'Bearer' } };
+      return {
+        slug: 'unauthenticated',
+        title: 'Authentication required',
+        status: 401,
+        detail,
+        headers: { 'www-authenticate': 'Bearer' },
+      };
     case Code.PermissionDenied:
       return { slug: 'forbidden', title: 'Not allowed', status: 403, detail, extensions: { reason } };
     case Code.ResourceExhausted:
       return { slug: 'rate-limited', title: 'Too many requests', status: 429, detail, headers: { 'retry-after': '1' } };
     default:
-      return { slug: 'internal', title: 'Internal error', status: 500, detail: 'internal error; retry, and report the correlation id if it persists' };
+      return {
+        slug: 'internal',
+        title: 'Internal error',
+        status: 500,
+        detail: 'internal error; retry, and report the correlation id if it persists',
+      };
   }
 };
 

@@ -10,12 +10,25 @@ import type { EdgeCaller } from './auth.js';
 import type { FieldError } from './problems.js';
 import type { RateLimiter } from './rateLimit.js';
 
-export type ResponseDoc = { status: number; description: string; schema?: z.ZodType; contentType?: string; headers?: Record<string, string> };
+export type ResponseDoc = {
+  status: number;
+  description: string;
+  schema?: z.ZodType;
+  contentType?: string;
+  headers?: Record<string, string>;
+};
 export type HeaderDoc = { name: string; description: string; required: boolean; schema: z.ZodType };
 
 type Shape = z.ZodObject;
 
-export type RouteInput<P, Q, B> = { params: P; query: Q; body: B; caller: EdgeCaller; req: FastifyRequest; reply: FastifyReply };
+export type RouteInput<P, Q, B> = {
+  params: P;
+  query: Q;
+  body: B;
+  caller: EdgeCaller;
+  req: FastifyRequest;
+  reply: FastifyReply;
+};
 
 export type Route = {
   method: 'GET' | 'POST';
@@ -47,7 +60,10 @@ export const defineRoute = <P extends Shape, Q extends Shape, B extends z.ZodTyp
 /** zod issues as REST field errors: `lines[0].quantity`, `(body)` for the body as a whole. */
 export const fieldErrors = (issues: z.core.$ZodIssue[]): FieldError[] =>
   issues.map((i) => {
-    const field = i.path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc === '' ? String(p) : `${acc}.${String(p)}`), '');
+    const field = i.path.reduce<string>(
+      (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc === '' ? String(p) : `${acc}.${String(p)}`),
+      '',
+    );
     const message = /received undefined$/.test(i.message) ? 'required' : i.message;
     return { field: field === '' ? '(body)' : field, message };
   });

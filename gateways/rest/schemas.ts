@@ -8,14 +8,28 @@ export const components = z.registry<{ id: string; description?: string }>();
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]+$/;
 const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
 
-export const sku = z.string().min(1).max(128).regex(NO_CONTROL, 'must not contain control characters').describe('Stock keeping unit');
+export const sku = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(NO_CONTROL, 'must not contain control characters')
+  .describe('Stock keeping unit');
 export const locationId = z.string().min(1).max(128).regex(NO_CONTROL, 'must not contain control characters');
-export const reservationId = z.string().min(1).max(128).regex(VISIBLE_ASCII, 'visible ASCII characters only').describe('The reservation id the create call answered');
+export const reservationId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(VISIBLE_ASCII, 'visible ASCII characters only')
+  .describe('The reservation id the create call answered');
 
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 export const CHANNELS = ['ECOMMERCE', 'B2B', 'MARKETPLACE', 'POS'] as const;
-export const channel = z.enum(CHANNELS).describe('The sales channel the reservation is for; it sets the default hold time (e-commerce 15 min, B2B 48 h, marketplace 30 min, POS 5 min)');
+export const channel = z
+  .enum(CHANNELS)
+  .describe(
+    'The sales channel the reservation is for; it sets the default hold time (e-commerce 15 min, B2B 48 h, marketplace 30 min, POS 5 min)',
+  );
 
 export const STATUSES = ['IN_STOCK', 'LOW_STOCK', 'OUT_OF_STOCK'] as const;
 
@@ -51,13 +65,17 @@ export const availability = z.object({
   locationCount: z.number().int().optional().describe('Asked by region: how many locations the sum covers'),
   available: z.number().int().min(0).describe('Units a customer can buy now'),
   status: z.enum(STATUSES),
-  label: z.string().describe('"In Stock", "Only 3 left" (at or under the tenant\'s low-stock threshold) or "Out of Stock"'),
+  label: z
+    .string()
+    .describe('"In Stock", "Only 3 left" (at or under the tenant\'s low-stock threshold) or "Out of Stock"'),
   asOf: z.iso.datetime().describe('The instant this answer reflects'),
   stale: z.boolean().describe('True when a fallback answered and the figure may be older than the ledger'),
 });
 components.add(availability, { id: 'Availability', description: 'What a shop shows next to a product' });
 
-export const availabilityBatch = z.object({ items: z.array(availability).describe('One answer per requested item, in request order') });
+export const availabilityBatch = z.object({
+  items: z.array(availability).describe('One answer per requested item, in request order'),
+});
 components.add(availabilityBatch, { id: 'AvailabilityBatch' });
 
 // --- stock (back office) -------------------------------------------------------------------
@@ -65,7 +83,10 @@ components.add(availabilityBatch, { id: 'AvailabilityBatch' });
 export const stockQuery = z.object({
   sku,
   location: locationId.describe('A warehouse or store id'),
-  consistency: z.enum(['strong', 'eventual']).default('strong').describe('strong: from the ledger (default); eventual: from the availability view'),
+  consistency: z
+    .enum(['strong', 'eventual'])
+    .default('strong')
+    .describe('strong: from the ledger (default); eventual: from the availability view'),
 });
 
 export const stockLevel = z.object({
@@ -92,13 +113,27 @@ export const reservationLineInput = z.object({
   sku,
   location: locationId.describe('Where the units are held'),
   quantity: z.number().int().positive().max(1_000_000_000),
-  unit: z.string().max(32).optional().describe('Empty or absent: base units (the only unit until the product catalog lands)'),
+  unit: z
+    .string()
+    .max(32)
+    .optional()
+    .describe('Empty or absent: base units (the only unit until the product catalog lands)'),
 });
 
 export const createReservationBody = z.object({
   channel,
-  lines: z.array(reservationLineInput).min(1).max(100).describe('1 to 100 lines, each (sku, location) at most once; all are held or none'),
-  ttlSeconds: z.number().int().positive().max(30 * 24 * 3600).optional().describe("How long the hold lasts; default: the tenant's policy for the channel"),
+  lines: z
+    .array(reservationLineInput)
+    .min(1)
+    .max(100)
+    .describe('1 to 100 lines, each (sku, location) at most once; all are held or none'),
+  ttlSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(30 * 24 * 3600)
+    .optional()
+    .describe("How long the hold lasts; default: the tenant's policy for the channel"),
   orderRef: z.string().max(256).optional(),
 });
 
@@ -114,7 +149,15 @@ export const reservation = z.object({
   id: z.string().describe('uuidv5 of (tenant, Idempotency-Key) for reservations made here'),
   status: z.enum(RESERVATION_STATUSES),
   channel: z.enum(CHANNELS),
-  lines: z.array(z.object({ sku: z.string(), location: z.string(), quantity: z.number().int(), unit: z.string(), baseQuantity: z.number().int() })),
+  lines: z.array(
+    z.object({
+      sku: z.string(),
+      location: z.string(),
+      quantity: z.number().int(),
+      unit: z.string(),
+      baseQuantity: z.number().int(),
+    }),
+  ),
   expiresAt: z.iso.datetime().describe('A pending reservation not confirmed by then is released'),
   orderRef: z.string(),
   shipmentRef: z.string(),
@@ -135,12 +178,15 @@ export const problemSchema = z
     detail: z.string().describe('What was wrong and what to do'),
     instance: z.string().describe('The request path'),
     correlationId: z.string(),
-    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional().describe('invalid-request and unprocessable: one entry per field'),
+    errors: z
+      .array(z.object({ field: z.string(), message: z.string() }))
+      .optional()
+      .describe('invalid-request and unprocessable: one entry per field'),
     sku: z.string().optional().describe('insufficient-stock'),
     location: z.string().optional().describe('insufficient-stock'),
     requested: z.number().int().optional().describe('insufficient-stock'),
     available: z.number().int().optional().describe('insufficient-stock'),
-    reason: z.string().optional().describe('The core\'s reason code, e.g. RESERVATION_EXPIRED, ROLE_NOT_ALLOWED'),
+    reason: z.string().optional().describe("The core's reason code, e.g. RESERVATION_EXPIRED, ROLE_NOT_ALLOWED"),
     reservationStatus: z.string().optional().describe('reservation-state: the status the reservation is in'),
   })
   .loose();

@@ -46,8 +46,15 @@ const CORRELATION = /^[\x21-\x7e]{1,128}$/;
 const fastifyProblem = (err: FastifyError): ProblemInit | null => {
   const status = err.statusCode ?? 500;
   if (status >= 500) return null;
-  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { slug: 'payload-too-large', title: 'Request body too large', status: 413, detail: err.message };
-  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { slug: 'unsupported-media-type', title: 'Unsupported media type', status: 415, detail: `${err.message}; send Content-Type: application/json` };
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return { slug: 'payload-too-large', title: 'Request body too large', status: 413, detail: err.message };
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+    return {
+      slug: 'unsupported-media-type',
+      title: 'Unsupported media type',
+      status: 415,
+      detail: `${err.message}; send Content-Type: application/json`,
+    };
   return { slug: 'invalid-request', title: 'The request is not valid', status, detail: err.message };
 };
 
@@ -75,15 +82,33 @@ export const buildEdge = async (deps: EdgeDeps): Promise<{ app: FastifyInstance;
     else p = fastifyProblem(err as FastifyError);
     if (p === null || p.status >= 500) {
       if (p === null || p.slug === 'internal') req.log.error({ err, url: req.url }, 'request failed');
-      p ??= { slug: 'internal', title: 'Internal error', status: 500, detail: 'internal error; retry, and report the correlation id if it persists' };
+      p ??= {
+        slug: 'internal',
+        title: 'Internal error',
+        status: 500,
+        detail: 'internal error; retry, and report the correlation id if it persists',
+      };
     }
     return sendProblem(reply, p, req.url.split('?')[0] ?? req.url);
   });
   app.setNotFoundHandler((req, reply) =>
-    sendProblem(reply, { slug: 'not-found', title: 'Not found', status: 404, detail: `no route ${req.method} ${req.url.split('?')[0]}; see /docs` }, req.url.split('?')[0] ?? req.url),
+    sendProblem(
+      reply,
+      {
+        slug: 'not-found',
+        title: 'Not found',
+        status: 404,
+        detail: `no route ${req.method} ${req.url.split('?')[0]}; see /docs`,
+      },
+      req.url.split('?')[0] ?? req.url,
+    ),
   );
 
-  const hub = createStreamHub(core, { heartbeatMs: settings.sseHeartbeatMs, resumeMs: settings.sseResumeMs, maxStreams: settings.sseMaxStreams });
+  const hub = createStreamHub(core, {
+    heartbeatMs: settings.sseHeartbeatMs,
+    resumeMs: settings.sseResumeMs,
+    maxStreams: settings.sseMaxStreams,
+  });
   const routes = [
     ...availabilityRoutes({ core, maxAgeS: settings.availabilityMaxAgeS }),
     ...streamRoutes({ hub, heartbeatMs: settings.sseHeartbeatMs, resumeMs: settings.sseResumeMs }),
@@ -111,7 +136,9 @@ export const buildEdge = async (deps: EdgeDeps): Promise<{ app: FastifyInstance;
   app.get('/docs', async (_req, reply) => reply.type('text/html; charset=utf-8').send(html));
   // For probes: no token; SERVING only while the core answers its health check.
   app.get('/healthz', async (req, reply) => {
-    const r = await core.health.check({ service: '' }, { timeoutMs: 1_000, headers: { 'correlation-id': req.id } }).catch(() => null);
+    const r = await core.health
+      .check({ service: '' }, { timeoutMs: 1_000, headers: { 'correlation-id': req.id } })
+      .catch(() => null);
     const serving = r?.status === HealthCheckResponse_ServingStatus.SERVING;
     return reply.code(serving ? 200 : 503).send({ status: serving ? 'SERVING' : 'NOT_SERVING' });
   });
@@ -135,7 +162,13 @@ export const startEdge = async (
   o: { coreUrl: string; port: number; log: Logger; plugins?: FastifyPluginAsync[] },
 ): Promise<EdgeHandle> => {
   const core = connectCore(o.coreUrl, settings.coreTimeoutMs);
-  const edge = await buildEdge({ core, verify: cachingVerifier(config.jwtSecret), settings, log: o.log, ...(o.plugins === undefined ? {} : { plugins: o.plugins }) });
+  const edge = await buildEdge({
+    core,
+    verify: cachingVerifier(config.jwtSecret),
+    settings,
+    log: o.log,
+    ...(o.plugins === undefined ? {} : { plugins: o.plugins }),
+  });
   try {
     await edge.app.listen({ port: o.port, host: settings.host });
   } catch (err) {

@@ -62,15 +62,27 @@ export const createStreamHub = (core: CoreClient, settings: StreamSettings) => {
         ? { keys: filter.skus.map((sku) => ({ sku, locationId: filter.locationId })), sendCurrent: true }
         : { locationId: filter.locationId };
     try {
-      for await (const res of core.streams.watchStock(request, core.stream({ token: caller.token, correlationId, signal: s.upstream.signal }))) {
+      for await (const res of core.streams.watchStock(
+        request,
+        core.stream({ token: caller.token, correlationId, signal: s.upstream.signal }),
+      )) {
         if (res.level === undefined) continue;
-        record(s, 'availability', { ...toAvailability(res.level, { location: res.level.locationId }), version: Number(res.level.version), eventId: res.eventId });
+        record(s, 'availability', {
+          ...toAvailability(res.level, { location: res.level.locationId }),
+          version: Number(res.level.version),
+          eventId: res.eventId,
+        });
       }
     } catch (err) {
       if (s.upstream.signal.aborted) return;
-      const p = err instanceof ConnectError ? fromConnectError(err) : { status: 500, slug: 'internal', title: 'Internal error', detail: 'internal error' };
+      const p =
+        err instanceof ConnectError
+          ? fromConnectError(err)
+          : { status: 500, slug: 'internal', title: 'Internal error', detail: 'internal error' };
       // Not recorded: a resumed stream would replay a stale failure.
-      s.sink?.write(`event: error\ndata: ${JSON.stringify({ type: `https://stockmind.io/problems/${p.slug}`, title: p.title, status: p.status, detail: p.detail })}\n\n`);
+      s.sink?.write(
+        `event: error\ndata: ${JSON.stringify({ type: `https://stockmind.io/problems/${p.slug}`, title: p.title, status: p.status, detail: p.detail })}\n\n`,
+      );
     }
     const sink = s.sink;
     end(s);
@@ -85,12 +97,21 @@ export const createStreamHub = (core: CoreClient, settings: StreamSettings) => {
     const previous = m === null ? undefined : sessions.get(m[1] ?? '');
     const after = Number(m?.[2] ?? -1);
     const resumable =
-      previous !== undefined && previous.owner === owner && after < previous.nextSeq && (previous.history[0]?.seq ?? previous.nextSeq) <= after + 1;
+      previous !== undefined &&
+      previous.owner === owner &&
+      after < previous.nextSeq &&
+      (previous.history[0]?.seq ?? previous.nextSeq) <= after + 1;
 
     if (!resumable && sessions.size >= settings.maxStreams) {
       const idle = [...sessions.values()].find((s) => s.sink === null);
       if (idle === undefined) {
-        throw problem({ slug: 'core-unavailable', title: 'Too many event streams', status: 503, detail: 'this edge serves its maximum of event streams; retry shortly', headers: { 'retry-after': '5' } });
+        throw problem({
+          slug: 'core-unavailable',
+          title: 'Too many event streams',
+          status: 503,
+          detail: 'this edge serves its maximum of event streams; retry shortly',
+          headers: { 'retry-after': '5' },
+        });
       }
       end(idle);
     }
@@ -112,7 +133,10 @@ export const createStreamHub = (core: CoreClient, settings: StreamSettings) => {
       },
       close: () => res.end(),
     };
-    const heartbeat = setInterval(() => sink.write(`: heartbeat ${new Date().toISOString()}\n\n`), settings.heartbeatMs);
+    const heartbeat = setInterval(
+      () => sink.write(`: heartbeat ${new Date().toISOString()}\n\n`),
+      settings.heartbeatMs,
+    );
     res.write(`retry: 2000\n\n`);
 
     let session: Session;
@@ -125,14 +149,23 @@ export const createStreamHub = (core: CoreClient, settings: StreamSettings) => {
       sink.write(`event: open\ndata: ${JSON.stringify({ stream: session.id, resumed: true })}\n\n`);
       for (const h of session.history) if (h.seq > after) sink.write(h.frame);
     } else {
-      session = { id: randomBytes(12).toString('base64url'), owner, history: [], nextSeq: 0, sink, upstream: new AbortController(), linger: null };
+      session = {
+        id: randomBytes(12).toString('base64url'),
+        owner,
+        history: [],
+        nextSeq: 0,
+        sink,
+        upstream: new AbortController(),
+        linger: null,
+      };
       sessions.set(session.id, session);
       record(session, 'open', { stream: session.id, resumed: false });
       if (lastEventId !== undefined) {
         sink.write(
           `event: reset\ndata: ${JSON.stringify({
             lastEventId,
-            detail: 'cannot resume from this Last-Event-ID (unknown, expired or from another edge); re-read the availability you show (POST /v1/availability:batch), changes from now on follow',
+            detail:
+              'cannot resume from this Last-Event-ID (unknown, expired or from another edge); re-read the availability you show (POST /v1/availability:batch), changes from now on follow',
           })}\n\n`,
         );
       }

@@ -14,17 +14,26 @@ export const stockRoutes = ({ core }: { core: CoreClient }): Route[] => [
     operationId: 'getStock',
     tag: 'Stock',
     summary: 'Every level of one item at one location (back offices)',
-    description: 'Read from the ledger by default (consistency=strong); consistency=eventual reads the availability view.',
+    description:
+      'Read from the ledger by default (consistency=strong); consistency=eventual reads the availability view.',
     action: 'read',
     query: stockQuery,
     responses: [
       { status: 200, description: 'The levels', schema: stockLevel },
-      { status: 400, description: 'Missing or bad sku, location or consistency', schema: problemSchema, contentType: 'application/problem+json' },
+      {
+        status: 400,
+        description: 'Missing or bad sku, location or consistency',
+        schema: problemSchema,
+        contentType: 'application/problem+json',
+      },
     ],
     async handle({ query, caller, req, reply }) {
       permit(caller, 'read', { locations: [query.location] });
       const { levels } = await core.inventory.queryStock(
-        { keys: [{ sku: query.sku, locationId: query.location }], consistency: query.consistency === 'strong' ? Consistency.STRONG : Consistency.EVENTUAL },
+        {
+          keys: [{ sku: query.sku, locationId: query.location }],
+          consistency: query.consistency === 'strong' ? Consistency.STRONG : Consistency.EVENTUAL,
+        },
         core.unary({ token: caller.token, correlationId: req.id }),
       );
       const level = levels[0];

@@ -14,10 +14,20 @@ const streamQuery = z.object({
     .union([sku, z.array(sku).max(MAX_STREAM_SKUS)])
     .optional()
     .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]))
-    .describe(`Optional, repeatable (up to ${MAX_STREAM_SKUS}): watch only these items; their current levels are sent first`),
+    .describe(
+      `Optional, repeatable (up to ${MAX_STREAM_SKUS}): watch only these items; their current levels are sent first`,
+    ),
 });
 
-export const streamRoutes = ({ hub, heartbeatMs, resumeMs }: { hub: StreamHub; heartbeatMs: number; resumeMs: number }): Route[] => [
+export const streamRoutes = ({
+  hub,
+  heartbeatMs,
+  resumeMs,
+}: {
+  hub: StreamHub;
+  heartbeatMs: number;
+  resumeMs: number;
+}): Route[] => [
   defineRoute({
     method: 'GET',
     path: '/v1/availability/stream',
@@ -33,10 +43,27 @@ export const streamRoutes = ({ hub, heartbeatMs, resumeMs }: { hub: StreamHub; h
       'Without sku, changes are watched from the moment the core registers the stream (a few ms after `open`); with sku, current levels come first, so nothing is missed.',
     action: 'read',
     query: streamQuery,
-    headers: [{ name: 'Last-Event-ID', required: false, description: 'The id of the last event received, to resume', schema: z.string() }],
+    headers: [
+      {
+        name: 'Last-Event-ID',
+        required: false,
+        description: 'The id of the last event received, to resume',
+        schema: z.string(),
+      },
+    ],
     responses: [
-      { status: 200, description: 'An event stream', schema: z.string().describe('text/event-stream'), contentType: 'text/event-stream' },
-      { status: 400, description: 'Missing or bad location or sku', schema: problemSchema, contentType: 'application/problem+json' },
+      {
+        status: 200,
+        description: 'An event stream',
+        schema: z.string().describe('text/event-stream'),
+        contentType: 'text/event-stream',
+      },
+      {
+        status: 400,
+        description: 'Missing or bad location or sku',
+        schema: problemSchema,
+        contentType: 'application/problem+json',
+      },
     ],
     async handle({ query, caller, req, reply }) {
       permit(caller, 'read', { locations: [query.location] });

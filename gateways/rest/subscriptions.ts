@@ -39,7 +39,14 @@ const createBody = z
   .object({
     url: z.string().min(1).max(2048),
     eventTypes: z
-      .array(z.string().regex(EVENT_TYPE_PATTERN, 'an event type (stockmind.stock.stock_reserved.v1), a prefix (stockmind.stock.*) or *'))
+      .array(
+        z
+          .string()
+          .regex(
+            EVENT_TYPE_PATTERN,
+            'an event type (stockmind.stock.stock_reserved.v1), a prefix (stockmind.stock.*) or *',
+          ),
+      )
       .min(1)
       .max(50),
     description: z.string().max(256).optional(),
@@ -57,115 +64,175 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const invalid = (issues: z.core.$ZodIssue[]): HttpProblem => {
   const errors = issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }));
-  return problem({ slug: 'invalid-request', title: 'The request is not valid', status: 400, detail: errors.map((e) => `${e.field}: ${e.message}`).join('; '), extensions: { errors } });
+  return problem({
+    slug: 'invalid-request',
+    title: 'The request is not valid',
+    status: 400,
+    detail: errors.map((e) => `${e.field}: ${e.message}`).join('; '),
+    extensions: { errors },
+  });
 };
 
 const notFound = (id: string): HttpProblem =>
-  problem({ slug: 'not-found', title: 'Not found', status: 404, detail: `no webhook subscription "${id.slice(0, 64)}" for this tenant` });
+  problem({
+    slug: 'not-found',
+    title: 'Not found',
+    status: 404,
+    detail: `no webhook subscription "${id.slice(0, 64)}" for this tenant`,
+  });
 
-export const subscriptionRoutes = (deps: SubscriptionRoutesDeps): FastifyPluginAsync => async (app) => {
-  const admin = async (req: FastifyRequest): Promise<Claims> => {
-    const { claims } = await authenticate(deps.verify, req);
-    if (!claims.roles.includes('admin')) {
-      throw problem({ slug: 'forbidden', title: 'Not allowed', status: 403, detail: 'managing webhook subscriptions needs the admin role', extensions: { reason: 'ROLE_NOT_ALLOWED' } });
-    }
-    return claims;
-  };
-  // Self-contained answers: the same problem+json as the edge, whether or not the edge's error handler is around.
-  const handle =
-    (fn: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
-    async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
-      try {
-        return await fn(req, reply);
-      } catch (err) {
-        const path = req.url.split('?')[0] ?? req.url;
-        if (err instanceof HttpProblem) return sendProblem(reply, err.problem, path);
-        if (isConnectionError(err) || (err instanceof Error && err.message === POOL_CHECKOUT_TIMEOUT)) {
-          deps.log.warn({ err: (err as Error).message, url: path }, 'webhook subscriptions: Postgres unavailable');
-          return sendProblem(reply, { slug: 'unavailable', title: 'Temporarily unavailable', status: 503, detail: 'subscriptions cannot be read or written right now; nothing was changed, retry shortly', headers: { 'retry-after': '5' } }, path);
-        }
-        deps.log.error({ err, url: path }, 'webhook subscription request failed');
-        return sendProblem(reply, { slug: 'internal', title: 'Internal error', status: 500, detail: 'internal error; retry, and report the correlation id if it persists' }, path);
+export const subscriptionRoutes =
+  (deps: SubscriptionRoutesDeps): FastifyPluginAsync =>
+  async (app) => {
+    const admin = async (req: FastifyRequest): Promise<Claims> => {
+      const { claims } = await authenticate(deps.verify, req);
+      if (!claims.roles.includes('admin')) {
+        throw problem({
+          slug: 'forbidden',
+          title: 'Not allowed',
+          status: 403,
+          detail: 'managing webhook subscriptions needs the admin role',
+          extensions: { reason: 'ROLE_NOT_ALLOWED' },
+        });
       }
+      return claims;
     };
-  const subscriptionOf = async (tenantId: string, id: string) => {
-    const s = UUID.test(id) ? await getSubscription(deps.pool, tenantId, id) : null;
-    if (s === null) throw notFound(id);
-    return s;
+    // Self-contained answers: the same problem+json as the edge, whether or not the edge's error handler is around.
+    const handle =
+      (fn: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
+      async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+        try {
+          return await fn(req, reply);
+        } catch (err) {
+          const path = req.url.split('?')[0] ?? req.url;
+          if (err instanceof HttpProblem) return sendProblem(reply, err.problem, path);
+          if (isConnectionError(err) || (err instanceof Error && err.message === POOL_CHECKOUT_TIMEOUT)) {
+            deps.log.warn({ err: (err as Error).message, url: path }, 'webhook subscriptions: Postgres unavailable');
+            return sendProblem(
+              reply,
+              {
+                slug: 'unavailable',
+                title: 'Temporarily unavailable',
+                status: 503,
+                detail: 'subscriptions cannot be read or written right now; nothing was changed, retry shortly',
+                headers: { 'retry-after': '5' },
+              },
+              path,
+            );
+          }
+          deps.log.error({ err, url: path }, 'webhook subscription request failed');
+          return sendProblem(
+            reply,
+            {
+              slug: 'internal',
+              title: 'Internal error',
+              status: 500,
+              detail: 'internal error; retry, and report the correlation id if it persists',
+            },
+            path,
+          );
+        }
+      };
+    const subscriptionOf = async (tenantId: string, id: string) => {
+      const s = UUID.test(id) ? await getSubscription(deps.pool, tenantId, id) : null;
+      if (s === null) throw notFound(id);
+      return s;
+    };
+
+    app.post(
+      '/v1/webhooks/subscriptions',
+      handle(async (req, reply) => {
+        const claims = await admin(req);
+        const body = createBody.safeParse(req.body);
+        if (!body.success) throw invalid(body.error.issues);
+        const target = await checkTargetUrl(body.data.url, deps.allowPrivateTargets);
+        if (!target.ok) {
+          throw problem({
+            slug: 'unprocessable',
+            title: 'The URL cannot be used',
+            status: 422,
+            detail: `url: ${target.problem}`,
+            extensions: { errors: [{ field: 'url', message: target.problem }] },
+          });
+        }
+        const created = await createSubscription(deps.pool, {
+          tenantId: claims.tenant,
+          url: target.url.toString(),
+          eventTypes: [...new Set(body.data.eventTypes)],
+          description: body.data.description ?? '',
+          createdBy: claims.sub,
+        });
+        deps.log.info(
+          {
+            tenant: claims.tenant,
+            subscriptionId: created.subscription.id,
+            eventTypes: created.subscription.eventTypes,
+          },
+          'webhook subscription created',
+        );
+        return reply
+          .code(201)
+          .header('location', `/v1/webhooks/subscriptions/${created.subscription.id}`)
+          .send({ ...created.subscription, secret: created.secret });
+      }),
+    );
+
+    app.get(
+      '/v1/webhooks/subscriptions',
+      handle(async (req) => {
+        const claims = await admin(req);
+        return { subscriptions: await listSubscriptions(deps.pool, claims.tenant) };
+      }),
+    );
+
+    app.get<{ Params: { id: string } }>(
+      '/v1/webhooks/subscriptions/:id',
+      handle(async (req) => {
+        const claims = await admin(req);
+        return subscriptionOf(claims.tenant, (req.params as { id: string }).id);
+      }),
+    );
+
+    app.delete<{ Params: { id: string } }>(
+      '/v1/webhooks/subscriptions/:id',
+      handle(async (req, reply) => {
+        const claims = await admin(req);
+        const id = (req.params as { id: string }).id;
+        if (!UUID.test(id) || !(await deleteSubscription(deps.pool, claims.tenant, id))) throw notFound(id);
+        deps.log.info({ tenant: claims.tenant, subscriptionId: id }, 'webhook subscription deleted');
+        return reply.code(204).send();
+      }),
+    );
+
+    app.get<{ Params: { id: string } }>(
+      '/v1/webhooks/subscriptions/:id/deliveries',
+      handle(async (req) => {
+        const claims = await admin(req);
+        const query = deliveriesQuery.safeParse(req.query);
+        if (!query.success) throw invalid(query.error.issues);
+        const s = await subscriptionOf(claims.tenant, (req.params as { id: string }).id);
+        const deliveries = await listDeliveries(deps.pool, claims.tenant, s.id, {
+          limit: query.data.limit,
+          ...(query.data.status === undefined ? {} : { status: query.data.status }),
+        });
+        return { subscriptionId: s.id, deliveries };
+      }),
+    );
   };
-
-  app.post(
-    '/v1/webhooks/subscriptions',
-    handle(async (req, reply) => {
-      const claims = await admin(req);
-      const body = createBody.safeParse(req.body);
-      if (!body.success) throw invalid(body.error.issues);
-      const target = await checkTargetUrl(body.data.url, deps.allowPrivateTargets);
-      if (!target.ok) {
-        throw problem({ slug: 'unprocessable', title: 'The URL cannot be used', status: 422, detail: `url: ${target.problem}`, extensions: { errors: [{ field: 'url', message: target.problem }] } });
-      }
-      const created = await createSubscription(deps.pool, {
-        tenantId: claims.tenant,
-        url: target.url.toString(),
-        eventTypes: [...new Set(body.data.eventTypes)],
-        description: body.data.description ?? '',
-        createdBy: claims.sub,
-      });
-      deps.log.info({ tenant: claims.tenant, subscriptionId: created.subscription.id, eventTypes: created.subscription.eventTypes }, 'webhook subscription created');
-      return reply
-        .code(201)
-        .header('location', `/v1/webhooks/subscriptions/${created.subscription.id}`)
-        .send({ ...created.subscription, secret: created.secret });
-    }),
-  );
-
-  app.get(
-    '/v1/webhooks/subscriptions',
-    handle(async (req) => {
-      const claims = await admin(req);
-      return { subscriptions: await listSubscriptions(deps.pool, claims.tenant) };
-    }),
-  );
-
-  app.get<{ Params: { id: string } }>(
-    '/v1/webhooks/subscriptions/:id',
-    handle(async (req) => {
-      const claims = await admin(req);
-      return subscriptionOf(claims.tenant, (req.params as { id: string }).id);
-    }),
-  );
-
-  app.delete<{ Params: { id: string } }>(
-    '/v1/webhooks/subscriptions/:id',
-    handle(async (req, reply) => {
-      const claims = await admin(req);
-      const id = (req.params as { id: string }).id;
-      if (!UUID.test(id) || !(await deleteSubscription(deps.pool, claims.tenant, id))) throw notFound(id);
-      deps.log.info({ tenant: claims.tenant, subscriptionId: id }, 'webhook subscription deleted');
-      return reply.code(204).send();
-    }),
-  );
-
-  app.get<{ Params: { id: string } }>(
-    '/v1/webhooks/subscriptions/:id/deliveries',
-    handle(async (req) => {
-      const claims = await admin(req);
-      const query = deliveriesQuery.safeParse(req.query);
-      if (!query.success) throw invalid(query.error.issues);
-      const s = await subscriptionOf(claims.tenant, (req.params as { id: string }).id);
-      const deliveries = await listDeliveries(deps.pool, claims.tenant, s.id, { limit: query.data.limit, ...(query.data.status === undefined ? {} : { status: query.data.status }) });
-      return { subscriptionId: s.id, deliveries };
-    }),
-  );
-};
 
 /**
  * The plugin as the edge process runs it: its own small pool (subscriptions live in
  * DATABASE_URL; the tables come with the core's migrations) and the same private-target
  * rule as delivery (STOCKMIND_WEBHOOK_ALLOW_PRIVATE_TARGETS).
  */
-export const webhookSubscriptions = (config: Pick<Config, 'databaseUrl' | 'jwtSecret'>, log: Logger): { plugin: FastifyPluginAsync; close(): Promise<void> } => {
+export const webhookSubscriptions = (
+  config: Pick<Config, 'databaseUrl' | 'jwtSecret'>,
+  log: Logger,
+): { plugin: FastifyPluginAsync; close(): Promise<void> } => {
   const pool = createPool({ databaseUrl: config.databaseUrl, max: 3, applicationName: 'stockmind-edge-webhooks' });
   const { allowPrivateTargets } = loadWebhooksOutSettings();
-  return { plugin: subscriptionRoutes({ pool, verify: cachingVerifier(config.jwtSecret), allowPrivateTargets, log }), close: () => pool.end() };
+  return {
+    plugin: subscriptionRoutes({ pool, verify: cachingVerifier(config.jwtSecret), allowPrivateTargets, log }),
+    close: () => pool.end(),
+  };
 };

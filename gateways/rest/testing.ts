@@ -27,7 +27,14 @@ export const startStack = async (label: string, env: Record<string, string> = {}
   const db = await createTestDatabase(label, 2);
   const edgePort = await freePort();
   const core = await startCoreProcess(
-    { DATABASE_URL: db.url, STOCKMIND_NAMESPACE: ns, STOCKMIND_PG_POOL_MAX: '4', EDGE_PORT: String(edgePort), WEBHOOK_PORT: String(await freePort()), ...env },
+    {
+      DATABASE_URL: db.url,
+      STOCKMIND_NAMESPACE: ns,
+      STOCKMIND_PG_POOL_MAX: '4',
+      EDGE_PORT: String(edgePort),
+      WEBHOOK_PORT: String(await freePort()),
+      ...env,
+    },
     60_000,
     'start',
   );
@@ -53,11 +60,32 @@ export const startStack = async (label: string, env: Record<string, string> = {}
   };
 };
 
-export const tokenFor = (tenant: string, claims: Partial<Omit<Claims, 'tenant'>> = {}, secret = DEVELOPMENT_JWT_SECRET): Promise<string> =>
-  signToken(secret, { tenant, sub: claims.sub ?? 'spec', roles: claims.roles ?? ['admin'], locations: claims.locations ?? [], channels: claims.channels ?? [] }, 600);
+export const tokenFor = (
+  tenant: string,
+  claims: Partial<Omit<Claims, 'tenant'>> = {},
+  secret = DEVELOPMENT_JWT_SECRET,
+): Promise<string> =>
+  signToken(
+    secret,
+    {
+      tenant,
+      sub: claims.sub ?? 'spec',
+      roles: claims.roles ?? ['admin'],
+      locations: claims.locations ?? [],
+      channels: claims.channels ?? [],
+    },
+    600,
+  );
 
 /** Registers the product and location (the catalog) and receives `quantity` units there. */
-export const stockUp = async (grpc: Client<typeof InventoryService>, token: string, sku: string, locationId: string, quantity: number, movementId: string) => {
+export const stockUp = async (
+  grpc: Client<typeof InventoryService>,
+  token: string,
+  sku: string,
+  locationId: string,
+  quantity: number,
+  movementId: string,
+) => {
   const headers = { authorization: `Bearer ${token}` };
   await grpc.upsertProduct({ sku, name: sku, baseUnit: 'unit' }, { headers });
   await grpc.upsertLocation({ locationId, name: locationId, kind: LocationKind.WAREHOUSE }, { headers });
@@ -66,7 +94,13 @@ export const stockUp = async (grpc: Client<typeof InventoryService>, token: stri
 
 export type SseEvent = { id: string | undefined; event: string; data: unknown };
 
-export type SseStream = { status: number; headers: Headers; next(timeoutMs?: number): Promise<SseEvent>; comments: string[]; close(): void };
+export type SseStream = {
+  status: number;
+  headers: Headers;
+  next(timeoutMs?: number): Promise<SseEvent>;
+  comments: string[];
+  close(): void;
+};
 
 /** Opens an event stream with fetch and parses it frame by frame. */
 export const openSse = async (url: string, headers: Record<string, string>): Promise<SseStream> => {
@@ -112,7 +146,9 @@ export const openSse = async (url: string, headers: Record<string, string>): Pro
         let timer: NodeJS.Timeout | undefined;
         const chunk = await Promise.race([
           reader.read(),
-          new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no event within ${timeoutMs} ms`)), left))),
+          new Promise<never>(
+            (_, reject) => (timer = setTimeout(() => reject(new Error(`no event within ${timeoutMs} ms`)), left)),
+          ),
         ]).finally(() => clearTimeout(timer));
         if (chunk.done) throw new Error('the stream ended');
         buffer += decoder.decode(chunk.value, { stream: true });

@@ -3,7 +3,13 @@
 import type { CoreOutcome } from './core.js';
 import type { OrderAction } from './adapters/types.js';
 
-export type Problem = { status: number; reason: string; title: string; detail: string; extra?: Record<string, unknown> };
+export type Problem = {
+  status: number;
+  reason: string;
+  title: string;
+  detail: string;
+  extra?: Record<string, unknown>;
+};
 
 export const problemBody = (p: Problem) => ({
   type: `https://stockmind.io/problems/${p.reason.toLowerCase().replaceAll('_', '-')}`,
@@ -15,21 +21,44 @@ export const problemBody = (p: Problem) => ({
 });
 
 /** `problem`: nothing recorded, so the marketplace's retry (or a corrected event) runs again. */
-export type OutcomeAnswer = { kind: 'answer'; httpStatus: number; body: Record<string, unknown> } | { kind: 'problem'; problem: Problem };
+export type OutcomeAnswer =
+  { kind: 'answer'; httpStatus: number; body: Record<string, unknown> } | { kind: 'problem'; problem: Problem };
 
-export const answerFor = (o: { marketplace: string; eventId: string; action: OrderAction; reservationId: string }, outcome: CoreOutcome): OutcomeAnswer => {
-  const base = { marketplace: o.marketplace, eventId: o.eventId, orderId: o.action.orderId, action: o.action.kind, reservationId: o.reservationId };
+export const answerFor = (
+  o: { marketplace: string; eventId: string; action: OrderAction; reservationId: string },
+  outcome: CoreOutcome,
+): OutcomeAnswer => {
+  const base = {
+    marketplace: o.marketplace,
+    eventId: o.eventId,
+    orderId: o.action.orderId,
+    action: o.action.kind,
+    reservationId: o.reservationId,
+  };
   switch (outcome.kind) {
     case 'accepted':
       return o.action.kind === 'ignore'
         ? { kind: 'answer', httpStatus: 200, body: { ...base, outcome: 'ignored', note: o.action.note } }
         : { kind: 'answer', httpStatus: 200, body: { ...base, outcome: 'accepted', reservation: outcome.reservation } };
     case 'refused':
-      return { kind: 'answer', httpStatus: 200, body: { ...base, outcome: 'refused', refusal: { reason: outcome.reason, message: outcome.message, details: outcome.details } } };
+      return {
+        kind: 'answer',
+        httpStatus: 200,
+        body: {
+          ...base,
+          outcome: 'refused',
+          refusal: { reason: outcome.reason, message: outcome.message, details: outcome.details },
+        },
+      };
     case 'invalid':
       return {
         kind: 'problem',
-        problem: { status: 422, reason: 'REJECTED_BY_CORE', title: 'The order cannot be applied as sent', detail: outcome.message },
+        problem: {
+          status: 422,
+          reason: 'REJECTED_BY_CORE',
+          title: 'The order cannot be applied as sent',
+          detail: outcome.message,
+        },
       };
     case 'unavailable':
       return {

@@ -14,7 +14,10 @@ import type { OrderAction } from './adapters/types.js';
 export type InventoryClient = Client<typeof InventoryService>;
 
 export const createInventoryClient = (coreUrl: string): InventoryClient =>
-  createClient(InventoryService, createGrpcTransport({ baseUrl: coreUrl, defaultTimeoutMs: 10_000, idleConnectionTimeoutMs: 60_000 }));
+  createClient(
+    InventoryService,
+    createGrpcTransport({ baseUrl: coreUrl, defaultTimeoutMs: 10_000, idleConnectionTimeoutMs: 60_000 }),
+  );
 
 const TOKEN_TTL_SECONDS = 300;
 
@@ -24,7 +27,17 @@ export const marketplaceTokens = (secret: string, now: () => number = Date.now) 
   return async (tenantId: string): Promise<string> => {
     const hit = cache.get(tenantId);
     if (hit !== undefined && hit.renewAt > now()) return hit.token;
-    const token = await signToken(secret, { tenant: tenantId, sub: 'webhook-gateway', roles: ['channel_service'], locations: [], channels: ['MARKETPLACE'] }, TOKEN_TTL_SECONDS);
+    const token = await signToken(
+      secret,
+      {
+        tenant: tenantId,
+        sub: 'webhook-gateway',
+        roles: ['channel_service'],
+        locations: [],
+        channels: ['MARKETPLACE'],
+      },
+      TOKEN_TTL_SECONDS,
+    );
     if (cache.size > 10_000) cache.clear();
     cache.set(tenantId, { token, renewAt: now() + (TOKEN_TTL_SECONDS - 60) * 1000 });
     return token;
@@ -51,7 +64,11 @@ const view = (r: Reservation | undefined): ReservationView | null =>
         reservationId: r.reservationId,
         status: ReservationStatus[r.status] ?? String(r.status),
         expiresAt: r.expiresAt === undefined ? null : timestampDate(r.expiresAt).toISOString(),
-        lines: r.lines.map((l) => ({ sku: l.sku, locationId: l.locationId, quantity: Number(l.baseQuantity || l.quantity) })),
+        lines: r.lines.map((l) => ({
+          sku: l.sku,
+          locationId: l.locationId,
+          quantity: Number(l.baseQuantity || l.quantity),
+        })),
       };
 
 // Business answers: definitive, reported to the marketplace as a refusal. Everything else the
@@ -62,7 +79,12 @@ const outcomeOfError = (err: unknown): CoreOutcome => {
   const e = ConnectError.from(err);
   if (REFUSALS.has(e.code)) {
     const info = e.findDetails(ErrorInfoSchema)[0];
-    return { kind: 'refused', reason: info?.reason ?? Code[e.code], message: e.rawMessage, details: { ...(info?.metadata ?? {}) } };
+    return {
+      kind: 'refused',
+      reason: info?.reason ?? Code[e.code],
+      message: e.rawMessage,
+      details: { ...(info?.metadata ?? {}) },
+    };
   }
   if (e.code === Code.InvalidArgument) return { kind: 'invalid', message: e.rawMessage };
   return { kind: 'unavailable', message: e.rawMessage, code: Code[e.code] ?? String(e.code) };
@@ -70,7 +92,11 @@ const outcomeOfError = (err: unknown): CoreOutcome => {
 
 export type CallContext = { token: string; correlationId: string; marketplace: string };
 
-export const executeAction = async (client: InventoryClient, action: OrderAction, ctx: CallContext): Promise<CoreOutcome> => {
+export const executeAction = async (
+  client: InventoryClient,
+  action: OrderAction,
+  ctx: CallContext,
+): Promise<CoreOutcome> => {
   const headers = { authorization: `Bearer ${ctx.token}`, 'correlation-id': ctx.correlationId };
   const reservationId = reservationIdFor(ctx.marketplace, action.orderId);
   try {
@@ -88,9 +114,20 @@ export const executeAction = async (client: InventoryClient, action: OrderAction
         return { kind: 'accepted', reservation: view(res.reservation) };
       }
       case 'confirm':
-        return { kind: 'accepted', reservation: view((await client.confirmReservation({ reservationId, orderRef: action.orderId }, { headers })).reservation) };
+        return {
+          kind: 'accepted',
+          reservation: view(
+            (await client.confirmReservation({ reservationId, orderRef: action.orderId }, { headers })).reservation,
+          ),
+        };
       case 'release':
-        return { kind: 'accepted', reservation: view((await client.releaseStock({ reservationId, reason: action.reason.slice(0, 256) }, { headers })).reservation) };
+        return {
+          kind: 'accepted',
+          reservation: view(
+            (await client.releaseStock({ reservationId, reason: action.reason.slice(0, 256) }, { headers }))
+              .reservation,
+          ),
+        };
       case 'ignore':
         return { kind: 'accepted', reservation: null };
       default: {

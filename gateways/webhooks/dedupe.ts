@@ -29,16 +29,19 @@ export const claimEvent = async (db: pg.Pool, e: EventRef, bodyHash: string): Pr
     values: [e.tenantId, e.marketplace, e.eventId, bodyHash, STALE_CLAIM_SECONDS],
   });
   if (claimed.rowCount === 1) return { kind: 'claimed' };
-  const { rows } = await db.query<{ status: string; body_hash: string; http_status: number | null; response: unknown }>({
-    name: 'wh_claim_read',
-    text: 'select status, body_hash, http_status, response from marketplace_events where tenant_id = $1 and marketplace = $2 and event_id = $3',
-    values: [e.tenantId, e.marketplace, e.eventId],
-  });
+  const { rows } = await db.query<{ status: string; body_hash: string; http_status: number | null; response: unknown }>(
+    {
+      name: 'wh_claim_read',
+      text: 'select status, body_hash, http_status, response from marketplace_events where tenant_id = $1 and marketplace = $2 and event_id = $3',
+      values: [e.tenantId, e.marketplace, e.eventId],
+    },
+  );
   const row = rows[0];
   // Released between the two statements: the caller's retry claims it.
   if (row === undefined) return { kind: 'in_progress' };
   if (row.body_hash !== bodyHash) return { kind: 'body_mismatch' };
-  if (row.status === 'done' && row.http_status !== null) return { kind: 'answered', answer: { httpStatus: row.http_status, body: row.response } };
+  if (row.status === 'done' && row.http_status !== null)
+    return { kind: 'answered', answer: { httpStatus: row.http_status, body: row.response } };
   return { kind: 'in_progress' };
 };
 

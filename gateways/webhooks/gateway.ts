@@ -44,7 +44,10 @@ export const buildWebhookGateway = (deps: GatewayDeps): FastifyInstance => {
 
   const problem = (reply: FastifyReply, p: Problem, fields: Record<string, unknown>) => {
     const level = p.status >= 500 ? 'warn' : 'info';
-    deps.log[level]({ ...fields, status: p.status, reason: p.reason, detail: p.detail }, 'marketplace webhook not applied');
+    deps.log[level](
+      { ...fields, status: p.status, reason: p.reason, detail: p.detail },
+      'marketplace webhook not applied',
+    );
     if (p.status === 503 || p.status === 409) void reply.header('retry-after', p.status === 503 ? '5' : '2');
     return reply.code(p.status).type('application/problem+json').send(problemBody(p));
   };
@@ -55,83 +58,174 @@ export const buildWebhookGateway = (deps: GatewayDeps): FastifyInstance => {
     return reply
       .code(status)
       .type('application/problem+json')
-      .send(problemBody({ status, reason: status === 413 ? 'BODY_TOO_LARGE' : status === 500 ? 'INTERNAL' : 'BAD_REQUEST', title: 'Request not accepted', detail: status === 500 ? 'internal error; retry later' : err.message }));
+      .send(
+        problemBody({
+          status,
+          reason: status === 413 ? 'BODY_TOO_LARGE' : status === 500 ? 'INTERNAL' : 'BAD_REQUEST',
+          title: 'Request not accepted',
+          detail: status === 500 ? 'internal error; retry later' : err.message,
+        }),
+      );
   });
 
   app.get('/health', async () => ({ status: 'ok' }));
 
-  app.post<{ Params: { tenant: string; marketplace: string } }>('/v1/marketplaces/:tenant/:marketplace/orders', async (req, reply) => {
-    const { tenant, marketplace } = req.params;
-    const fields: Record<string, unknown> = { tenant, marketplace };
-    const adapter = ADAPTERS.get(marketplace);
-    if (adapter === undefined) {
-      return problem(reply, { status: 404, reason: 'UNKNOWN_MARKETPLACE', title: 'Unknown marketplace', detail: `"${marketplace.slice(0, 64)}" is not a marketplace this gateway knows; use one of ${MARKETPLACES.join(', ')}` }, fields);
-    }
-    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    let secret: string | null;
-    try {
-      secret = TENANT_ID.test(tenant) ? await marketplaceSecret(deps.pool, tenant, marketplace) : null;
-    } catch (err) {
-      deps.log.warn({ err, ...fields }, 'secret lookup failed');
-      return problem(reply, { status: 503, reason: 'GATEWAY_UNAVAILABLE', title: 'Try again', detail: 'the gateway cannot read its secrets right now; nothing was applied' }, fields);
-    }
-    const check = verifySignature({
-      secret,
-      timestamp: header(req.headers[TIMESTAMP_HEADER]),
-      signature: header(req.headers[SIGNATURE_HEADER]),
-      body,
-      nowSeconds: now(),
-      toleranceSeconds: tolerance,
-    });
-    if (!check.ok) return problem(reply, { status: 401, reason: check.reason, title: 'Signature not accepted', detail: check.message }, fields);
+  app.post<{ Params: { tenant: string; marketplace: string } }>(
+    '/v1/marketplaces/:tenant/:marketplace/orders',
+    async (req, reply) => {
+      const { tenant, marketplace } = req.params;
+      const fields: Record<string, unknown> = { tenant, marketplace };
+      const adapter = ADAPTERS.get(marketplace);
+      if (adapter === undefined) {
+        return problem(
+          reply,
+          {
+            status: 404,
+            reason: 'UNKNOWN_MARKETPLACE',
+            title: 'Unknown marketplace',
+            detail: `"${marketplace.slice(0, 64)}" is not a marketplace this gateway knows; use one of ${MARKETPLACES.join(', ')}`,
+          },
+          fields,
+        );
+      }
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      let secret: string | null;
+      try {
+        secret = TENANT_ID.test(tenant) ? await marketplaceSecret(deps.pool, tenant, marketplace) : null;
+      } catch (err) {
+        deps.log.warn({ err, ...fields }, 'secret lookup failed');
+        return problem(
+          reply,
+          {
+            status: 503,
+            reason: 'GATEWAY_UNAVAILABLE',
+            title: 'Try again',
+            detail: 'the gateway cannot read its secrets right now; nothing was applied',
+          },
+          fields,
+        );
+      }
+      const check = verifySignature({
+        secret,
+        timestamp: header(req.headers[TIMESTAMP_HEADER]),
+        signature: header(req.headers[SIGNATURE_HEADER]),
+        body,
+        nowSeconds: now(),
+        toleranceSeconds: tolerance,
+      });
+      if (!check.ok)
+        return problem(
+          reply,
+          { status: 401, reason: check.reason, title: 'Signature not accepted', detail: check.message },
+          fields,
+        );
 
-    let json: unknown;
-    try {
-      json = JSON.parse(body.toString('utf8'));
-    } catch {
-      return problem(reply, { status: 400, reason: 'MALFORMED_JSON', title: 'The body is not JSON', detail: 'send the notification as a JSON document' }, fields);
-    }
-    const parsed = parseNotification(adapter, json);
-    if (!parsed.ok) {
-      const detail = parsed.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
-      return problem(reply, { status: 422, reason: 'INVALID_NOTIFICATION', title: `Not a valid ${marketplace} notification`, detail, extra: { issues: parsed.issues } }, fields);
-    }
-    const { eventId, action } = parsed.notification;
-    const reservationId = reservationIdFor(marketplace, action.orderId);
-    Object.assign(fields, { eventId, orderId: action.orderId, action: action.kind });
-    const ref = { tenantId: tenant, marketplace, eventId };
+      let json: unknown;
+      try {
+        json = JSON.parse(body.toString('utf8'));
+      } catch {
+        return problem(
+          reply,
+          {
+            status: 400,
+            reason: 'MALFORMED_JSON',
+            title: 'The body is not JSON',
+            detail: 'send the notification as a JSON document',
+          },
+          fields,
+        );
+      }
+      const parsed = parseNotification(adapter, json);
+      if (!parsed.ok) {
+        const detail = parsed.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+        return problem(
+          reply,
+          {
+            status: 422,
+            reason: 'INVALID_NOTIFICATION',
+            title: `Not a valid ${marketplace} notification`,
+            detail,
+            extra: { issues: parsed.issues },
+          },
+          fields,
+        );
+      }
+      const { eventId, action } = parsed.notification;
+      const reservationId = reservationIdFor(marketplace, action.orderId);
+      Object.assign(fields, { eventId, orderId: action.orderId, action: action.kind });
+      const ref = { tenantId: tenant, marketplace, eventId };
 
-    const claim = await claimEvent(deps.pool, ref, createHash('sha256').update(body).digest('hex')).catch((err: unknown) => {
-      deps.log.warn({ err, ...fields }, 'dedupe claim failed');
-      return null;
-    });
-    if (claim === null) return problem(reply, { status: 503, reason: 'GATEWAY_UNAVAILABLE', title: 'Try again', detail: 'the gateway cannot record the event right now; nothing was applied' }, fields);
-    switch (claim.kind) {
-      case 'answered':
-        deps.log.info({ ...fields, status: claim.answer.httpStatus }, 'marketplace webhook redelivered; original answer replayed');
-        return reply.code(claim.answer.httpStatus).header(REPLAYED_HEADER, 'true').send(claim.answer.body);
-      case 'in_progress':
-        return problem(reply, { status: 409, reason: 'EVENT_IN_PROGRESS', title: 'Already being processed', detail: `event "${eventId}" is being applied right now; retry shortly for its outcome` }, fields);
-      case 'body_mismatch':
-        return problem(reply, { status: 422, reason: 'EVENT_ID_REUSED', title: 'Event id reused', detail: `event "${eventId}" was already received with a different body; send a new event id` }, fields);
-      case 'claimed':
-        break;
-    }
+      const claim = await claimEvent(deps.pool, ref, createHash('sha256').update(body).digest('hex')).catch(
+        (err: unknown) => {
+          deps.log.warn({ err, ...fields }, 'dedupe claim failed');
+          return null;
+        },
+      );
+      if (claim === null)
+        return problem(
+          reply,
+          {
+            status: 503,
+            reason: 'GATEWAY_UNAVAILABLE',
+            title: 'Try again',
+            detail: 'the gateway cannot record the event right now; nothing was applied',
+          },
+          fields,
+        );
+      switch (claim.kind) {
+        case 'answered':
+          deps.log.info(
+            { ...fields, status: claim.answer.httpStatus },
+            'marketplace webhook redelivered; original answer replayed',
+          );
+          return reply.code(claim.answer.httpStatus).header(REPLAYED_HEADER, 'true').send(claim.answer.body);
+        case 'in_progress':
+          return problem(
+            reply,
+            {
+              status: 409,
+              reason: 'EVENT_IN_PROGRESS',
+              title: 'Already being processed',
+              detail: `event "${eventId}" is being applied right now; retry shortly for its outcome`,
+            },
+            fields,
+          );
+        case 'body_mismatch':
+          return problem(
+            reply,
+            {
+              status: 422,
+              reason: 'EVENT_ID_REUSED',
+              title: 'Event id reused',
+              detail: `event "${eventId}" was already received with a different body; send a new event id`,
+            },
+            fields,
+          );
+        case 'claimed':
+          break;
+      }
 
-    const correlationId = `${marketplace}:${eventId}`;
-    const outcome = await executeAction(deps.inventory, action, { token: await deps.tokenFor(tenant), correlationId, marketplace });
-    const answer = answerFor({ marketplace, eventId, action, reservationId }, outcome);
-    if (answer.kind === 'problem') {
-      await releaseClaim(deps.pool, ref).catch((err: unknown) => deps.log.error({ err, ...fields }, 'could not release the dedupe claim; it expires in 60 s'));
-      return problem(reply, answer.problem, fields);
-    }
-    await recordAnswer(deps.pool, ref, { httpStatus: answer.httpStatus, body: answer.body }).catch((err: unknown) =>
-      // The core has the effect and is idempotent by reservation id: a redelivery gets the same answer from it.
-      deps.log.warn({ err, ...fields }, 'could not record the answer; a redelivery will ask the core again'),
-    );
-    deps.log.info({ ...fields, outcome: answer.body.outcome, correlationId }, 'marketplace webhook applied');
-    return reply.code(answer.httpStatus).send(answer.body);
-  });
+      const correlationId = `${marketplace}:${eventId}`;
+      const outcome = await executeAction(deps.inventory, action, {
+        token: await deps.tokenFor(tenant),
+        correlationId,
+        marketplace,
+      });
+      const answer = answerFor({ marketplace, eventId, action, reservationId }, outcome);
+      if (answer.kind === 'problem') {
+        await releaseClaim(deps.pool, ref).catch((err: unknown) =>
+          deps.log.error({ err, ...fields }, 'could not release the dedupe claim; it expires in 60 s'),
+        );
+        return problem(reply, answer.problem, fields);
+      }
+      await recordAnswer(deps.pool, ref, { httpStatus: answer.httpStatus, body: answer.body }).catch((err: unknown) =>
+        // The core has the effect and is idempotent by reservation id: a redelivery gets the same answer from it.
+        deps.log.warn({ err, ...fields }, 'could not record the answer; a redelivery will ask the core again'),
+      );
+      deps.log.info({ ...fields, outcome: answer.body.outcome, correlationId }, 'marketplace webhook applied');
+      return reply.code(answer.httpStatus).send(answer.body);
+    },
+  );
 
   return app;
 };

@@ -13,11 +13,20 @@ import type { Config } from '../../core/src/config.js';
 export type WebhookGateway = { name: string; port: number; close(): Promise<void> };
 
 /** `coreUrl` defaults to CORE_URL; `stockmind start` passes the core it just started. */
-export const runWebhookGateway = async (config: Config, log: Logger, o: { coreUrl?: string; host?: string } = {}): Promise<WebhookGateway> => {
+export const runWebhookGateway = async (
+  config: Config,
+  log: Logger,
+  o: { coreUrl?: string; host?: string } = {},
+): Promise<WebhookGateway> => {
   await prepareDatabase(config, log);
   const pool = createPool({ databaseUrl: config.databaseUrl, max: 4, applicationName: 'stockmind-webhooks' });
   const coreUrl = o.coreUrl ?? config.coreUrl;
-  const app = buildWebhookGateway({ pool, inventory: createInventoryClient(coreUrl), tokenFor: marketplaceTokens(config.jwtSecret), log });
+  const app = buildWebhookGateway({
+    pool,
+    inventory: createInventoryClient(coreUrl),
+    tokenFor: marketplaceTokens(config.jwtSecret),
+    log,
+  });
   try {
     await app.listen({ port: config.webhookPort, host: o.host ?? config.coreHost });
   } catch (err) {
@@ -42,14 +51,23 @@ export class SecretUsageError extends Error {
 }
 
 /** `stockmind webhooks secret --tenant T --marketplace M [--rotate]`: prints the secret as the last line. */
-export const marketplaceSecretCommand = async (config: Config, log: Logger, o: { tenant: string; marketplace: string; rotate: boolean }): Promise<string> => {
-  if (!TENANT_ID.test(o.tenant)) throw new SecretUsageError('--tenant is required and must match ^[a-z0-9][a-z0-9-]{0,62}$');
-  if (!MARKETPLACES.includes(o.marketplace)) throw new SecretUsageError(`--marketplace must be one of ${MARKETPLACES.join(', ')}`);
+export const marketplaceSecretCommand = async (
+  config: Config,
+  log: Logger,
+  o: { tenant: string; marketplace: string; rotate: boolean },
+): Promise<string> => {
+  if (!TENANT_ID.test(o.tenant))
+    throw new SecretUsageError('--tenant is required and must match ^[a-z0-9][a-z0-9-]{0,62}$');
+  if (!MARKETPLACES.includes(o.marketplace))
+    throw new SecretUsageError(`--marketplace must be one of ${MARKETPLACES.join(', ')}`);
   await prepareDatabase(config, log);
   const pool = createPool({ databaseUrl: config.databaseUrl, max: 1, applicationName: 'stockmind-webhooks-secret' });
   try {
     const { secret, created } = await ensureMarketplaceSecret(pool, o.tenant, o.marketplace, o.rotate);
-    log.info({ tenant: o.tenant, marketplace: o.marketplace, created }, created ? 'new marketplace secret stored' : 'existing marketplace secret (use --rotate for a new one)');
+    log.info(
+      { tenant: o.tenant, marketplace: o.marketplace, created },
+      created ? 'new marketplace secret stored' : 'existing marketplace secret (use --rotate for a new one)',
+    );
     return secret;
   } finally {
     await pool.end();

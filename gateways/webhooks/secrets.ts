@@ -14,7 +14,12 @@ export const marketplaceSecret = async (db: pg.Pool, tenantId: string, marketpla
 };
 
 /** The existing secret, or a new one when there is none (or `rotate`). */
-export const ensureMarketplaceSecret = async (db: pg.Pool, tenantId: string, marketplace: string, rotate: boolean): Promise<{ secret: string; created: boolean }> => {
+export const ensureMarketplaceSecret = async (
+  db: pg.Pool,
+  tenantId: string,
+  marketplace: string,
+  rotate: boolean,
+): Promise<{ secret: string; created: boolean }> => {
   const candidate = newSecret();
   const { rows } = await db.query<{ secret: string; created: boolean }>(
     rotate

@@ -10,7 +10,8 @@ export const DEFAULT_TOLERANCE_SECONDS = 300;
 export const signatureHex = (secret: string, timestamp: string, body: Buffer | string): string =>
   createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex');
 
-export type SignatureProblem = 'SIGNATURE_MISSING' | 'TIMESTAMP_INVALID' | 'TIMESTAMP_OUT_OF_TOLERANCE' | 'SIGNATURE_INVALID';
+export type SignatureProblem =
+  'SIGNATURE_MISSING' | 'TIMESTAMP_INVALID' | 'TIMESTAMP_OUT_OF_TOLERANCE' | 'SIGNATURE_INVALID';
 
 export type SignatureCheck = { ok: true } | { ok: false; reason: SignatureProblem; message: string };
 
@@ -37,7 +38,11 @@ export const verifySignature = (o: {
   toleranceSeconds: number;
 }): SignatureCheck => {
   if (o.timestamp === undefined || o.signature === undefined) {
-    return { ok: false, reason: 'SIGNATURE_MISSING', message: `send ${TIMESTAMP_HEADER} (unix seconds) and ${SIGNATURE_HEADER}: v1=<hex hmac-sha256 of "<timestamp>.<body>">` };
+    return {
+      ok: false,
+      reason: 'SIGNATURE_MISSING',
+      message: `send ${TIMESTAMP_HEADER} (unix seconds) and ${SIGNATURE_HEADER}: v1=<hex hmac-sha256 of "<timestamp>.<body>">`,
+    };
   }
   if (!/^\d{1,12}$/.test(o.timestamp)) {
     return { ok: false, reason: 'TIMESTAMP_INVALID', message: `${TIMESTAMP_HEADER} must be unix seconds` };
@@ -52,7 +57,11 @@ export const verifySignature = (o: {
   const expected = Buffer.from(signatureHex(o.secret ?? NO_SECRET, o.timestamp, o.body), 'hex');
   const matches = candidates(o.signature).some((c) => timingSafeEqual(c, expected));
   if (!matches || o.secret === null) {
-    return { ok: false, reason: 'SIGNATURE_INVALID', message: 'the signature does not match this tenant\'s secret for this marketplace and the raw body' };
+    return {
+      ok: false,
+      reason: 'SIGNATURE_INVALID',
+      message: "the signature does not match this tenant's secret for this marketplace and the raw body",
+    };
   }
   return { ok: true };
 };

@@ -5,7 +5,15 @@ const secret = 'whsec_test';
 const body = Buffer.from('{"event":"order.created"}');
 const now = 1_764_572_400;
 const check = (o: Partial<Parameters<typeof verifySignature>[0]>) =>
-  verifySignature({ secret, timestamp: String(now), signature: `v1=${signatureHex(secret, String(now), body)}`, body, nowSeconds: now, toleranceSeconds: 300, ...o });
+  verifySignature({
+    secret,
+    timestamp: String(now),
+    signature: `v1=${signatureHex(secret, String(now), body)}`,
+    body,
+    nowSeconds: now,
+    toleranceSeconds: 300,
+    ...o,
+  });
 
 describe('marketplace signatures', () => {
   it('accepts the HMAC of "<timestamp>.<raw body>" with the tenant secret', () => {
@@ -13,11 +21,16 @@ describe('marketplace signatures', () => {
   });
 
   it('accepts when one of several v1 signatures matches (secret rotation)', () => {
-    expect(check({ signature: `v1=${'0'.repeat(64)}, v1=${signatureHex(secret, String(now), body)}` })).toEqual({ ok: true });
+    expect(check({ signature: `v1=${'0'.repeat(64)}, v1=${signatureHex(secret, String(now), body)}` })).toEqual({
+      ok: true,
+    });
   });
 
   it('refuses a body changed after signing', () => {
-    expect(check({ body: Buffer.from('{"event":"order.cancelled"}') })).toMatchObject({ ok: false, reason: 'SIGNATURE_INVALID' });
+    expect(check({ body: Buffer.from('{"event":"order.cancelled"}') })).toMatchObject({
+      ok: false,
+      reason: 'SIGNATURE_INVALID',
+    });
   });
 
   it('refuses a signature made with another secret', () => {
@@ -34,9 +47,15 @@ describe('marketplace signatures', () => {
 
   it('refuses a timestamp outside the tolerance, in the past or the future', () => {
     const old = String(now - 301);
-    expect(check({ timestamp: old, signature: `v1=${signatureHex(secret, old, body)}` })).toMatchObject({ ok: false, reason: 'TIMESTAMP_OUT_OF_TOLERANCE' });
+    expect(check({ timestamp: old, signature: `v1=${signatureHex(secret, old, body)}` })).toMatchObject({
+      ok: false,
+      reason: 'TIMESTAMP_OUT_OF_TOLERANCE',
+    });
     const ahead = String(now + 301);
-    expect(check({ timestamp: ahead, signature: `v1=${signatureHex(secret, ahead, body)}` })).toMatchObject({ ok: false, reason: 'TIMESTAMP_OUT_OF_TOLERANCE' });
+    expect(check({ timestamp: ahead, signature: `v1=${signatureHex(secret, ahead, body)}` })).toMatchObject({
+      ok: false,
+      reason: 'TIMESTAMP_OUT_OF_TOLERANCE',
+    });
     const edge = String(now - 300);
     expect(check({ timestamp: edge, signature: `v1=${signatureHex(secret, edge, body)}` })).toEqual({ ok: true });
   });

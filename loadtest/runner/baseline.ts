@@ -6,11 +6,17 @@ import { pgbenchTps } from '../bench.js';
 
 export type PgbenchBaseline = { pgbenchTps: number; concurrency: number; seconds: number };
 
-export const measurePgbench = async (databaseUrl: string, concurrency: number, seconds: number): Promise<PgbenchBaseline> => {
+export const measurePgbench = async (
+  databaseUrl: string,
+  concurrency: number,
+  seconds: number,
+): Promise<PgbenchBaseline> => {
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   try {
-    await db.query('create table if not exists bench_baseline (id bigint generated always as identity primary key, tenant_id text, payload jsonb, created_at timestamptz default now())');
+    await db.query(
+      'create table if not exists bench_baseline (id bigint generated always as identity primary key, tenant_id text, payload jsonb, created_at timestamptz default now())',
+    );
     return { pgbenchTps: await pgbenchTps(databaseUrl, concurrency, seconds), concurrency, seconds };
   } finally {
     await db.query('drop table if exists bench_baseline').catch(() => undefined);

@@ -57,7 +57,7 @@ export type RunPlan = {
 // The CLI prints a ConfigError's message alone, without a stack.
 export { ConfigError };
 
-const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
 /** Go's time.ParseDuration ("10s", "1m30s", "200ms", "1.5s"), in nanoseconds. */
 export const parseGoDuration = (text: string): number => {
@@ -77,14 +77,20 @@ export const parseGoDuration = (text: string): number => {
 };
 
 const positiveInt = (name: string, v: unknown, allowZero = false): number => {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < (allowZero ? 0 : 1)) throw new ConfigError(`"${name}" must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < (allowZero ? 0 : 1))
+    throw new ConfigError(
+      `"${name}" must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(v)}`,
+    );
   return v;
 };
 
 /** "pkg.Service.Method" or "pkg.Service/Method". */
 export const splitCall = (call: string): { service: string; method: string } => {
   const m = /^([A-Za-z_][\w.]*)[./]([A-Za-z_]\w*)$/.exec(call.trim());
-  if (m === null) throw new ConfigError(`"call" must be "package.Service.Method" or "package.Service/Method", got ${JSON.stringify(call)}`);
+  if (m === null)
+    throw new ConfigError(
+      `"call" must be "package.Service.Method" or "package.Service/Method", got ${JSON.stringify(call)}`,
+    );
   return { service: m[1] ?? '', method: m[2] ?? '' };
 };
 
@@ -92,15 +98,20 @@ const dataTemplates = (data: unknown): Template[] => {
   if (data === undefined) return [compileTemplate('{}')];
   const isObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
   if (isObject(data)) return [compileTemplate(JSON.stringify(data))];
-  if (Array.isArray(data) && data.length > 0 && data.every(isObject)) return data.map((d) => compileTemplate(JSON.stringify(d)));
+  if (Array.isArray(data) && data.length > 0 && data.every(isObject))
+    return data.map((d) => compileTemplate(JSON.stringify(d)));
   throw new ConfigError('"data" must be an object or a non-empty array of objects');
 };
 
 export const parseConfig = (raw: unknown, overrides: Overrides = {}): RunPlan => {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('a ghz config is a JSON object');
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new ConfigError('a ghz config is a JSON object');
   const c = raw as GhzConfig;
   if (typeof c.call !== 'string') throw new ConfigError('"call" is required');
-  if (c.metadata !== undefined && (typeof c.metadata !== 'object' || Object.values(c.metadata).some((v) => typeof v !== 'string'))) {
+  if (
+    c.metadata !== undefined &&
+    (typeof c.metadata !== 'object' || Object.values(c.metadata).some((v) => typeof v !== 'string'))
+  ) {
     throw new ConfigError('"metadata" must map names to strings');
   }
   if (c.insecure === false) throw new ConfigError('this runner speaks plaintext HTTP/2 only: set "insecure": true');
@@ -136,9 +147,13 @@ export const substituteToken = (raw: unknown, token: string): unknown => {
   if (raw === null || typeof raw !== 'object') return raw;
   const c = raw as GhzConfig;
   if (c.metadata === undefined) return raw;
-  const metadata = Object.fromEntries(Object.entries(c.metadata).map(([k, v]) => [k, typeof v === 'string' ? v.replaceAll(TOKEN_PLACEHOLDER, token) : v]));
+  const metadata = Object.fromEntries(
+    Object.entries(c.metadata).map(([k, v]) => [k, typeof v === 'string' ? v.replaceAll(TOKEN_PLACEHOLDER, token) : v]),
+  );
   return { ...c, metadata };
 };
 
 export const needsToken = (raw: unknown): boolean =>
-  raw !== null && typeof raw === 'object' && Object.values((raw as GhzConfig).metadata ?? {}).some((v) => typeof v === 'string' && v.includes(TOKEN_PLACEHOLDER));
+  raw !== null &&
+  typeof raw === 'object' &&
+  Object.values((raw as GhzConfig).metadata ?? {}).some((v) => typeof v === 'string' && v.includes(TOKEN_PLACEHOLDER));

@@ -1,15 +1,37 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { fromJson } from '@bufbuild/protobuf';
-import { ConfigError, TOKEN_PLACEHOLDER, needsToken, parseConfig, parseGoDuration, splitCall, substituteToken } from './config.js';
+import {
+  ConfigError,
+  TOKEN_PLACEHOLDER,
+  needsToken,
+  parseConfig,
+  parseGoDuration,
+  splitCall,
+  substituteToken,
+} from './config.js';
 import { buildRequest } from './drive.js';
 import { findMethod, parseCli } from './main.js';
 import { Channel, Consistency, ReserveStockRequestSchema } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import type { ReserveStockRequest, QueryStockRequest } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 
 const GHZ_DIR = new URL('../ghz/', import.meta.url);
-const load = async (name: string): Promise<unknown> => JSON.parse(await readFile(new URL(name, GHZ_DIR), 'utf8')) as unknown;
-const at = (n: number) => ({ requestNumber: n, workerId: 'w', now: new Date(), call: { fullyQualifiedName: '', methodName: '', serviceName: '', inputName: '', outputName: '', isClientStreaming: false, isServerStreaming: false } });
+const load = async (name: string): Promise<unknown> =>
+  JSON.parse(await readFile(new URL(name, GHZ_DIR), 'utf8')) as unknown;
+const at = (n: number) => ({
+  requestNumber: n,
+  workerId: 'w',
+  now: new Date(),
+  call: {
+    fullyQualifiedName: '',
+    methodName: '',
+    serviceName: '',
+    inputName: '',
+    outputName: '',
+    isClientStreaming: false,
+    isServerStreaming: false,
+  },
+});
 
 describe('Go durations', () => {
   it('parses what ghz accepts', () => {
@@ -52,14 +74,25 @@ describe('ghz config files', () => {
     const { message } = buildRequest(plan, findMethod(plan.service, plan.method), at(12));
     const q = message as QueryStockRequest;
     expect(q.consistency).toBe(Consistency.EVENTUAL);
-    expect(q.keys.map((k) => `${k.locationId}/${k.sku}`)).toEqual(Array.from({ length: 10 }, (_, i) => `W1/SKU-${120 + i}`));
+    expect(q.keys.map((k) => `${k.locationId}/${k.sku}`)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `W1/SKU-${120 + i}`),
+    );
   });
 
   it('mixed-channels takes its four messages round-robin by request number, as ghz does for unary calls', async () => {
     const plan = parseConfig(substituteToken(await load('mixed-channels.json'), 'x'));
     const method = findMethod(plan.service, plan.method);
-    const channels = [0, 1, 2, 3, 4, 5].map((n) => (buildRequest(plan, method, at(n)).message as ReserveStockRequest).channel);
-    expect(channels).toEqual([Channel.ECOMMERCE, Channel.POS, Channel.MARKETPLACE, Channel.B2B, Channel.ECOMMERCE, Channel.POS]);
+    const channels = [0, 1, 2, 3, 4, 5].map(
+      (n) => (buildRequest(plan, method, at(n)).message as ReserveStockRequest).channel,
+    );
+    expect(channels).toEqual([
+      Channel.ECOMMERCE,
+      Channel.POS,
+      Channel.MARKETPLACE,
+      Channel.B2B,
+      Channel.ECOMMERCE,
+      Channel.POS,
+    ]);
     const b2b = buildRequest(plan, method, at(3)).message as ReserveStockRequest;
     expect(b2b.lines[0]?.quantity).toBe(12n);
     expect(b2b.lines[0]?.sku).toBe('SKU-3');
@@ -71,7 +104,9 @@ describe('ghz config files', () => {
   it('gives each reservation its own id', async () => {
     const plan = parseConfig(substituteToken(await load('reserve-hot.json'), 'x'));
     const method = findMethod(plan.service, plan.method);
-    const ids = new Set([0, 1, 2, 3].map((n) => (buildRequest(plan, method, at(n)).message as ReserveStockRequest).reservationId));
+    const ids = new Set(
+      [0, 1, 2, 3].map((n) => (buildRequest(plan, method, at(n)).message as ReserveStockRequest).reservationId),
+    );
     expect(ids.size).toBe(4);
   });
 });
@@ -81,19 +116,33 @@ describe('parseConfig', () => {
 
   it("uses ghz's defaults: 200 calls, 50 callers, 1 connection, 20 s timeout, closed loop", () => {
     const p = parseConfig(base);
-    expect(p).toMatchObject({ total: 200, concurrency: 50, connections: 1, rps: null, durationMs: null, timeoutMs: 20_000, host: '127.0.0.1:50051' });
+    expect(p).toMatchObject({
+      total: 200,
+      concurrency: 50,
+      connections: 1,
+      rps: null,
+      durationMs: null,
+      timeoutMs: 20_000,
+      host: '127.0.0.1:50051',
+    });
     expect(splitCall(base.call)).toEqual({ service: 'stockmind.inventory.v1.InventoryService', method: 'QueryStock' });
   });
 
   it('lets a duration replace the total, and command-line overrides win over the file', () => {
     expect(parseConfig({ ...base, total: 10, duration: '5s' })).toMatchObject({ total: null, durationMs: 5000 });
-    const p = parseConfig({ ...base, total: 100, concurrency: 8, rps: 50, duration: '5s' }, { total: 30, concurrency: 4, rps: 0, duration: '0', host: 'h:1' });
+    const p = parseConfig(
+      { ...base, total: 100, concurrency: 8, rps: 50, duration: '5s' },
+      { total: 30, concurrency: 4, rps: 0, duration: '0', host: 'h:1' },
+    );
     expect(p).toMatchObject({ total: 30, concurrency: 4, rps: null, durationMs: null, host: 'h:1' });
   });
 
   it('never runs more callers than calls, nor more connections than callers', () => {
     expect(parseConfig({ ...base, total: 3, concurrency: 50 }).concurrency).toBe(3);
-    expect(parseConfig({ ...base, concurrency: 8, connections: 4 }, { concurrency: 2 })).toMatchObject({ concurrency: 2, connections: 2 });
+    expect(parseConfig({ ...base, concurrency: 8, connections: 4 }, { concurrency: 2 })).toMatchObject({
+      concurrency: 2,
+      connections: 2,
+    });
   });
 
   it('refuses configs ghz would refuse or this runner cannot honour', () => {
@@ -106,22 +155,50 @@ describe('parseConfig', () => {
   });
 
   it('substitutes the token placeholder only in metadata', () => {
-    const raw = { ...base, data: { note: TOKEN_PLACEHOLDER }, metadata: { authorization: `Bearer ${TOKEN_PLACEHOLDER}` } };
+    const raw = {
+      ...base,
+      data: { note: TOKEN_PLACEHOLDER },
+      metadata: { authorization: `Bearer ${TOKEN_PLACEHOLDER}` },
+    };
     const out = substituteToken(raw, 'abc') as typeof raw;
     expect(out.metadata.authorization).toBe('Bearer abc');
     expect(out.data.note).toBe(TOKEN_PLACEHOLDER);
   });
 
   it('builds protobuf messages from snake_case or camelCase JSON with int64 as strings', () => {
-    const a = fromJson(ReserveStockRequestSchema, { reservation_id: 'r', lines: [{ sku: 's', location_id: 'W1', quantity: '3' }] });
-    const b = fromJson(ReserveStockRequestSchema, { reservationId: 'r', lines: [{ sku: 's', locationId: 'W1', quantity: 3 }] });
+    const a = fromJson(ReserveStockRequestSchema, {
+      reservation_id: 'r',
+      lines: [{ sku: 's', location_id: 'W1', quantity: '3' }],
+    });
+    const b = fromJson(ReserveStockRequestSchema, {
+      reservationId: 'r',
+      lines: [{ sku: 's', locationId: 'W1', quantity: 3 }],
+    });
     expect(a).toEqual(b);
   });
 });
 
 describe('command line', () => {
   it('reads ghz-style short flags and budgets', () => {
-    const c = parseCli(['f.json', '-n', '1000', '-c', '16', '--rps', '500', '-z', '10s', '--host', 'x:1', '--p95', '200ms', '--p99', '10ms', '--max-error-rate', '0.01']);
+    const c = parseCli([
+      'f.json',
+      '-n',
+      '1000',
+      '-c',
+      '16',
+      '--rps',
+      '500',
+      '-z',
+      '10s',
+      '--host',
+      'x:1',
+      '--p95',
+      '200ms',
+      '--p99',
+      '10ms',
+      '--max-error-rate',
+      '0.01',
+    ]);
     expect(c.overrides).toEqual({ total: 1000, concurrency: 16, rps: 500, duration: '10s', host: 'x:1' });
     expect(c.budget).toEqual({ p95Ns: 200e6, p99Ns: 10e6, maxErrorRate: 0.01 });
   });

@@ -37,7 +37,11 @@ export const callInfoOf = (method: DescMethod): CallInfo => ({
 });
 
 /** The request message and metadata for request number n, as ghz would build them. */
-export const buildRequest = (plan: RunPlan, method: DescMethod, ctx: RequestContext): { message: MessageShape<DescMessage>; metadata: Record<string, string> } => {
+export const buildRequest = (
+  plan: RunPlan,
+  method: DescMethod,
+  ctx: RequestContext,
+): { message: MessageShape<DescMessage>; metadata: Record<string, string> } => {
   const template = plan.data[ctx.requestNumber % plan.data.length] ?? plan.data[0];
   if (template === undefined) throw new Error('no call data');
   const message = fromJson(method.input, JSON.parse(expand(template, ctx)) as JsonValue);
@@ -62,9 +66,18 @@ export const drive = async (o: DriveOptions): Promise<{ result: GhzResult; recor
     if (plan.rps !== null && started + next * interval >= stopAt) return null;
     return next++;
   };
-  const progress = o.onProgress === undefined ? null : setInterval(() => {
-    o.onProgress?.({ elapsedMs: performance.now() - started, count: recorder.count, ok: recorder.okCount, failed: recorder.count - recorder.okCount, p99Ns: recorder.percentile(99) });
-  }, 1000);
+  const progress =
+    o.onProgress === undefined
+      ? null
+      : setInterval(() => {
+          o.onProgress?.({
+            elapsedMs: performance.now() - started,
+            count: recorder.count,
+            ok: recorder.okCount,
+            failed: recorder.count - recorder.okCount,
+            p99Ns: recorder.percentile(99),
+          });
+        }, 1000);
   const worker = async (w: number) => {
     const client = o.clients[w % o.clients.length] as GrpcClient;
     const workerId = `g${w % o.clients.length}c${w}`;
@@ -83,7 +96,10 @@ export const drive = async (o: DriveOptions): Promise<{ result: GhzResult; recor
         continue;
       }
       try {
-        const response = await client.unary(method as never, request.message as never, { metadata: request.metadata, deadlineMs: plan.timeoutMs });
+        const response = await client.unary(method as never, request.message as never, {
+          metadata: request.metadata,
+          deadlineMs: plan.timeoutMs,
+        });
         recorder.ok((performance.now() - t0) * 1e6);
         o.onSuccess?.(request.message, response);
       } catch (err) {

@@ -8,7 +8,15 @@ import { availabilityKey } from '../../core/src/contracts/names.js';
 import type { Redis } from 'ioredis';
 import type { ReserveStockRequest, ReserveStockResponse } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 
-export type LagSummary = { measured: number; pending: number; p50Ns: number; p95Ns: number; p99Ns: number; maxNs: number; pendingSample: string[] };
+export type LagSummary = {
+  measured: number;
+  pending: number;
+  p50Ns: number;
+  p95Ns: number;
+  p99Ns: number;
+  maxNs: number;
+  pendingSample: string[];
+};
 
 export type LagTracker = {
   onReserved(request: ReserveStockRequest, response: ReserveStockResponse): void;
@@ -17,7 +25,12 @@ export type LagTracker = {
 };
 
 export const createLagTracker = (redis: Redis, namespace: string, tenantId: string): LagTracker => {
-  const histogram = hdr.build({ bitBucketSize: 64, autoResize: true, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+  const histogram = hdr.build({
+    bitBucketSize: 64,
+    autoResize: true,
+    numberOfSignificantValueDigits: 3,
+    useWebAssembly: false,
+  });
   const pending = new Map<string, { asOf: string; at: number }[]>();
   let max = 0;
   let stopped = false;
@@ -71,8 +84,18 @@ export const createLagTracker = (redis: Redis, namespace: string, tenantId: stri
       await loop;
       const left = [...pending.values()].reduce((a, l) => a + l.length, 0);
       const p = (q: number) => (histogram.totalCount === 0 ? 0 : histogram.getValueAtPercentile(q));
-      const pendingSample = [...pending.entries()].slice(0, 5).map(([k, l]) => `${k} wants asOf >= ${l[0]?.asOf ?? '?'}`);
-      return { measured: histogram.totalCount, pending: left, p50Ns: p(50), p95Ns: p(95), p99Ns: p(99), maxNs: max, pendingSample };
+      const pendingSample = [...pending.entries()]
+        .slice(0, 5)
+        .map(([k, l]) => `${k} wants asOf >= ${l[0]?.asOf ?? '?'}`);
+      return {
+        measured: histogram.totalCount,
+        pending: left,
+        p50Ns: p(50),
+        p95Ns: p(95),
+        p99Ns: p(99),
+        maxNs: max,
+        pendingSample,
+      };
     },
   };
 };

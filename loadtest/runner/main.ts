@@ -91,7 +91,17 @@ export const parseCli = (args: string[]) => {
     if (!(rate >= 0 && rate <= 1)) throw new ConfigError('--max-error-rate is a fraction between 0 and 1');
     budget.maxErrorRate = rate;
   }
-  return { file, overrides, budget, token: values.token, tenant: values.tenant, output: values.output, lag: values.lag, pgbench: values.pgbench, quiet: values.quiet };
+  return {
+    file,
+    overrides,
+    budget,
+    token: values.token,
+    tenant: values.tenant,
+    output: values.output,
+    lag: values.lag,
+    pgbench: values.pgbench,
+    quiet: values.quiet,
+  };
 };
 
 const SERVICES = [InventoryService];
@@ -99,22 +109,35 @@ const SERVICES = [InventoryService];
 export const findMethod = (service: string, method: string): DescMethod => {
   const svc = SERVICES.find((s) => s.typeName === service);
   const m = svc?.methods.find((x) => x.name === method);
-  if (m === undefined) throw new ConfigError(`unknown call ${service}.${method}; this runner knows ${SERVICES.map((s) => s.typeName).join(', ')}`);
-  if (m.methodKind !== 'unary') throw new ConfigError(`${service}.${method} is ${m.methodKind}; this runner drives unary calls`);
+  if (m === undefined)
+    throw new ConfigError(
+      `unknown call ${service}.${method}; this runner knows ${SERVICES.map((s) => s.typeName).join(', ')}`,
+    );
+  if (m.methodKind !== 'unary')
+    throw new ConfigError(`${service}.${method} is ${m.methodKind}; this runner drives unary calls`);
   return m;
 };
 
 const tenantOf = (token: string): string => {
-  const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { tenant?: unknown };
+  const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+    tenant?: unknown;
+  };
   if (typeof payload.tenant !== 'string') throw new ConfigError('the token carries no tenant claim');
   return payload.tenant;
 };
 
 type Baseline = PgbenchBaseline & { okPerSecond: number; ratio: number };
 
-export type LoadtestOutcome = { result: GhzResult & { commitToRedisLag?: LagSummary; baseline?: Baseline }; missed: string[]; file: string };
+export type LoadtestOutcome = {
+  result: GhzResult & { commitToRedisLag?: LagSummary; baseline?: Baseline };
+  missed: string[];
+  file: string;
+};
 
-export const runLoadtest = async (args: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<LoadtestOutcome> => {
+export const runLoadtest = async (
+  args: string[],
+  out: (s: string) => void = (s) => process.stdout.write(s),
+): Promise<LoadtestOutcome> => {
   const cli = parseCli(args);
   let raw = JSON.parse(await readFile(cli.file, 'utf8')) as unknown;
   const env = loadConfig();
@@ -123,7 +146,11 @@ export const runLoadtest = async (args: string[], out: (s: string) => void = (s)
   if (needsToken(raw)) {
     if (token === undefined) {
       const tenant = cli.tenant ?? tags.tenant ?? 'load-1';
-      token = await signToken(env.jwtSecret, { tenant, sub: 'loadtest', roles: ['admin'], locations: [], channels: [] }, 3600);
+      token = await signToken(
+        env.jwtSecret,
+        { tenant, sub: 'loadtest', roles: ['admin'], locations: [], channels: [] },
+        3600,
+      );
       process.stderr.write(`minted a development token for tenant "${tenant}" (role admin, 1 h)\n`);
     }
     raw = substituteToken(raw, token);
@@ -140,13 +167,29 @@ export const runLoadtest = async (args: string[], out: (s: string) => void = (s)
         return { redis, tracker: createLagTracker(redis, env.namespace, tenantOf(token)) };
       })()
     : null;
-  const options = { call: `${plan.service}.${plan.method}`, host: plan.host, total: plan.total, duration: plan.durationMs, concurrency: plan.concurrency, connections: plan.connections, rps: plan.rps, timeout: plan.timeoutMs, client: '@grpc/grpc-js' };
-  process.stderr.write(`${plan.name}: ${plan.total === null ? `${plan.durationMs} ms` : `${plan.total} calls`}, ${plan.concurrency} callers on ${plan.connections} connections, ${plan.rps === null ? 'closed loop' : `open loop at ${plan.rps}/s`} -> ${plan.host}\n`);
+  const options = {
+    call: `${plan.service}.${plan.method}`,
+    host: plan.host,
+    total: plan.total,
+    duration: plan.durationMs,
+    concurrency: plan.concurrency,
+    connections: plan.connections,
+    rps: plan.rps,
+    timeout: plan.timeoutMs,
+    client: '@grpc/grpc-js',
+  };
+  process.stderr.write(
+    `${plan.name}: ${plan.total === null ? `${plan.durationMs} ms` : `${plan.total} calls`}, ${plan.concurrency} callers on ${plan.connections} connections, ${plan.rps === null ? 'closed loop' : `open loop at ${plan.rps}/s`} -> ${plan.host}\n`,
+  );
   let result: LoadtestOutcome['result'];
   let pgbench: PgbenchBaseline | null = null;
   if (cli.pgbench) {
     process.stderr.write(`pgbench baseline: ${plan.concurrency} clients…\n`);
-    pgbench = await measurePgbench(env.databaseUrl, plan.concurrency, Math.max(1, Math.round((plan.durationMs ?? 10_000) / 1000)));
+    pgbench = await measurePgbench(
+      env.databaseUrl,
+      plan.concurrency,
+      Math.max(1, Math.round((plan.durationMs ?? 10_000) / 1000)),
+    );
   }
   try {
     const run = await drive({
@@ -154,8 +197,17 @@ export const runLoadtest = async (args: string[], out: (s: string) => void = (s)
       method,
       clients,
       options,
-      ...(cli.quiet ? {} : { onProgress: (p) => process.stderr.write(`[${(p.elapsedMs / 1000).toFixed(1)}s] ${p.count} done, ${p.failed} failed, ${(p.count / (p.elapsedMs / 1000)).toFixed(0)}/s, p99 ${(p.p99Ns / 1e6).toFixed(2)} ms\n`) }),
-      ...(lag === null ? {} : { onSuccess: (req, res) => lag.tracker.onReserved(req as ReserveStockRequest, res as ReserveStockResponse) }),
+      ...(cli.quiet
+        ? {}
+        : {
+            onProgress: (p) =>
+              process.stderr.write(
+                `[${(p.elapsedMs / 1000).toFixed(1)}s] ${p.count} done, ${p.failed} failed, ${(p.count / (p.elapsedMs / 1000)).toFixed(0)}/s, p99 ${(p.p99Ns / 1e6).toFixed(2)} ms\n`,
+              ),
+          }),
+      ...(lag === null
+        ? {}
+        : { onSuccess: (req, res) => lag.tracker.onReserved(req as ReserveStockRequest, res as ReserveStockResponse) }),
     });
     result = run.result;
     if (lag !== null) result.commitToRedisLag = await lag.tracker.finish(10_000);
@@ -167,18 +219,42 @@ export const runLoadtest = async (args: string[], out: (s: string) => void = (s)
     for (const c of clients) c.close();
     lag?.redis.disconnect();
   }
-  const extra = result.commitToRedisLag === undefined ? [] : (() => {
-    const l = result.commitToRedisLag;
-    const m = (ns: number) => `${(ns / 1e6).toFixed(2)} ms`;
-    return ['', 'Commit -> Redis lag:', `  measured ${l.measured}, not visible after 10 s ${l.pending}`, `  p50 ${m(l.p50Ns)}  p95 ${m(l.p95Ns)}  p99 ${m(l.p99Ns)}  max ${m(l.maxNs)}`];
-  })();
+  const extra =
+    result.commitToRedisLag === undefined
+      ? []
+      : (() => {
+          const l = result.commitToRedisLag;
+          const m = (ns: number) => `${(ns / 1e6).toFixed(2)} ms`;
+          return [
+            '',
+            'Commit -> Redis lag:',
+            `  measured ${l.measured}, not visible after 10 s ${l.pending}`,
+            `  p50 ${m(l.p50Ns)}  p95 ${m(l.p95Ns)}  p99 ${m(l.p99Ns)}  max ${m(l.maxNs)}`,
+          ];
+        })();
   if (result.baseline !== undefined) {
     const b = result.baseline;
-    extra.push('', 'Baseline (same run):', `  pgbench single-row inserts, ${b.concurrency} clients, ${b.seconds} s: ${b.pgbenchTps.toFixed(0)} tps`, `  successful calls/s ${b.okPerSecond.toFixed(1)}, ratio ${b.ratio.toFixed(3)}`);
+    extra.push(
+      '',
+      'Baseline (same run):',
+      `  pgbench single-row inserts, ${b.concurrency} clients, ${b.seconds} s: ${b.pgbenchTps.toFixed(0)} tps`,
+      `  successful calls/s ${b.okPerSecond.toFixed(1)}, ratio ${b.ratio.toFixed(3)}`,
+    );
   }
   const missed = missedBudgets(result, cli.budget);
-  out(formatSummary(result, [...extra, ...(missed.length === 0 ? [] : ['', 'Budgets missed:', ...missed.map((s) => `  ${s}`)])]));
-  const file = cli.output ?? path.join('loadtest', 'results', `${path.basename(cli.file, '.json')}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  out(
+    formatSummary(result, [
+      ...extra,
+      ...(missed.length === 0 ? [] : ['', 'Budgets missed:', ...missed.map((s) => `  ${s}`)]),
+    ]),
+  );
+  const file =
+    cli.output ??
+    path.join(
+      'loadtest',
+      'results',
+      `${path.basename(cli.file, '.json')}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
+    );
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
   out(`\nresults: ${file}\n`);

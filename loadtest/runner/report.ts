@@ -5,11 +5,27 @@ import hdr from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
 
 export const STATUS_NAMES = [
-  'OK', 'Canceled', 'Unknown', 'InvalidArgument', 'DeadlineExceeded', 'NotFound', 'AlreadyExists', 'PermissionDenied',
-  'ResourceExhausted', 'FailedPrecondition', 'Aborted', 'OutOfRange', 'Unimplemented', 'Internal', 'Unavailable', 'DataLoss', 'Unauthenticated',
+  'OK',
+  'Canceled',
+  'Unknown',
+  'InvalidArgument',
+  'DeadlineExceeded',
+  'NotFound',
+  'AlreadyExists',
+  'PermissionDenied',
+  'ResourceExhausted',
+  'FailedPrecondition',
+  'Aborted',
+  'OutOfRange',
+  'Unimplemented',
+  'Internal',
+  'Unavailable',
+  'DataLoss',
+  'Unauthenticated',
 ] as const;
 
-export const statusName = (code: unknown): string => (typeof code === 'number' ? (STATUS_NAMES[code] ?? `Code(${code})`) : 'Unknown');
+export const statusName = (code: unknown): string =>
+  typeof code === 'number' ? (STATUS_NAMES[code] ?? `Code(${code})`) : 'Unknown';
 
 export const PERCENTILES = [10, 25, 50, 75, 90, 95, 99] as const;
 
@@ -39,7 +55,12 @@ export type GhzResult = {
 };
 
 export const createRecorder = (meta: { name: string; options: Record<string, unknown>; date?: Date }): Recorder => {
-  const histogram: Histogram = hdr.build({ bitBucketSize: 64, autoResize: true, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+  const histogram: Histogram = hdr.build({
+    bitBucketSize: 64,
+    autoResize: true,
+    numberOfSignificantValueDigits: 3,
+    useWebAssembly: false,
+  });
   const statuses: Record<string, number> = {};
   const errors: Record<string, number> = {};
   let sum = 0;
@@ -88,7 +109,8 @@ export const createRecorder = (meta: { name: string; options: Record<string, unk
         rps: total === 0 ? 0 : count / (total / 1e9),
         errorDistribution: { ...errors },
         statusCodeDistribution: { ...statuses },
-        latencyDistribution: ok === 0 ? null : PERCENTILES.map((p) => ({ percentage: p, latency: histogram.getValueAtPercentile(p) })),
+        latencyDistribution:
+          ok === 0 ? null : PERCENTILES.map((p) => ({ percentage: p, latency: histogram.getValueAtPercentile(p) })),
       };
     },
   };
@@ -137,7 +159,10 @@ export const missedBudgets = (r: GhzResult, b: Budget): string[] => {
   if (b.maxErrorRate !== undefined) {
     const failed = r.count - (r.statusCodeDistribution.OK ?? 0);
     const rate = r.count === 0 ? 1 : failed / r.count;
-    if (rate > b.maxErrorRate) out.push(`error rate ${(rate * 100).toFixed(2)} % (${failed}/${r.count}) is over the budget of ${(b.maxErrorRate * 100).toFixed(2)} %`);
+    if (rate > b.maxErrorRate)
+      out.push(
+        `error rate ${(rate * 100).toFixed(2)} % (${failed}/${r.count}) is over the budget of ${(b.maxErrorRate * 100).toFixed(2)} %`,
+      );
   }
   return out;
 };

@@ -34,7 +34,7 @@ describe('ghz-compatible results', () => {
     for (const d of out.latencyDistribution ?? []) expect(Number.isInteger(d.latency)).toBe(true);
   });
 
-  it("names status codes and errors the way ghz does", () => {
+  it('names status codes and errors the way ghz does', () => {
     const out = recorder().snapshot(1e9);
     expect(out.statusCodeDistribution).toEqual({ OK: 100, FailedPrecondition: 2, Unavailable: 1 });
     expect(out.errorDistribution).toEqual({

@@ -26,7 +26,11 @@ const dbUrl = (name: string) => Object.assign(new URL(SERVER), { pathname: `/${n
 const namespace = `t-loadtest-${id}`;
 const tenant = `lt${id}-1`;
 const HOT_STOCK = 30;
-const env = { DATABASE_URL: dbUrl(dbName), ANALYTICS_DATABASE_URL: dbUrl(`${dbName}_analytics`), STOCKMIND_NAMESPACE: namespace };
+const env = {
+  DATABASE_URL: dbUrl(dbName),
+  ANALYTICS_DATABASE_URL: dbUrl(`${dbName}_analytics`),
+  STOCKMIND_NAMESPACE: namespace,
+};
 
 let core: CoreHandle;
 let dir: string;
@@ -34,7 +38,20 @@ const saved: Record<string, string | undefined> = {};
 
 const run = async (config: string, ...args: string[]) => {
   const output = path.join(dir, `${config}-${args.length}.json`);
-  const outcome = await runLoadtest([`loadtest/ghz/${config}.json`, '--host', `127.0.0.1:${core.port}`, '--tenant', tenant, '-q', '-o', output, ...args], () => undefined);
+  const outcome = await runLoadtest(
+    [
+      `loadtest/ghz/${config}.json`,
+      '--host',
+      `127.0.0.1:${core.port}`,
+      '--tenant',
+      tenant,
+      '-q',
+      '-o',
+      output,
+      ...args,
+    ],
+    () => undefined,
+  );
   const written = JSON.parse(await readFile(output, 'utf8')) as GhzResult;
   return { ...outcome, written };
 };
@@ -45,8 +62,30 @@ beforeAll(async () => {
     process.env[k] = v;
   }
   dir = await mkdtemp(path.join(os.tmpdir(), 'stockmind-loadtest-'));
-  await runSeed(['--tenants', '1', '--locations', '5', '--skus', '3000', '--store-skus', '500', '--hot-stock', String(HOT_STOCK), '--analytics', 'no', '--tenant-prefix', `lt${id}`], () => undefined);
-  core = await startCoreProcess({ ...env, EDGE_PORT: String(await freePort()), WEBHOOK_PORT: String(await freePort()) }, 30_000, 'start');
+  await runSeed(
+    [
+      '--tenants',
+      '1',
+      '--locations',
+      '5',
+      '--skus',
+      '3000',
+      '--store-skus',
+      '500',
+      '--hot-stock',
+      String(HOT_STOCK),
+      '--analytics',
+      'no',
+      '--tenant-prefix',
+      `lt${id}`,
+    ],
+    () => undefined,
+  );
+  core = await startCoreProcess(
+    { ...env, EDGE_PORT: String(await freePort()), WEBHOOK_PORT: String(await freePort()) },
+    30_000,
+    'start',
+  );
 }, 90_000);
 
 afterAll(async () => {
@@ -69,18 +108,37 @@ afterAll(async () => {
 
 describe('the seeded dataset, read and written through the core', () => {
   it('has the planned levels in the ledger and the same in Redis, and products sold by the box', async () => {
-    const token = await signToken(loadConfig().jwtSecret, { tenant, sub: 't', roles: ['admin'], locations: [], channels: [] }, 60);
+    const token = await signToken(
+      loadConfig().jwtSecret,
+      { tenant, sub: 't', roles: ['admin'], locations: [], channels: [] },
+      60,
+    );
     const client = createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token });
     try {
-      const keys = [{ sku: 'SKU-7', locationId: 'W3' }, { sku: 'SKU-100', locationId: 'W1' }, { sku: 'SKU-7', locationId: 'S001' }];
+      const keys = [
+        { sku: 'SKU-7', locationId: 'W3' },
+        { sku: 'SKU-100', locationId: 'W1' },
+        { sku: 'SKU-7', locationId: 'S001' },
+      ];
       const strong = await client.unary(InventoryService.method.queryStock, { keys, consistency: Consistency.STRONG });
-      const eventual = await client.unary(InventoryService.method.queryStock, { keys, consistency: Consistency.EVENTUAL });
+      const eventual = await client.unary(InventoryService.method.queryStock, {
+        keys,
+        consistency: Consistency.EVENTUAL,
+      });
       // SKU-100 at W1 carries a completed web sale: one unit fewer, four events.
       expect(strong.levels.map((l) => [l.onHand, l.reserved, l.version])).toEqual([
-        [BigInt(warehouseQuantity(7, 3)), 0n, 1n], [BigInt(warehouseQuantity(100, 1) - 1), 0n, 4n], [BigInt(storeQuantity(7, 1)), 0n, 1n],
+        [BigInt(warehouseQuantity(7, 3)), 0n, 1n],
+        [BigInt(warehouseQuantity(100, 1) - 1), 0n, 4n],
+        [BigInt(storeQuantity(7, 1)), 0n, 1n],
       ]);
-      expect(eventual.levels.map((l) => [l.onHand, l.reserved, l.version])).toEqual(strong.levels.map((l) => [l.onHand, l.reserved, l.version]));
-      const res = await client.unary(InventoryService.method.reserveStock, { reservationId: `box-${id}`, channel: Channel.B2B, lines: [{ sku: 'SKU-7', locationId: 'W3', quantity: 1n, unit: 'box' }] });
+      expect(eventual.levels.map((l) => [l.onHand, l.reserved, l.version])).toEqual(
+        strong.levels.map((l) => [l.onHand, l.reserved, l.version]),
+      );
+      const res = await client.unary(InventoryService.method.reserveStock, {
+        reservationId: `box-${id}`,
+        channel: Channel.B2B,
+        lines: [{ sku: 'SKU-7', locationId: 'W3', quantity: 1n, unit: 'box' }],
+      });
       expect(res.reservation?.lines[0]?.baseQuantity).toBe(12n);
     } finally {
       client.close();
@@ -105,21 +163,42 @@ describe('ghz scenarios through our runner', () => {
   it('measures the pgbench baseline in the same run when asked', async () => {
     const { result } = await run('reserve-distinct', '--duration', '1s', '-c', '2', '--connections', '1', '--pgbench');
     expect(result.baseline?.pgbenchTps).toBeGreaterThan(0);
-    expect(result.baseline?.ratio).toBeCloseTo((result.statusCodeDistribution.OK ?? 0) / (result.total / 1e9) / (result.baseline?.pgbenchTps ?? 1), 6);
+    expect(result.baseline?.ratio).toBeCloseTo(
+      (result.statusCodeDistribution.OK ?? 0) / (result.total / 1e9) / (result.baseline?.pgbenchTps ?? 1),
+      6,
+    );
   });
 
   it('reserve-hot: exactly the seeded units are held, the rest refused, never oversold', async () => {
     const { result } = await run('reserve-hot', '--total', String(HOT_STOCK + 10), '-c', '8', '--connections', '2');
     expect(result.statusCodeDistribution).toEqual({ OK: HOT_STOCK, FailedPrecondition: 10 });
-    const token = await signToken(loadConfig().jwtSecret, { tenant, sub: 't', roles: ['admin'], locations: [], channels: [] }, 60);
+    const token = await signToken(
+      loadConfig().jwtSecret,
+      { tenant, sub: 't', roles: ['admin'], locations: [], channels: [] },
+      60,
+    );
     const client = createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token });
-    const res = await client.unary(InventoryService.method.queryStock, { keys: [{ sku: 'HOT-1', locationId: 'W1' }], consistency: Consistency.STRONG });
+    const res = await client.unary(InventoryService.method.queryStock, {
+      keys: [{ sku: 'HOT-1', locationId: 'W1' }],
+      consistency: Consistency.STRONG,
+    });
     client.close();
     expect(res.levels[0]).toMatchObject({ onHand: BigInt(HOT_STOCK), reserved: BigInt(HOT_STOCK), available: 0n });
   });
 
   it('mixed-channels: open loop over four channels, every commit seen in Redis', async () => {
-    const { result } = await run('mixed-channels', '--duration', '2s', '--rps', '40', '-c', '4', '--connections', '2', '--lag');
+    const { result } = await run(
+      'mixed-channels',
+      '--duration',
+      '2s',
+      '--rps',
+      '40',
+      '-c',
+      '4',
+      '--connections',
+      '2',
+      '--lag',
+    );
     expect(result.statusCodeDistribution).toEqual({ OK: result.count });
     expect(result.count).toBeGreaterThan(0);
     expect(result.commitToRedisLag?.pendingSample).toEqual([]);
@@ -128,7 +207,11 @@ describe('ghz scenarios through our runner', () => {
   });
 
   it('reports a missed budget, and none when it holds', async () => {
-    expect((await run('query-stock', '--total', '20', '-c', '2', '--p99', '1us')).missed).toEqual([expect.stringMatching(/^p99 .* over the budget of 0\.00 ms$/)]);
-    expect((await run('query-stock', '--total', '20', '-c', '2', '--p95', '10s', '--max-error-rate', '0')).missed).toEqual([]);
+    expect((await run('query-stock', '--total', '20', '-c', '2', '--p99', '1us')).missed).toEqual([
+      expect.stringMatching(/^p99 .* over the budget of 0\.00 ms$/),
+    ]);
+    expect(
+      (await run('query-stock', '--total', '20', '-c', '2', '--p95', '10s', '--max-error-rate', '0')).missed,
+    ).toEqual([]);
   });
 });

@@ -24,7 +24,7 @@ const CHARSET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
 
 /** ghz's randomString: a length <= 0 picks one between 2 and 16. */
 export const randomString = (length: number): string => {
-  const n = length > 0 ? length : 2 + (randomBytes(1)[0] ?? 0) % 15;
+  const n = length > 0 ? length : 2 + ((randomBytes(1)[0] ?? 0) % 15);
   const bytes = randomBytes(n);
   let out = '';
   for (const b of bytes) out += CHARSET[b % CHARSET.length];
@@ -60,7 +60,8 @@ const action = (source: string): Part => {
   const field = /^\.([A-Za-z]+)$/.exec(body);
   if (field !== null) {
     const fn = FIELDS[field[1] ?? ''];
-    if (fn === undefined) throw new TemplateError(`unknown template field {{${body}}}; supported: ${SUPPORTED_ACTIONS.join(', ')}`);
+    if (fn === undefined)
+      throw new TemplateError(`unknown template field {{${body}}}; supported: ${SUPPORTED_ACTIONS.join(', ')}`);
     return fn;
   }
   if (body === 'newUUID') return () => randomUUID();
@@ -88,7 +89,8 @@ export const compileTemplate = (text: string): Template => {
     if (m[3] !== undefined) while (/\s/.test(text[last] ?? '')) last++;
   }
   literal += text.slice(last);
-  if (literal.includes('{{')) throw new TemplateError(`unterminated template action in ${JSON.stringify(text.slice(0, 80))}`);
+  if (literal.includes('{{'))
+    throw new TemplateError(`unterminated template action in ${JSON.stringify(text.slice(0, 80))}`);
   if (literal !== '') parts.push(literal);
   return { parts, isStatic: parts.every((p) => typeof p === 'string') };
 };

@@ -45,7 +45,9 @@ describe('ghz call templates', () => {
   });
 
   it('exposes the method names and worker id', () => {
-    expect(expand(compileTemplate('{{.MethodName}}/{{.InputName}}/{{.WorkerID}}/{{.IsServerStreaming}}'), ctx(0))).toBe('QueryStock/QueryStockRequest/g0c3/false');
+    expect(expand(compileTemplate('{{.MethodName}}/{{.InputName}}/{{.WorkerID}}/{{.IsServerStreaming}}'), ctx(0))).toBe(
+      'QueryStock/QueryStockRequest/g0c3/false',
+    );
   });
 
   it("honours Go's trim markers", () => {

@@ -34,7 +34,8 @@ export const STORES_PER_REGION = 25;
 
 export type Location = { id: string; name: string; kind: 'REGION' | 'WAREHOUSE' | 'STORE'; parentId: string };
 
-export const tenantIds = (o: SeedOptions): string[] => Array.from({ length: o.tenants }, (_, i) => `${o.tenantPrefix}-${i + 1}`);
+export const tenantIds = (o: SeedOptions): string[] =>
+  Array.from({ length: o.tenants }, (_, i) => `${o.tenantPrefix}-${i + 1}`);
 
 export const skuId = (n: number): string => `SKU-${n}`;
 
@@ -53,8 +54,20 @@ export const locationTree = (o: SeedOptions): Location[] => {
   const regionId = (r: number) => `R${pad(r, 2)}`;
   const out: Location[] = [];
   for (let r = 1; r <= regions; r++) out.push({ id: regionId(r), name: `Region ${r}`, kind: 'REGION', parentId: '' });
-  for (let w = 1; w <= o.warehouses; w++) out.push({ id: warehouseId(w), name: `Warehouse ${w}`, kind: 'WAREHOUSE', parentId: regionId(((w - 1) % regions) + 1) });
-  for (let k = 1; k <= stores; k++) out.push({ id: storeId(o, k), name: `Store ${k}`, kind: 'STORE', parentId: regionId(Math.floor((k - 1) / STORES_PER_REGION) % regions + 1) });
+  for (let w = 1; w <= o.warehouses; w++)
+    out.push({
+      id: warehouseId(w),
+      name: `Warehouse ${w}`,
+      kind: 'WAREHOUSE',
+      parentId: regionId(((w - 1) % regions) + 1),
+    });
+  for (let k = 1; k <= stores; k++)
+    out.push({
+      id: storeId(o, k),
+      name: `Store ${k}`,
+      kind: 'STORE',
+      parentId: regionId((Math.floor((k - 1) / STORES_PER_REGION) % regions) + 1),
+    });
   return out;
 };
 

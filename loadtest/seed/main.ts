@@ -23,9 +23,15 @@ export const parseSeedArgs = (args: string[]): SeedOptions & { publish: boolean;
   const { values } = parseArgs({
     args,
     options: {
-      tenants: { type: 'string' }, locations: { type: 'string' }, skus: { type: 'string' }, 'store-skus': { type: 'string' },
-      'hot-stock': { type: 'string' }, 'history-every': { type: 'string' }, 'tenant-prefix': { type: 'string' },
-      publish: { type: 'boolean', default: false }, analytics: { type: 'string', default: 'auto' },
+      tenants: { type: 'string' },
+      locations: { type: 'string' },
+      skus: { type: 'string' },
+      'store-skus': { type: 'string' },
+      'hot-stock': { type: 'string' },
+      'history-every': { type: 'string' },
+      'tenant-prefix': { type: 'string' },
+      publish: { type: 'boolean', default: false },
+      analytics: { type: 'string', default: 'auto' },
     },
   });
   const num = (name: string, v: string | undefined, fallback: number, min: number) => {
@@ -46,23 +52,31 @@ export const parseSeedArgs = (args: string[]): SeedOptions & { publish: boolean;
     publish: values.publish,
     analytics: values.analytics as 'auto' | 'yes' | 'no',
   };
-  if (!/^[a-z0-9][a-z0-9-]{0,50}$/.test(o.tenantPrefix)) throw new ConfigError('--tenant-prefix must match ^[a-z0-9][a-z0-9-]{0,50}$');
+  if (!/^[a-z0-9][a-z0-9-]{0,50}$/.test(o.tenantPrefix))
+    throw new ConfigError('--tenant-prefix must match ^[a-z0-9][a-z0-9-]{0,50}$');
   if (!['auto', 'yes', 'no'].includes(o.analytics)) throw new ConfigError('--analytics is auto, yes or no');
   return o;
 };
 
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
 
-export const runSeed = async (args: string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<{ streams: number; events: number; loadSeconds: number }> => {
+export const runSeed = async (
+  args: string[],
+  out: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+): Promise<{ streams: number; events: number; loadSeconds: number }> => {
   const o = parseSeedArgs(args);
   const config = loadConfig(process.env, { needsJwtSecret: false });
   const log = createLogger(config.logLevel, 'seed');
   const tenants = tenantIds(o);
   const v = volume(o);
-  out(`seed: ${tenants.length} tenant(s) (${tenants.join(', ')}), ${o.warehouses} warehouses + ${storeCount(o)} stores, ${o.skus} SKUs; per tenant ${v.stockItems} stock items, ${v.reservations} reservations, ${v.events} events`);
+  out(
+    `seed: ${tenants.length} tenant(s) (${tenants.join(', ')}), ${o.warehouses} warehouses + ${storeCount(o)} stores, ${o.skus} SKUs; per tenant ${v.stockItems} stock items, ${v.reservations} reservations, ${v.events} events`,
+  );
   await prepareDatabase(config, log);
   // Two loaders: one builds rows while Postgres indexes the other's COPY.
-  const loaders = [0, 1].map(() => new pg.Client({ connectionString: config.databaseUrl, application_name: 'stockmind-seed' }));
+  const loaders = [0, 1].map(
+    () => new pg.Client({ connectionString: config.databaseUrl, application_name: 'stockmind-seed' }),
+  );
   await Promise.all(loaders.map((c) => c.connect()));
   const client = loaders[0] as pg.Client;
   let streams = 0;
@@ -75,7 +89,9 @@ export const runSeed = async (args: string[], out: (line: string) => void = (l) 
       [tenants],
     );
     if (taken.length > 0) {
-      throw new ConfigError(`tenant(s) ${taken.map((r) => r.tenant_id).join(', ')} already hold data in ${new URL(config.databaseUrl).pathname.slice(1)}; seed a fresh database (DATABASE_URL) or pick another --tenant-prefix`);
+      throw new ConfigError(
+        `tenant(s) ${taken.map((r) => r.tenant_id).join(', ')} already hold data in ${new URL(config.databaseUrl).pathname.slice(1)}; seed a fresh database (DATABASE_URL) or pick another --tenant-prefix`,
+      );
     }
     const { rows: before } = await client.query<{ any: boolean }>('select exists (select 1 from events) as any');
     const freshLedger = before[0]?.any === false;
@@ -87,13 +103,17 @@ export const runSeed = async (args: string[], out: (line: string) => void = (l) 
       const tt = performance.now();
       if (catalog) {
         const c = await loadCatalog(client, o, tenantId, base);
-        out(`  ${tenantId}: catalog ${c.products} products (box = 12, pallet = 480), ${c.locations} locations in ${seconds(tt).toFixed(1)} s`);
+        out(
+          `  ${tenantId}: catalog ${c.products} products (box = 12, pallet = 480), ${c.locations} locations in ${seconds(tt).toFixed(1)} s`,
+        );
       }
       let lastReport = tt;
       const r = await loadTenant(loaders, o, tenantId, correlationId, base, (location, done) => {
         if (performance.now() - lastReport > 5_000) {
           lastReport = performance.now();
-          process.stderr.write(`  ${tenantId}: ${location} done, ${done.streams} streams, ${done.events} events, ${(done.events / seconds(tt)).toFixed(0)} events/s\n`);
+          process.stderr.write(
+            `  ${tenantId}: ${location} done, ${done.streams} streams, ${done.events} events, ${(done.events / seconds(tt)).toFixed(0)} events/s\n`,
+          );
         }
       });
       streams += r.streams;
@@ -101,7 +121,9 @@ export const runSeed = async (args: string[], out: (line: string) => void = (l) 
       out(`  ${tenantId}: ${r.streams} streams, ${r.events} events in ${seconds(tt).toFixed(1)} s`);
     }
     const loadSeconds = seconds(t0);
-    out(`event store loaded: ${streams} streams, ${events} events in ${loadSeconds.toFixed(1)} s (${(events / loadSeconds).toFixed(0)} events/s, COPY)`);
+    out(
+      `event store loaded: ${streams} streams, ${events} events in ${loadSeconds.toFixed(1)} s (${(events / loadSeconds).toFixed(0)} events/s, COPY)`,
+    );
     const ta = performance.now();
     await client.query('analyze streams, events');
     out(`analyze: ${seconds(ta).toFixed(1)} s`);
@@ -114,7 +136,9 @@ export const runSeed = async (args: string[], out: (line: string) => void = (l) 
          on conflict (name) do update set tx_id = excluded.tx_id, position = excluded.position, updated_at = excluded.updated_at`,
         [config.namespace],
       );
-      out(`relay "${config.namespace}": checkpoint moved past the seeded events (use --publish to have the relay send them to NATS)`);
+      out(
+        `relay "${config.namespace}": checkpoint moved past the seeded events (use --publish to have the relay send them to NATS)`,
+      );
     } else if (!o.publish) {
       out('relay: the ledger held events before the seed, so the relay will publish the seeded ones too');
     }
@@ -124,23 +148,35 @@ export const runSeed = async (args: string[], out: (line: string) => void = (l) 
     const memoryBefore = await usedMemory();
     const tr = performance.now();
     for (const tenantId of tenants) {
-      const code = await runReadModelCommand(config, log, 'replay', 'availability', tenantId, (l) => out(`  ${tenantId}: ${l}`));
+      const code = await runReadModelCommand(config, log, 'replay', 'availability', tenantId, (l) =>
+        out(`  ${tenantId}: ${l}`),
+      );
       if (code !== 0) throw new Error(`availability replay for ${tenantId} failed`);
     }
     const grown = (await usedMemory()) - memoryBefore;
     redis.disconnect();
-    out(`availability (Redis, namespace "${config.namespace}") rebuilt in ${seconds(tr).toFixed(1)} s; Redis used_memory grew by ${(grown / 2 ** 20).toFixed(1)} MiB (shared server: approximate)`);
+    out(
+      `availability (Redis, namespace "${config.namespace}") rebuilt in ${seconds(tr).toFixed(1)} s; Redis used_memory grew by ${(grown / 2 ** 20).toFixed(1)} MiB (shared server: approximate)`,
+    );
     const analytics = o.analytics === 'yes' || (o.analytics === 'auto' && events <= ANALYTICS_AUTO_LIMIT);
     if (analytics) {
       const tn = performance.now();
-      for (const tenantId of tenants) await runReadModelCommand(config, log, 'replay', 'analytics', tenantId, (l) => out(`  ${tenantId}: ${l}`));
+      for (const tenantId of tenants)
+        await runReadModelCommand(config, log, 'replay', 'analytics', tenantId, (l) => out(`  ${tenantId}: ${l}`));
       out(`analytics rebuilt in ${seconds(tn).toFixed(1)} s`);
     } else {
-      const why = o.analytics === 'no' ? '--analytics no' : `${events} events > ${ANALYTICS_AUTO_LIMIT}: its replay records one movement per round trip`;
+      const why =
+        o.analytics === 'no'
+          ? '--analytics no'
+          : `${events} events > ${ANALYTICS_AUTO_LIMIT}: its replay records one movement per round trip`;
       out(`analytics: skipped (${why}); run \`stockmind replay analytics\` when needed, or seed with --analytics yes`);
     }
-    const { rows: size } = await client.query<{ size: string }>('select pg_size_pretty(pg_database_size(current_database())) as size');
-    out(`done in ${seconds(t0).toFixed(1)} s; database ${new URL(config.databaseUrl).pathname.slice(1)} is ${size[0]?.size ?? '?'}`);
+    const { rows: size } = await client.query<{ size: string }>(
+      'select pg_size_pretty(pg_database_size(current_database())) as size',
+    );
+    out(
+      `done in ${seconds(t0).toFixed(1)} s; database ${new URL(config.databaseUrl).pathname.slice(1)} is ${size[0]?.size ?? '?'}`,
+    );
     return { streams, events, loadSeconds };
   } finally {
     await Promise.all(loaders.map((c) => c.end()));

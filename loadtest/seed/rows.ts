@@ -38,9 +38,19 @@ const meta = (correlationId: string, causationId: string, channel: string | null
 });
 
 /** What ReceiveStock appends for a receipt of `quantity` base units (no unit, no channel). */
-export const receipt = (tenantId: string, correlationId: string, locationId: string, sku: string, quantity: number, at: Date): SeedStream => {
+export const receipt = (
+  tenantId: string,
+  correlationId: string,
+  locationId: string,
+  sku: string,
+  quantity: number,
+  at: Date,
+): SeedStream => {
   const movementId = `seed-rcv-${locationId}-${sku}`;
-  const decision = stock.decide({ type: 'ReceiveStock', data: { movementId, quantity, unit: '', unitQuantity: quantity, reference: 'SEED' } }, stock.initialState());
+  const decision = stock.decide(
+    { type: 'ReceiveStock', data: { movementId, quantity, unit: '', unitQuantity: quantity, reference: 'SEED' } },
+    stock.initialState(),
+  );
   if (decision.kind === 'refused') throw new Error('a receipt cannot be refused');
   return {
     kind: 'stock_item',
@@ -58,23 +68,51 @@ export const receipt = (tenantId: string, correlationId: string, locationId: str
   };
 };
 
-const resState = (s: SeedStream): Reservation => (s.events.length === 0 ? reservation.initialState() : (s.state as Reservation));
+const resState = (s: SeedStream): Reservation =>
+  s.events.length === 0 ? reservation.initialState() : (s.state as Reservation);
 
 /** Appends an accepted workflow decision to the reservation and its item streams, as the core's appendDecision does. */
-const apply = (tenantId: string, correlationId: string, command: string, res: SeedStream, items: SeedStream[], decision: WorkflowDecision, at: Date, channel: Channel): void => {
+const apply = (
+  tenantId: string,
+  correlationId: string,
+  command: string,
+  res: SeedStream,
+  items: SeedStream[],
+  decision: WorkflowDecision,
+  at: Date,
+  channel: Channel,
+): void => {
   if (decision.kind === 'refused') throw new Error(`seed history refused: ${decision.refusal.reason}`);
   const id = (i: number, j: number) => eventIdFor(tenantId, command, res.reservationId, i, j);
   const m = meta(correlationId, res.reservationId, channel);
   res.state = decision.reservation.reduce(reservation.evolve, resState(res));
-  res.events.push(...decision.reservation.map((e, j) => ({ eventId: id(0, j), eventType: wireEventType('reservations', e.type), data: e.data, metadata: m, at })));
+  res.events.push(
+    ...decision.reservation.map((e, j) => ({
+      eventId: id(0, j),
+      eventType: wireEventType('reservations', e.type),
+      data: e.data,
+      metadata: m,
+      at,
+    })),
+  );
   items.forEach((item, i) => {
     const events = decision.stock[i] ?? [];
     item.state = events.reduce(stock.evolve, item.state as stock.StockItem);
-    item.events.push(...events.map((e, j) => ({ eventId: id(i + 1, j), eventType: wireEventType('stock', e.type), data: e.data, metadata: m, at })));
+    item.events.push(
+      ...events.map((e, j) => ({
+        eventId: id(i + 1, j),
+        eventType: wireEventType('stock', e.type),
+        data: e.data,
+        metadata: m,
+        at,
+      })),
+    );
   });
 };
 
-export type Step = { at: Date } & ({ type: 'confirm'; orderRef: string } | { type: 'fulfil'; shipmentRef: string } | { type: 'release'; reason: string });
+export type Step = { at: Date } & (
+  { type: 'confirm'; orderRef: string } | { type: 'fulfil'; shipmentRef: string } | { type: 'release'; reason: string }
+);
 
 /** A one-line reservation placed at `at`, then moved through `steps` (confirm, fulfil, release). */
 export const reservationHistory = (
@@ -87,36 +125,91 @@ export const reservationHistory = (
   at: Date,
   steps: Step[],
 ): SeedStream => {
-  const res: SeedStream = { kind: 'reservation', locationId: '', sku: '', reservationId, state: reservation.initialState(), events: [] };
+  const res: SeedStream = {
+    kind: 'reservation',
+    locationId: '',
+    sku: '',
+    reservationId,
+    state: reservation.initialState(),
+    events: [],
+  };
   const lines = [{ sku: item.sku, locationId: item.locationId, quantity, unit: '', unitQuantity: quantity }];
   const { policy } = DEFAULT_POLICY;
   const expiresAt = new Date(at.getTime() + reservationTtlMs(policy, channel)).toISOString();
-  const placed = decidePlace({ reservationId, channel, lines, expiresAt, orderRef: '', safetyStock: policy.safetyStock }, resState(res), [item.state as stock.StockItem]);
+  const placed = decidePlace(
+    { reservationId, channel, lines, expiresAt, orderRef: '', safetyStock: policy.safetyStock },
+    resState(res),
+    [item.state as stock.StockItem],
+  );
   apply(tenantId, correlationId, 'reserve', res, [item], placed, at, channel);
   for (const step of steps) {
     const now = step.at.toISOString();
     const command: Exclude<ReservationCommand, { type: 'PlaceReservation' }> =
-      step.type === 'confirm' ? { type: 'ConfirmReservation', data: { orderRef: step.orderRef, now } }
-        : step.type === 'fulfil' ? { type: 'FulfilReservation', data: { shipmentRef: step.shipmentRef } }
+      step.type === 'confirm'
+        ? { type: 'ConfirmReservation', data: { orderRef: step.orderRef, now } }
+        : step.type === 'fulfil'
+          ? { type: 'FulfilReservation', data: { shipmentRef: step.shipmentRef } }
           : { type: 'ReleaseReservation', data: { reason: step.reason } };
-    apply(tenantId, correlationId, step.type, res, [item], decideTransition(command, resState(res), [item.state as stock.StockItem]), step.at, channel);
+    apply(
+      tenantId,
+      correlationId,
+      step.type,
+      res,
+      [item],
+      decideTransition(command, resState(res), [item.state as stock.StockItem]),
+      step.at,
+      channel,
+    );
   }
   return res;
 };
 
 /** COPY text format: backslash, tab, newline and carriage return escaped. */
-export const copyField = (v: string): string => (/[\\\t\n\r]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : v);
+export const copyField = (v: string): string =>
+  /[\\\t\n\r]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : v;
 
-export const STREAM_COLUMNS = '(tenant_id, kind, location_id, sku, reservation_id, version, state, created_at, updated_at)';
-export const EVENT_COLUMNS = '(stream_id, version, tenant_id, event_id, event_type, schema_version, data, metadata, occurred_at, recorded_at)';
+export const STREAM_COLUMNS =
+  '(tenant_id, kind, location_id, sku, reservation_id, version, state, created_at, updated_at)';
+export const EVENT_COLUMNS =
+  '(stream_id, version, tenant_id, event_id, event_type, schema_version, data, metadata, occurred_at, recorded_at)';
 
 export const streamLine = (tenantId: string, s: SeedStream): string => {
   const first = s.events[0]?.at ?? new Date(0);
   const last = s.events[s.events.length - 1]?.at ?? first;
-  return [tenantId, s.kind, s.locationId, s.sku, s.reservationId, String(s.events.length), JSON.stringify(s.state), first.toISOString(), last.toISOString()].map(copyField).join('\t') + '\n';
+  return (
+    [
+      tenantId,
+      s.kind,
+      s.locationId,
+      s.sku,
+      s.reservationId,
+      String(s.events.length),
+      JSON.stringify(s.state),
+      first.toISOString(),
+      last.toISOString(),
+    ]
+      .map(copyField)
+      .join('\t') + '\n'
+  );
 };
 
 export const eventLines = (tenantId: string, streamId: string, s: SeedStream): string =>
   s.events
-    .map((e, i) => [streamId, String(i + 1), tenantId, e.eventId, e.eventType, '1', JSON.stringify(e.data), JSON.stringify(e.metadata), e.at.toISOString(), e.at.toISOString()].map(copyField).join('\t') + '\n')
+    .map(
+      (e, i) =>
+        [
+          streamId,
+          String(i + 1),
+          tenantId,
+          e.eventId,
+          e.eventType,
+          '1',
+          JSON.stringify(e.data),
+          JSON.stringify(e.metadata),
+          e.at.toISOString(),
+          e.at.toISOString(),
+        ]
+          .map(copyField)
+          .join('\t') + '\n',
+    )
     .join('');

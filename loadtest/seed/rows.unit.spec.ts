@@ -20,7 +20,12 @@ describe('seeded rows are the rows the core writes', () => {
     expect(e?.eventId).toBe(eventIdFor('load-1', 'receive', 'seed-rcv-W1-SKU-7', 0, 0));
     expect((e?.data as { levelsAfter: unknown }).levelsAfter).toEqual(levelsOf(item));
     expect(levelsOf(item)).toMatchObject({ onHand: 40, reserved: 0, committed: 0 });
-    expect(e?.metadata).toMatchObject({ channel: null, causationId: 'seed-rcv-W1-SKU-7', producer: 'stockmind-seed', policyVersion: 0 });
+    expect(e?.metadata).toMatchObject({
+      channel: null,
+      causationId: 'seed-rcv-W1-SKU-7',
+      producer: 'stockmind-seed',
+      policyVersion: 0,
+    });
   });
 
   it('a completed web sale leaves one unit fewer on hand, nothing held, and levels_after on every event', () => {
@@ -30,13 +35,18 @@ describe('seeded rows are the rows the core writes', () => {
       { type: 'fulfil', shipmentRef: 'S', at: later(3) },
     ]);
     expect(item.events.map((e) => e.eventType)).toEqual([
-      'stockmind.stock.stock_received.v1', 'stockmind.stock.stock_reserved.v1', 'stockmind.stock.reserved_stock_committed.v1', 'stockmind.stock.stock_shipped.v1',
+      'stockmind.stock.stock_received.v1',
+      'stockmind.stock.stock_reserved.v1',
+      'stockmind.stock.reserved_stock_committed.v1',
+      'stockmind.stock.stock_shipped.v1',
     ]);
     expect(levelsOf(item)).toMatchObject({ onHand: 9, reserved: 0, committed: 0 });
     expect((item.events[3]?.data as { levelsAfter: unknown }).levelsAfter).toEqual(levelsOf(item));
     expect(res.state).toMatchObject({ status: 'FULFILLED', channel: 'ECOMMERCE', orderRef: 'O', shipmentRef: 'S' });
     expect(res.events.map((e) => e.eventType)).toEqual([
-      'stockmind.reservations.reservation_placed.v1', 'stockmind.reservations.reservation_confirmed.v1', 'stockmind.reservations.reservation_fulfilled.v1',
+      'stockmind.reservations.reservation_placed.v1',
+      'stockmind.reservations.reservation_confirmed.v1',
+      'stockmind.reservations.reservation_fulfilled.v1',
     ]);
     // The core derives ids from (tenant, command, reservation id, stream index, event index).
     expect(res.events[0]?.eventId).toBe(eventIdFor('load-1', 'reserve', 'seed-web-SKU-0', 0, 0));
@@ -46,16 +56,24 @@ describe('seeded rows are the rows the core writes', () => {
 
   it('goes through the real rules: a web hold confirmed after its 15 min TTL is refused', () => {
     const item = receipt('load-1', 'c', 'W1', 'SKU-0', 10, T);
-    expect(() => reservationHistory('load-1', 'c', 'r', 'ECOMMERCE', item, 1, later(1), [{ type: 'confirm', orderRef: 'O', at: later(2) }])).toThrow(/RESERVATION_EXPIRED/);
+    expect(() =>
+      reservationHistory('load-1', 'c', 'r', 'ECOMMERCE', item, 1, later(1), [
+        { type: 'confirm', orderRef: 'O', at: later(2) },
+      ]),
+    ).toThrow(/RESERVATION_EXPIRED/);
   });
 
   it('a cancelled B2B hold gives its units back', () => {
     const item = receipt('load-1', 'c', 'W2', 'SKU-0', 10, T);
-    const res = reservationHistory('load-1', 'c', 'seed-b2b-SKU-0', 'B2B', item, 5, later(1), [{ type: 'release', reason: 'customer cancelled', at: later(2) }]);
+    const res = reservationHistory('load-1', 'c', 'seed-b2b-SKU-0', 'B2B', item, 5, later(1), [
+      { type: 'release', reason: 'customer cancelled', at: later(2) },
+    ]);
     expect(levelsOf(item)).toMatchObject({ onHand: 10, reserved: 0 });
     expect(res.state).toMatchObject({ status: 'RELEASED', releaseReason: 'customer cancelled' });
     // B2B holds last 48 h by default.
-    expect((res.state as { expiresAt: string }).expiresAt).toBe(new Date(later(1).getTime() + 48 * 3_600_000).toISOString());
+    expect((res.state as { expiresAt: string }).expiresAt).toBe(
+      new Date(later(1).getTime() + 48 * 3_600_000).toISOString(),
+    );
   });
 
   it('writes COPY text lines: version = event count, times of the first and last event, fields escaped', () => {
@@ -94,14 +112,23 @@ describe('dataset layout', () => {
     let streams = 0;
     let events = 0;
     const count = (skus: Iterable<number>, warehouse: number) => {
-      for (const batch of locationStreams(o, 'load-1', correlation, T, { id: warehouse > 0 ? `W${warehouse}` : 'S001', skus, quantity: () => 50, warehouse })) {
+      for (const batch of locationStreams(o, 'load-1', correlation, T, {
+        id: warehouse > 0 ? `W${warehouse}` : 'S001',
+        skus,
+        quantity: () => 50,
+        warehouse,
+      })) {
         streams += batch.length;
         events += batch.reduce((a, s) => a + s.events.length, 0);
       }
     };
     const all = () => Array.from({ length: o.skus }, (_, i) => i);
     for (const w of [1, 2, 3]) count(all(), w);
-    for (let k = 1; k <= storeCount(o); k++) count(Array.from({ length: o.storeSkus }, (_, j) => j), 0);
+    for (let k = 1; k <= storeCount(o); k++)
+      count(
+        Array.from({ length: o.storeSkus }, (_, j) => j),
+        0,
+      );
     const v = volume(o);
     // + HOT-1 at W1
     expect(streams + 1).toBe(v.stockItems + v.reservations);

@@ -14,7 +14,13 @@ import { readInCommitOrder, START } from '../../core/src/store/commitOrder.js';
 import { createTestDatabase } from '../../test/support/db.js';
 import { accepted, caller, eventually, receiveInput, reserveInput, startApp } from '../../test/support/app.js';
 import { registerCatalog } from '../../test/support/catalog.js';
-import { cleanupNamespace, consumerBacklog, sharedNats, silentLog, testNamespace } from '../../test/support/readside.js';
+import {
+  cleanupNamespace,
+  consumerBacklog,
+  sharedNats,
+  silentLog,
+  testNamespace,
+} from '../../test/support/readside.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { AppHarness } from '../../test/support/app.js';
 import type { TestDatabase } from '../../test/support/db.js';
@@ -37,7 +43,14 @@ let policies: PolicySource;
 let projector: ConsumerLoop | null = null;
 
 const startProjector = async () => {
-  projector = await startAnalyticsProjector({ nc, analytics: analytics.pool, pool: app.db.pool, policies, namespace: ns, log: silentLog });
+  projector = await startAnalyticsProjector({
+    nc,
+    analytics: analytics.pool,
+    pool: app.db.pool,
+    policies,
+    namespace: ns,
+    log: silentLog,
+  });
 };
 
 beforeAll(async () => {
@@ -53,7 +66,14 @@ beforeAll(async () => {
     [TZ_TENANT, JSON.stringify({ timeZone: FAR_TZ })],
   );
   await ensureEventStream(nc, ns);
-  relay = await startRelay({ pool: app.db.pool, nc, namespace: ns, holderId: 'analytics-spec', log: silentLog, pollMs: 50 });
+  relay = await startRelay({
+    pool: app.db.pool,
+    nc,
+    namespace: ns,
+    holderId: 'analytics-spec',
+    log: silentLog,
+    pollMs: 50,
+  });
   await startProjector();
 });
 
@@ -67,18 +87,30 @@ afterAll(async () => {
 });
 
 let n = 0;
-const receive = (tenant: string, sku: string, qty: number) => app.inventory.receive(caller(tenant), receiveInput(`mv-${++n}`, sku, 'wh-1', qty));
+const receive = (tenant: string, sku: string, qty: number) =>
+  app.inventory.receive(caller(tenant), receiveInput(`mv-${++n}`, sku, 'wh-1', qty));
 
 const stockEventCount = async (): Promise<number> =>
-  Number((await app.db.pool.query<{ n: string }>(`select count(*) as n from events where event_type like 'stockmind.stock.%'`)).rows[0]?.n);
+  Number(
+    (
+      await app.db.pool.query<{ n: string }>(
+        `select count(*) as n from events where event_type like 'stockmind.stock.%'`,
+      )
+    ).rows[0]?.n,
+  );
 
-const factCount = async (): Promise<number> => Number((await analytics.pool.query<{ n: string }>('select count(*) as n from movement_facts')).rows[0]?.n);
+const factCount = async (): Promise<number> =>
+  Number((await analytics.pool.query<{ n: string }>('select count(*) as n from movement_facts')).rows[0]?.n);
 
 const caughtUp = () =>
-  eventually(async () => {
-    expect((await relay.lag()).events).toBe(0);
-    expect(await consumerBacklog(nc, ns, consumerName(ns, 'analytics'))).toBe(0);
-  }, 10_000, 50);
+  eventually(
+    async () => {
+      expect((await relay.lag()).events).toBe(0);
+      expect(await consumerBacklog(nc, ns, consumerName(ns, 'analytics'))).toBe(0);
+    },
+    10_000,
+    50,
+  );
 
 const daily = async (tenant: string, sku: string) =>
   (
@@ -100,16 +132,22 @@ const ledgerEnvelopes = async (tenant: string): Promise<Envelope[]> => {
     [tenant],
   );
   let out: Envelope[] = [];
-  await eventually(async () => {
-    out = [];
-    for (let cp = START; ;) {
-      const batch = await readInCommitOrder(app.db.pool, cp, 1_000);
-      if (batch.events.length === 0) break;
-      out.push(...batch.events.filter((e) => e.tenantId === tenant && e.stream.kind === 'stock_item').map(toEnvelope));
-      cp = batch.checkpoint;
-    }
-    expect(out).toHaveLength(Number(rows[0]?.n));
-  }, 10_000, 50);
+  await eventually(
+    async () => {
+      out = [];
+      for (let cp = START; ;) {
+        const batch = await readInCommitOrder(app.db.pool, cp, 1_000);
+        if (batch.events.length === 0) break;
+        out.push(
+          ...batch.events.filter((e) => e.tenantId === tenant && e.stream.kind === 'stock_item').map(toEnvelope),
+        );
+        cp = batch.checkpoint;
+      }
+      expect(out).toHaveLength(Number(rows[0]?.n));
+    },
+    10_000,
+    50,
+  );
   return out;
 };
 
@@ -130,7 +168,16 @@ describe('facts and daily positions', () => {
         [T],
       )
     ).rows;
-    expect(facts.map((f) => [f.event_type.split('.')[2], f.quantity, f.on_hand_delta, f.reserved_delta, f.committed_delta, f.on_hand_after])).toEqual([
+    expect(
+      facts.map((f) => [
+        f.event_type.split('.')[2],
+        f.quantity,
+        f.on_hand_delta,
+        f.reserved_delta,
+        f.committed_delta,
+        f.on_hand_after,
+      ]),
+    ).toEqual([
       ['stock_received', 20, 20, 0, 0, 20],
       ['stock_reserved', 5, 0, 5, 0, 20],
       ['reserved_stock_committed', 5, 0, -5, 5, 20],
@@ -144,10 +191,20 @@ describe('facts and daily positions', () => {
       `select (max(recorded_at) at time zone 'UTC')::date::text as day from events where tenant_id = $1 and event_type like 'stockmind.stock.%'`,
       [T],
     );
-    expect(await daily(T, 'sku-a')).toEqual([{
-      day: rows[0]?.day, on_hand_close: 15, reserved_close: 0, committed_close: 0, close_version: 6,
-      received: 20, shipped: 5, reserved: 8, released: 3, movements: 6,
-    }]);
+    expect(await daily(T, 'sku-a')).toEqual([
+      {
+        day: rows[0]?.day,
+        on_hand_close: 15,
+        reserved_close: 0,
+        committed_close: 0,
+        close_version: 6,
+        received: 20,
+        shipped: 5,
+        reserved: 8,
+        released: 3,
+        movements: 6,
+      },
+    ]);
   });
 
   it('buckets days in the tenant’s time zone', async () => {
@@ -159,7 +216,9 @@ describe('facts and daily positions', () => {
       [TZ_TENANT, FAR_TZ],
     );
     expect(rows[0]?.day).not.toBe(rows[0]?.utc_day);
-    expect(await daily(TZ_TENANT, 'sku-tz')).toMatchObject([{ day: rows[0]?.day, received: 4, movements: 1, on_hand_close: 4 }]);
+    expect(await daily(TZ_TENANT, 'sku-tz')).toMatchObject([
+      { day: rows[0]?.day, received: 4, movements: 1, on_hand_close: 4 },
+    ]);
   });
 });
 
@@ -189,13 +248,22 @@ describe('redelivery', () => {
 
 describe('replay', () => {
   it('rebuilds the same facts and daily positions from the ledger', async () => {
-    accepted(await app.inventory.reserve(caller(T), reserveInput('r-3', [['sku-a', 'wh-1', 2], ['sku-b', 'wh-1', 2]])));
+    accepted(
+      await app.inventory.reserve(
+        caller(T),
+        reserveInput('r-3', [
+          ['sku-a', 'wh-1', 2],
+          ['sku-b', 'wh-1', 2],
+        ]),
+      ),
+    );
     await caughtUp();
     await projector?.stop();
     projector = null;
     const snapshot = async () => ({
       facts: (await analytics.pool.query('select * from movement_facts order by event_id')).rows,
-      daily: (await analytics.pool.query('select * from daily_positions order by tenant_id, location_id, sku, day')).rows,
+      daily: (await analytics.pool.query('select * from daily_positions order by tenant_id, location_id, sku, day'))
+        .rows,
     });
     const before = await snapshot();
     expect(before.facts).toHaveLength(await stockEventCount());

@@ -18,7 +18,13 @@ import type { ConsumerLoop } from '../shared/consumer.js';
 export const recordMovement = async (analytics: pg.Pool, e: Envelope, timeZone: string): Promise<boolean> => {
   const parsed = parseWireEventType(e.eventType);
   const data = e.payload as StockItemEvent['data'] | null;
-  if (parsed?.context !== 'stock' || data === null || typeof data !== 'object' || !('levelsAfter' in data) || e.stream?.kind !== 'stock_item') {
+  if (
+    parsed?.context !== 'stock' ||
+    data === null ||
+    typeof data !== 'object' ||
+    !('levelsAfter' in data) ||
+    e.stream?.kind !== 'stock_item'
+  ) {
     throw new PoisonMessage(`not a stock movement: ${e.eventType}`);
   }
   const event = { type: parsed.domainType, data } as StockItemEvent;
@@ -39,9 +45,24 @@ export const recordMovement = async (analytics: pg.Pool, e: Envelope, timeZone: 
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, ($17::timestamptz at time zone $18)::date)
              on conflict (event_id) do nothing returning day`,
       values: [
-        e.eventId, e.tenantId, e.stream.locationId, e.stream.sku, e.eventType, e.channel, e.operator, data.quantity,
-        d.onHand ?? 0, d.reserved ?? 0, d.committed ?? 0, d.inTransit ?? 0, d.quarantined ?? 0, after.onHand,
-        e.streamVersion, e.occurredAt, e.recordedAt, timeZone,
+        e.eventId,
+        e.tenantId,
+        e.stream.locationId,
+        e.stream.sku,
+        e.eventType,
+        e.channel,
+        e.operator,
+        data.quantity,
+        d.onHand ?? 0,
+        d.reserved ?? 0,
+        d.committed ?? 0,
+        d.inTransit ?? 0,
+        d.quarantined ?? 0,
+        after.onHand,
+        e.streamVersion,
+        e.occurredAt,
+        e.recordedAt,
+        timeZone,
       ],
     });
     if (inserted.rowCount === 0) {
@@ -73,9 +94,25 @@ export const recordMovement = async (analytics: pg.Pool, e: Envelope, timeZone: 
                transferred_out = p.transferred_out + excluded.transferred_out,
                movements = p.movements + 1`,
       values: [
-        e.tenantId, e.stream.locationId, e.stream.sku, inserted.rows[0]?.day, after.onHand, after.reserved, after.committed,
-        after.inTransit, after.quarantined, e.streamVersion, flows.received, flows.shipped, flows.reserved, flows.released,
-        flows.sold, flows.writtenOff, flows.returned, flows.transferredIn, flows.transferredOut,
+        e.tenantId,
+        e.stream.locationId,
+        e.stream.sku,
+        inserted.rows[0]?.day,
+        after.onHand,
+        after.reserved,
+        after.committed,
+        after.inTransit,
+        after.quarantined,
+        e.streamVersion,
+        flows.received,
+        flows.shipped,
+        flows.reserved,
+        flows.released,
+        flows.sold,
+        flows.writtenOff,
+        flows.returned,
+        flows.transferredIn,
+        flows.transferredOut,
       ],
     });
     await client.query('commit');
@@ -114,7 +151,17 @@ export const startAnalyticsProjector = async (o: {
 /** What a day's row adds up per event: goods in, goods out and holds, each in base units. */
 export const dailyFlows = (event: StockItemEvent) => {
   const q = event.data.quantity;
-  const flows = { received: 0, shipped: 0, reserved: 0, released: 0, sold: 0, writtenOff: 0, returned: 0, transferredIn: 0, transferredOut: 0 };
+  const flows = {
+    received: 0,
+    shipped: 0,
+    reserved: 0,
+    released: 0,
+    sold: 0,
+    writtenOff: 0,
+    returned: 0,
+    transferredIn: 0,
+    transferredOut: 0,
+  };
   switch (event.type) {
     case 'StockReceived':
       return { ...flows, received: q };

@@ -22,7 +22,15 @@ import { parseWireEventType } from '../../core/src/store/eventTypes.js';
 import { createTestDatabase } from '../../test/support/db.js';
 import { accepted, caller, eventually, receiveInput, reserveInput } from '../../test/support/app.js';
 import {
-  SHARED_NATS_URL, SHARED_REDIS_URL, cleanupNamespace, consumerBacklog, runCli, sharedNats, sharedRedis, silentLog, testNamespace,
+  SHARED_NATS_URL,
+  SHARED_REDIS_URL,
+  cleanupNamespace,
+  consumerBacklog,
+  runCli,
+  sharedNats,
+  sharedRedis,
+  silentLog,
+  testNamespace,
 } from '../../test/support/readside.js';
 import { registerCatalog } from '../../test/support/catalog.js';
 import type { Redis } from 'ioredis';
@@ -64,7 +72,10 @@ beforeAll(async () => {
     notifyChannel: EVENTS_NOTIFY_CHANNEL,
   });
   // Every product and location written to below (mixedLoad's included); the catalog appends no events.
-  await registerCatalog(inventory, T, { skus: ['sku-1', 'sku-2', 'sku-3', 'sku-q', 'sku-r'], locations: ['wh-1', 'store-9'] });
+  await registerCatalog(inventory, T, {
+    skus: ['sku-1', 'sku-2', 'sku-3', 'sku-q', 'sku-r'],
+    locations: ['wh-1', 'store-9'],
+  });
   await registerCatalog(inventory, 'prop-tenant', { skus: ['p-1', 'p-2'], locations: ['wh-1'] });
   await ensureEventStream(nc, ns);
   relay = await startRelay({ pool: db.pool, nc, namespace: ns, holderId: 'avail-spec', log: silentLog, pollMs: 50 });
@@ -83,19 +94,35 @@ afterAll(async () => {
 });
 
 let n = 0;
-const receive = (tenant: string, sku: string, loc: string, qty: number) => inventory.receive(caller(tenant), receiveInput(`mv-${++n}`, sku, loc, qty));
+const receive = (tenant: string, sku: string, loc: string, qty: number) =>
+  inventory.receive(caller(tenant), receiveInput(`mv-${++n}`, sku, loc, qty));
 
-const record = async (namespace: string, tenant: string, loc: string, sku: string): Promise<AvailabilityRecord | null> =>
+const record = async (
+  namespace: string,
+  tenant: string,
+  loc: string,
+  sku: string,
+): Promise<AvailabilityRecord | null> =>
   fromFields(await redis.hmget(availabilityKey(namespace, tenant, loc, sku), ...FIELDS));
 
 type Snapshot = { tenant_id: string; location_id: string; sku: string; version: number; levels: Levels };
 
 /** Every stock item's snapshot row, and the fold of its events, straight from the ledger. */
-const ledger = async (): Promise<{ snapshots: Snapshot[]; folds: Map<string, { version: number; levels: Levels }> }> => {
+const ledger = async (): Promise<{
+  snapshots: Snapshot[];
+  folds: Map<string, { version: number; levels: Levels }>;
+}> => {
   const { rows } = await db.pool.query<Snapshot & { state: { levels: Levels } }>(
     `select tenant_id, location_id, sku, version, state from streams where kind = 'stock_item' and version > 0 order by stream_id`,
   );
-  const events = await db.pool.query<{ tenant_id: string; location_id: string; sku: string; event_type: string; data: StockItemEvent['data']; version: number }>(
+  const events = await db.pool.query<{
+    tenant_id: string;
+    location_id: string;
+    sku: string;
+    event_type: string;
+    data: StockItemEvent['data'];
+    version: number;
+  }>(
     `select s.tenant_id, s.location_id, s.sku, e.event_type, e.data, e.version
      from events e join streams s using (stream_id) where s.kind = 'stock_item' order by s.stream_id, e.version`,
   );
@@ -105,16 +132,23 @@ const ledger = async (): Promise<{ snapshots: Snapshot[]; folds: Map<string, { v
     const prev = folds.get(id) ?? { version: 0, levels: initialState().levels };
     expect(e.version).toBe(prev.version + 1);
     const type = parseWireEventType(e.event_type)?.domainType;
-    folds.set(id, { version: e.version, levels: evolve({ levels: prev.levels }, { type, data: e.data } as StockItemEvent).levels });
+    folds.set(id, {
+      version: e.version,
+      levels: evolve({ levels: prev.levels }, { type, data: e.data } as StockItemEvent).levels,
+    });
   }
   return { snapshots: rows.map((r) => ({ ...r, levels: r.state.levels })), folds };
 };
 
 const caughtUp = () =>
-  eventually(async () => {
-    expect((await relay.lag()).events).toBe(0);
-    expect(await consumerBacklog(nc, ns, consumerName(ns, 'availability'))).toBe(0);
-  }, 10_000, 50);
+  eventually(
+    async () => {
+      expect((await relay.lag()).events).toBe(0);
+      expect(await consumerBacklog(nc, ns, consumerName(ns, 'availability'))).toBe(0);
+    },
+    10_000,
+    50,
+  );
 
 /** Redis holds, for every stock item, exactly the sequential fold of its events (which is also its snapshot). */
 const expectRedisMatchesLedger = async () => {
@@ -124,7 +158,10 @@ const expectRedisMatchesLedger = async () => {
     const fold = folds.get(JSON.stringify([s.tenant_id, s.location_id, s.sku]));
     expect(fold).toEqual({ version: s.version, levels: s.levels });
     const r = await record(ns, s.tenant_id, s.location_id, s.sku);
-    expect({ item: [s.location_id, s.sku], version: r?.version, levels: r?.levels }).toEqual({ item: [s.location_id, s.sku], ...fold });
+    expect({ item: [s.location_id, s.sku], version: r?.version, levels: r?.levels }).toEqual({
+      item: [s.location_id, s.sku],
+      ...fold,
+    });
   }
 };
 
@@ -136,7 +173,10 @@ const mixedLoad = async (tenant: string, tag: string) => {
   await Promise.all(
     Array.from({ length: 8 }, async (_, i) => {
       const id = `${tag}-${i}`;
-      const lines: [string, string, number][] = [[skus[i % 3] as string, locs[i % 2] as string, 2], [skus[(i + 1) % 3] as string, 'wh-1', 1]];
+      const lines: [string, string, number][] = [
+        [skus[i % 3] as string, locs[i % 2] as string, 2],
+        [skus[(i + 1) % 3] as string, 'wh-1', 1],
+      ];
       accepted(await inventory.reserve(caller(tenant), reserveInput(id, lines)));
       if (i % 3 === 0) accepted(await inventory.release(caller(tenant), id, 'changed mind'));
       if (i % 3 === 1) {
@@ -162,7 +202,13 @@ describe('QueryStock EVENTUAL', () => {
     await eventually(async () => {
       const [view] = await inventory.queryStock(caller(T), [{ sku: 'sku-q', locationId: 'wh-1' }], 'EVENTUAL');
       // The ledger fallback answers "as of" the read; only the projection answers as of the event.
-      expect(view).toMatchObject({ version: 2, levels: { onHand: 10, reserved: 3 }, available: 7, stale: false, asOf: last?.recorded_at.toISOString() });
+      expect(view).toMatchObject({
+        version: 2,
+        levels: { onHand: 10, reserved: 3 },
+        available: 7,
+        stale: false,
+        asOf: last?.recorded_at.toISOString(),
+      });
     }, 5_000);
     expect(await record(ns, T, 'wh-1', 'sku-q')).toMatchObject({ version: 2, levels: { onHand: 10, reserved: 3 } });
   });
@@ -191,7 +237,15 @@ describe('any delivery order converges', () => {
     await receive(P, 'p-2', 'wh-1', 20);
     for (let i = 0; i < 4; i++) {
       const id = `prop-${i}`;
-      accepted(await inventory.reserve(caller(P), reserveInput(id, [['p-1', 'wh-1', 2], ['p-2', 'wh-1', 1 + i]])));
+      accepted(
+        await inventory.reserve(
+          caller(P),
+          reserveInput(id, [
+            ['p-1', 'wh-1', 2],
+            ['p-2', 'wh-1', 1 + i],
+          ]),
+        ),
+      );
       if (i % 2 === 0) accepted(await inventory.release(caller(P), id, 'test'));
       else accepted(await inventory.confirm(caller(P), id, `o-${i}`));
     }
@@ -203,30 +257,39 @@ describe('any delivery order converges', () => {
       [P],
     );
     let envelopes: Envelope[] = [];
-    await eventually(async () => {
-      envelopes = [];
-      for (let cp = START; ;) {
-        const batch = await readInCommitOrder(db.pool, cp, 1_000);
-        if (batch.events.length === 0) break;
-        envelopes.push(...batch.events.filter((e) => e.tenantId === P && e.stream.kind === 'stock_item').map(toEnvelope));
-        cp = batch.checkpoint;
-      }
-      expect(envelopes).toHaveLength(Number(counted[0]?.n));
-    }, 10_000, 50);
+    await eventually(
+      async () => {
+        envelopes = [];
+        for (let cp = START; ;) {
+          const batch = await readInCommitOrder(db.pool, cp, 1_000);
+          if (batch.events.length === 0) break;
+          envelopes.push(
+            ...batch.events.filter((e) => e.tenantId === P && e.stream.kind === 'stock_item').map(toEnvelope),
+          );
+          cp = batch.checkpoint;
+        }
+        expect(envelopes).toHaveLength(Number(counted[0]?.n));
+      },
+      10_000,
+      50,
+    );
     expect(envelopes.length).toBeGreaterThan(12);
-    const levelsAt = new Map(envelopes.map((e) => [JSON.stringify([e.stream.sku, e.streamVersion]), (e.payload as { levelsAfter: Levels }).levelsAfter]));
+    const levelsAt = new Map(
+      envelopes.map((e) => [
+        JSON.stringify([e.stream.sku, e.streamVersion]),
+        (e.payload as { levelsAfter: Levels }).levelsAfter,
+      ]),
+    );
     const { snapshots } = await ledger();
     const finals = snapshots.filter((s) => s.tenant_id === P);
 
     let run = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc
-          .array(fc.nat({ max: envelopes.length - 1 }), { maxLength: envelopes.length })
-          .chain((dups) => {
-            const all = [...envelopes.keys(), ...dups];
-            return fc.shuffledSubarray(all, { minLength: all.length, maxLength: all.length });
-          }),
+        fc.array(fc.nat({ max: envelopes.length - 1 }), { maxLength: envelopes.length }).chain((dups) => {
+          const all = [...envelopes.keys(), ...dups];
+          return fc.shuffledSubarray(all, { minLength: all.length, maxLength: all.length });
+        }),
         async (order) => {
           const runNs = `${ns}-p${++run}`;
           const seen = new Map<string, number>();
@@ -242,7 +305,10 @@ describe('any delivery order converges', () => {
               seen.set(e.stream.sku, r.version);
             }
             for (const s of finals) {
-              expect(await record(runNs, P, s.location_id, s.sku)).toMatchObject({ version: s.version, levels: s.levels });
+              expect(await record(runNs, P, s.location_id, s.sku)).toMatchObject({
+                version: s.version,
+                levels: s.levels,
+              });
             }
           } finally {
             await redis.del(availabilityKey(runNs, P, 'wh-1', 'p-1'), availabilityKey(runNs, P, 'wh-1', 'p-2'));
@@ -255,7 +321,12 @@ describe('any delivery order converges', () => {
 });
 
 describe('verify and replay', () => {
-  const env = () => ({ DATABASE_URL: db.url, REDIS_URL: SHARED_REDIS_URL, NATS_URL: SHARED_NATS_URL, STOCKMIND_NAMESPACE: ns });
+  const env = () => ({
+    DATABASE_URL: db.url,
+    REDIS_URL: SHARED_REDIS_URL,
+    NATS_URL: SHARED_NATS_URL,
+    STOCKMIND_NAMESPACE: ns,
+  });
 
   it('finds no drift after a mixed load', async () => {
     await mixedLoad(T, 'verify');
@@ -268,10 +339,22 @@ describe('verify and replay', () => {
   it('reports a corrupted, a missing and an orphan hash (the CLI exits 1), and replay repairs them', async () => {
     await redis.hset(availabilityKey(ns, T, 'wh-1', 'sku-1'), 'onHand', '999');
     await redis.del(availabilityKey(ns, T, 'store-9', 'sku-2'));
-    await redis.hset(availabilityKey(ns, T, 'wh-ghost', 'sku-ghost'), 'version', '1', 'onHand', '5', 'asOf', new Date().toISOString());
+    await redis.hset(
+      availabilityKey(ns, T, 'wh-ghost', 'sku-ghost'),
+      'version',
+      '1',
+      'onHand',
+      '5',
+      'asOf',
+      new Date().toISOString(),
+    );
 
     const { drift } = await verifyAvailability({ pool: db.pool, redis, namespace: ns, settleMs: 200 });
-    expect(drift.map((d) => [d.locationId, d.sku]).sort()).toEqual([['store-9', 'sku-2'], ['wh-1', 'sku-1'], ['wh-ghost', 'sku-ghost']]);
+    expect(drift.map((d) => [d.locationId, d.sku]).sort()).toEqual([
+      ['store-9', 'sku-2'],
+      ['wh-1', 'sku-1'],
+      ['wh-ghost', 'sku-ghost'],
+    ]);
     expect(drift.find((d) => d.sku === 'sku-1')?.readModel).toContain('on_hand=999');
     expect(drift.find((d) => d.sku === 'sku-2')?.readModel).toBe('missing');
     expect(drift.find((d) => d.sku === 'sku-ghost')?.ledger).toBe('missing');

@@ -17,7 +17,8 @@ import type { Envelope } from '../../core/src/contracts/envelope.js';
 type Applier = Redis & { smApplyAvailability(key: string, ...args: string[]): Promise<number> };
 
 export const defineApply = (redis: Redis): Applier => {
-  if (!('smApplyAvailability' in redis)) redis.defineCommand('smApplyAvailability', { numberOfKeys: 1, lua: APPLY_SCRIPT });
+  if (!('smApplyAvailability' in redis))
+    redis.defineCommand('smApplyAvailability', { numberOfKeys: 1, lua: APPLY_SCRIPT });
   return redis as Applier;
 };
 
@@ -36,22 +37,37 @@ export const fillFromLedger = async (
   });
   const row = rows[0];
   if (row === undefined || row.version === 0) return;
-  const record: AvailabilityRecord = { version: row.version, levels: row.state.levels, asOf: row.updated_at.toISOString() };
-  await defineApply(redis).smApplyAvailability(availabilityKey(namespace, item.tenantId, item.locationId, item.sku), ...toArgs(record), 'force');
+  const record: AvailabilityRecord = {
+    version: row.version,
+    levels: row.state.levels,
+    asOf: row.updated_at.toISOString(),
+  };
+  await defineApply(redis).smApplyAvailability(
+    availabilityKey(namespace, item.tenantId, item.locationId, item.sku),
+    ...toArgs(record),
+    'force',
+  );
 };
 
 /**
  * Applies one stock event to its Redis hash: the next version applies, an
  * older or equal one is skipped, a gap is filled from the ledger.
  */
-export const applyAvailabilityEvent = async (o: { redis: Redis; pool: pg.Pool; namespace: string }, e: Envelope): Promise<void> => {
+export const applyAvailabilityEvent = async (
+  o: { redis: Redis; pool: pg.Pool; namespace: string },
+  e: Envelope,
+): Promise<void> => {
   const levels = (e.payload as { levelsAfter?: Levels } | null)?.levelsAfter;
   if (e.stream?.kind !== 'stock_item' || levels === undefined || typeof e.streamVersion !== 'number') {
     throw new PoisonMessage(`not a stock item event with levelsAfter: ${e.eventType}`);
   }
   const item = { tenantId: e.tenantId, locationId: e.stream.locationId, sku: e.stream.sku };
   const key = availabilityKey(o.namespace, item.tenantId, item.locationId, item.sku);
-  const result = await defineApply(o.redis).smApplyAvailability(key, ...toArgs({ version: e.streamVersion, levels, asOf: e.recordedAt }), 'next');
+  const result = await defineApply(o.redis).smApplyAvailability(
+    key,
+    ...toArgs({ version: e.streamVersion, levels, asOf: e.recordedAt }),
+    'next',
+  );
   if (result === -1) await fillFromLedger(o.redis, o.pool, o.namespace, item);
 };
 

@@ -8,7 +8,14 @@ import { startRelay } from './relay.js';
 import { ensureEventStream } from '../../core/src/readmodel/nats.js';
 import { eventSubject, encodePart } from '../../core/src/contracts/names.js';
 import { accepted, caller, eventually, receiveInput, reserveInput, sleep, startApp } from '../../test/support/app.js';
-import { cleanupNamespace, readStream, sharedNats, silentLog, streamMessageCount, testNamespace } from '../../test/support/readside.js';
+import {
+  cleanupNamespace,
+  readStream,
+  sharedNats,
+  silentLog,
+  streamMessageCount,
+  testNamespace,
+} from '../../test/support/readside.js';
 import { registerCatalog } from '../../test/support/catalog.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { AppHarness } from '../../test/support/app.js';
@@ -16,8 +23,22 @@ import type { Relay, RelayOptions } from './relay.js';
 
 const T = 'relay-tenant';
 const ENVELOPE_FIELDS = [
-  'eventId', 'eventType', 'schemaVersion', 'tenantId', 'streamId', 'streamVersion', 'globalPosition', 'occurredAt',
-  'recordedAt', 'producer', 'correlationId', 'causationId', 'traceId', 'channel', 'operator', 'payload',
+  'eventId',
+  'eventType',
+  'schemaVersion',
+  'tenantId',
+  'streamId',
+  'streamVersion',
+  'globalPosition',
+  'occurredAt',
+  'recordedAt',
+  'producer',
+  'correlationId',
+  'causationId',
+  'traceId',
+  'channel',
+  'operator',
+  'payload',
 ];
 
 let app: AppHarness;
@@ -28,7 +49,10 @@ const running = new Set<Relay>();
 beforeAll(async () => {
   app = await startApp('relay');
   // The catalog appends no events: registering keeps the ledger (and the stream) exactly what the tests write.
-  await registerCatalog(app.inventory, T, { skus: ['sku-a', 'sku-b', 'sku-c', 'sku-d', 'sku-e', 'sku-f', 'sku-g'], locations: ['wh-1', 'wh-2'] });
+  await registerCatalog(app.inventory, T, {
+    skus: ['sku-a', 'sku-b', 'sku-c', 'sku-d', 'sku-e', 'sku-f', 'sku-g'],
+    locations: ['wh-1', 'wh-2'],
+  });
   nc = await sharedNats('relay-spec');
 });
 
@@ -47,7 +71,15 @@ const newNamespace = async (): Promise<string> => {
 };
 
 const relay = async (namespace: string, o: Partial<RelayOptions> = {}): Promise<Relay> => {
-  const r = await startRelay({ pool: app.db.pool, nc, namespace, holderId: `test-${randomUUID().slice(0, 8)}`, log: silentLog, pollMs: 50, ...o });
+  const r = await startRelay({
+    pool: app.db.pool,
+    nc,
+    namespace,
+    holderId: `test-${randomUUID().slice(0, 8)}`,
+    log: silentLog,
+    pollMs: 50,
+    ...o,
+  });
   running.add(r);
   return r;
 };
@@ -59,28 +91,44 @@ const stop = async (r: Relay) => {
 
 /** Event ids in the order the relay must publish them: by transaction, then position. */
 const ledgerOrder = async (): Promise<string[]> =>
-  (await app.db.pool.query<{ event_id: string }>('select event_id from events order by tx_id, global_position')).rows.map((r) => r.event_id);
+  (
+    await app.db.pool.query<{ event_id: string }>('select event_id from events order by tx_id, global_position')
+  ).rows.map((r) => r.event_id);
 
-const eventCount = async (): Promise<number> => Number((await app.db.pool.query<{ n: string }>('select count(*) as n from events')).rows[0]?.n);
+const eventCount = async (): Promise<number> =>
+  Number((await app.db.pool.query<{ n: string }>('select count(*) as n from events')).rows[0]?.n);
 
 const allArrived = (ns: string, timeoutMs = 10_000) =>
   eventually(async () => expect(await streamMessageCount(nc, ns)).toBe(await eventCount()), timeoutMs, 50);
 
 let movement = 0;
-const receive = (sku: string, loc: string, qty: number) => app.inventory.receive(caller(T), receiveInput(`mv-${++movement}`, sku, loc, qty));
+const receive = (sku: string, loc: string, qty: number) =>
+  app.inventory.receive(caller(T), receiveInput(`mv-${++movement}`, sku, loc, qty));
 
 describe('publishing', () => {
   it('publishes every committed event once, in commit order, with the wire envelope and Nats-Msg-Id = eventId', async () => {
     const who = caller(T);
     await receive('sku-a', 'wh-1', 40);
     await receive('sku-b', 'wh-2', 10);
-    accepted(await app.inventory.reserve(who, reserveInput('r-1', [['sku-a', 'wh-1', 5], ['sku-b', 'wh-2', 2]])));
+    accepted(
+      await app.inventory.reserve(
+        who,
+        reserveInput('r-1', [
+          ['sku-a', 'wh-1', 5],
+          ['sku-b', 'wh-2', 2],
+        ]),
+      ),
+    );
     accepted(await app.inventory.confirm(caller(T), 'r-1', 'order-1'));
     accepted(await app.inventory.fulfil(caller(T), 'r-1', 'ship-1'));
     accepted(await app.inventory.reserve(caller(T), reserveInput('r-2', [['sku-a', 'wh-1', 3]])));
     accepted(await app.inventory.release(caller(T), 'r-2', 'customer cancelled'));
     // Concurrent writers on one hot stream: commit order differs from the order positions were taken in.
-    await Promise.all(Array.from({ length: 12 }, (_, i) => app.inventory.reserve(caller(T), reserveInput(`hot-${i}`, [['sku-a', 'wh-1', 1]]))));
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        app.inventory.reserve(caller(T), reserveInput(`hot-${i}`, [['sku-a', 'wh-1', 1]])),
+      ),
+    );
 
     const ns = await newNamespace();
     const r = await relay(ns);
@@ -107,7 +155,13 @@ describe('publishing', () => {
 
     // One envelope checked field by field against the ledger row it came from.
     const { rows } = await app.db.pool.query<{
-      event_id: string; global_position: string; occurred_at: Date; recorded_at: Date; version: number; data: unknown; metadata: Record<string, unknown>;
+      event_id: string;
+      global_position: string;
+      occurred_at: Date;
+      recorded_at: Date;
+      version: number;
+      data: unknown;
+      metadata: Record<string, unknown>;
     }>(
       `select e.event_id, e.global_position::text as global_position, e.occurred_at, e.recorded_at, e.version, e.data, e.metadata
        from events e join streams s using (stream_id)
@@ -136,7 +190,11 @@ describe('publishing', () => {
       policyVersion: 0,
       payload: row.data,
     });
-    expect(reserved?.payload).toMatchObject({ reservationId: 'r-1', quantity: 2, levelsAfter: { onHand: 10, reserved: 2 } });
+    expect(reserved?.payload).toMatchObject({
+      reservationId: 'r-1',
+      quantity: 2,
+      levelsAfter: { onHand: 10, reserved: 2 },
+    });
   });
 });
 
@@ -175,7 +233,10 @@ describe('one active relay per name', () => {
     await allArrived(ns);
     await stop(first);
     // A holder that crashed keeps its lease until it expires.
-    await app.db.pool.query(`update relay_leases set holder = 'crashed', expires_at = clock_timestamp() + interval '2 seconds' where name = $1`, [name]);
+    await app.db.pool.query(
+      `update relay_leases set holder = 'crashed', expires_at = clock_timestamp() + interval '2 seconds' where name = $1`,
+      [name],
+    );
     const before = await streamMessageCount(nc, ns);
     const next = await relay(ns, { name, leaseMs: 2_000 });
     await receive('sku-e', 'wh-1', 1);
@@ -202,7 +263,11 @@ describe('a crash between publish and checkpoint', () => {
       'select tx_id::text as tx_id, global_position::text as position from events where event_id = $1',
       [published[published.length - back - 1]],
     );
-    await app.db.pool.query('update relay_checkpoints set tx_id = $2::xid8, position = $3::bigint where name = $1', [ns, rows[0]?.tx_id, rows[0]?.position]);
+    await app.db.pool.query('update relay_checkpoints set tx_id = $2::xid8, position = $3::bigint where name = $1', [
+      ns,
+      rows[0]?.tx_id,
+      rows[0]?.position,
+    ]);
     await receive('sku-f', 'wh-1', 2);
     await receive('sku-f', 'wh-1', 3);
 

@@ -29,7 +29,6 @@ export type Lag = { events: number; seconds: number };
 
 export type Relay = { stop(): Promise<void>; isLeader(): boolean; lag(): Promise<Lag>; published(): number };
 
-
 export const startRelay = async (o: RelayOptions): Promise<Relay> => {
   const name = o.name ?? o.namespace;
   const batchSize = o.batchSize ?? 500;
@@ -137,12 +136,17 @@ export const startRelay = async (o: RelayOptions): Promise<Relay> => {
     // Published in order on one connection, so JetStream stores them in commit order.
     await Promise.all(
       events.map((e) =>
-        js.publish(eventSubject(o.namespace, e.tenantId, e.eventType), JSON.stringify(toEnvelope(e)), { msgID: e.eventId }),
+        js.publish(eventSubject(o.namespace, e.tenantId, e.eventType), JSON.stringify(toEnvelope(e)), {
+          msgID: e.eventId,
+        }),
       ),
     );
     if (!(await saveCheckpoint(next))) {
       leader = false;
-      o.log.warn({ relay: name }, 'relay lost its lease before checkpointing; the next leader republishes (deduplicated)');
+      o.log.warn(
+        { relay: name },
+        'relay lost its lease before checkpointing; the next leader republishes (deduplicated)',
+      );
       return 'standby';
     }
     checkpoint = next;
@@ -160,7 +164,10 @@ export const startRelay = async (o: RelayOptions): Promise<Relay> => {
         else if (state === 'standby') await sleep(Math.min(leaseMs / 2, 1_000));
       } catch (err) {
         backoff = Math.min(backoff === 0 ? 100 : backoff * 2, 5_000);
-        o.log.warn({ err: (err as Error).message, retryInMs: backoff }, 'relay step failed; retrying from the checkpoint');
+        o.log.warn(
+          { err: (err as Error).message, retryInMs: backoff },
+          'relay step failed; retrying from the checkpoint',
+        );
         checkpoint = leader ? await loadCheckpoint().catch(() => checkpoint) : checkpoint;
         await sleep(backoff);
       }
@@ -177,7 +184,10 @@ export const startRelay = async (o: RelayOptions): Promise<Relay> => {
         [cp.txId, cp.position],
       );
       const oldest = rows[0]?.oldest ?? null;
-      return { events: Number(rows[0]?.events ?? 0), seconds: oldest === null ? 0 : Math.max(0, (Date.now() - oldest.getTime()) / 1000) };
+      return {
+        events: Number(rows[0]?.events ?? 0),
+        seconds: oldest === null ? 0 : Math.max(0, (Date.now() - oldest.getTime()) / 1000),
+      };
     },
     async stop() {
       stopped = true;
@@ -185,7 +195,10 @@ export const startRelay = async (o: RelayOptions): Promise<Relay> => {
       await loop;
       if (leader) {
         await o.pool
-          .query('update relay_leases set expires_at = clock_timestamp() where name = $1 and holder = $2', [name, o.holderId])
+          .query('update relay_leases set expires_at = clock_timestamp() where name = $1 and holder = $2', [
+            name,
+            o.holderId,
+          ])
           .catch(() => undefined);
       }
       const l = listener;

@@ -11,7 +11,14 @@ import { ensureEventStream } from '../../core/src/readmodel/nats.js';
 import { consumerName } from '../../core/src/contracts/names.js';
 import { createTestDatabase } from '../../test/support/db.js';
 import { eventually, sleep } from '../../test/support/app.js';
-import { cleanupNamespace, consumerBacklog, sharedNats, silentLog, stockEnvelope, testNamespace } from '../../test/support/readside.js';
+import {
+  cleanupNamespace,
+  consumerBacklog,
+  sharedNats,
+  silentLog,
+  stockEnvelope,
+  testNamespace,
+} from '../../test/support/readside.js';
 import type { JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { TestDatabase } from '../../test/support/db.js';
@@ -46,7 +53,14 @@ afterAll(async () => {
 const envelope = (tag: string, version = 1): Envelope =>
   stockEnvelope({ tenantId: T, locationId: 'W1', sku: tag, version, payload: { tag }, producer: 'consumer-spec' });
 
-type DeadLetter = { consumer: string; subject: string; stream_sequence: string; deliveries: number; payload: string; error: string };
+type DeadLetter = {
+  consumer: string;
+  subject: string;
+  stream_sequence: string;
+  deliveries: number;
+  payload: string;
+  error: string;
+};
 
 const deadLetters = async (consumer: string): Promise<DeadLetter[]> =>
   (
@@ -98,7 +112,8 @@ const startCase = async (
     subject: `${subject}.x`,
     /** Publishes to the stream; resolves with the stream sequence. */
     publish: async (data: Uint8Array | string): Promise<number> => (await js.publish(`${subject}.x`, data)).seq,
-    publishEnvelope: async (tag: string): Promise<number> => (await js.publish(`${subject}.x`, JSON.stringify(envelope(tag)))).seq,
+    publishEnvelope: async (tag: string): Promise<number> =>
+      (await js.publish(`${subject}.x`, JSON.stringify(envelope(tag)))).seq,
     callsFor: (seq: number) => calls.filter((c) => c.seq === seq),
     /** Nothing pending and nothing awaiting an ack: every message was acked or terminated. */
     settled: async () => expect(await consumerBacklog(nc, ns, durable)).toBe(0),
@@ -115,7 +130,14 @@ describe('consumer loop: messages that are not JSON event envelopes', () => {
     expect(c.calls).toEqual([{ seq: goodSeq, tag: 'after-garbage', delivery: 1 }]);
     await eventually(async () => expect(await deadLetters(c.durable)).toHaveLength(1), 5_000);
     expect(await deadLetters(c.durable)).toEqual([
-      { consumer: c.durable, subject: c.subject, stream_sequence: String(badSeq), deliveries: 1, payload: 'not json {', error: 'not a JSON event envelope' },
+      {
+        consumer: c.durable,
+        subject: c.subject,
+        stream_sequence: String(badSeq),
+        deliveries: 1,
+        payload: 'not json {',
+        error: 'not a JSON event envelope',
+      },
     ]);
     // Terminated, not left to time out: nothing waits for an ack, and it does not come back.
     await eventually(c.settled, 5_000);
@@ -133,7 +155,13 @@ describe('consumer loop: messages that are not JSON event envelopes', () => {
     expect(c.calls).toEqual([{ seq: goodSeq, tag: 'after-binary', delivery: 1 }]);
     await eventually(async () => expect(await deadLetters(c.durable)).toHaveLength(1), 5_000);
     const [row] = await deadLetters(c.durable);
-    expect(row).toMatchObject({ consumer: c.durable, subject: c.subject, stream_sequence: String(badSeq), deliveries: 1, error: 'not a JSON event envelope' });
+    expect(row).toMatchObject({
+      consumer: c.durable,
+      subject: c.subject,
+      stream_sequence: String(badSeq),
+      deliveries: 1,
+      error: 'not a JSON event envelope',
+    });
     // Postgres text holds no NUL: it is stored, like each invalid byte, as U+FFFD; the readable bytes survive.
     expect(row?.payload).toBe('\uFFFD\uFFFD\uFFFD{\uFFFD\uFFFDA');
     await eventually(c.settled, 5_000);
@@ -146,7 +174,9 @@ describe('consumer loop: messages that are not JSON event envelopes', () => {
 
     await eventually(async () => expect(c.loop.applied()).toBe(1), 5_000);
     await eventually(async () => expect(await deadLetters(c.durable)).toHaveLength(bad.length), 5_000);
-    expect((await deadLetters(c.durable)).map((r) => [Number(r.stream_sequence), r.payload, r.deliveries, r.error])).toEqual([
+    expect(
+      (await deadLetters(c.durable)).map((r) => [Number(r.stream_sequence), r.payload, r.deliveries, r.error]),
+    ).toEqual([
       [bad[0], 'null', 1, 'not a JSON event envelope'],
       [bad[1], '42', 1, 'not a JSON event envelope'],
       [bad[2], '[1,2]', 1, 'not a JSON event envelope'],
@@ -171,7 +201,13 @@ describe('consumer loop: failures of apply', () => {
 
     await eventually(async () => expect(await deadLetters(c.durable)).toHaveLength(1), 5_000);
     const [row] = await deadLetters(c.durable);
-    expect(row).toMatchObject({ consumer: c.durable, subject: c.subject, stream_sequence: String(poisonSeq), deliveries: 1, error: 'can never apply: poison' });
+    expect(row).toMatchObject({
+      consumer: c.durable,
+      subject: c.subject,
+      stream_sequence: String(poisonSeq),
+      deliveries: 1,
+      error: 'can never apply: poison',
+    });
     expect(JSON.parse(row?.payload ?? '')).toMatchObject({ payload: { tag: 'poison' } });
     await eventually(async () => expect(c.loop.applied()).toBe(1), 5_000);
     await eventually(c.settled, 5_000);
@@ -255,7 +291,11 @@ describe('consumer loop: failures of apply', () => {
     await eventually(async () => expect(await deadLetters(c.durable)).toHaveLength(1), 10_000);
     const [row] = await deadLetters(c.durable);
     expect(row).toMatchObject({
-      consumer: c.durable, subject: c.subject, stream_sequence: String(badSeq), deliveries: maxDeliveries, error: `still broken (${maxDeliveries})`,
+      consumer: c.durable,
+      subject: c.subject,
+      stream_sequence: String(badSeq),
+      deliveries: maxDeliveries,
+      error: `still broken (${maxDeliveries})`,
     });
     expect(c.callsFor(badSeq).map((x) => x.delivery)).toEqual([1, 2, 3]);
     expect(c.loop.applied()).toBe(2);

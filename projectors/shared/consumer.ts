@@ -67,12 +67,22 @@ export const startConsumerLoop = async (o: ConsumerLoopOptions): Promise<Consume
   const deadLetter = async (msg: JsMsg, error: string) => {
     await o.pool.query(
       `insert into dead_letters (consumer, subject, stream_sequence, deliveries, payload, error) values ($1, $2, $3, $4, $5, $6)`,
-      [durable, msg.subject, msg.info.streamSequence, msg.info.deliveryCount, pgText(msg.string()), pgText(error.slice(0, 2000))],
+      [
+        durable,
+        msg.subject,
+        msg.info.streamSequence,
+        msg.info.deliveryCount,
+        pgText(msg.string()),
+        pgText(error.slice(0, 2000)),
+      ],
     );
     // A plain +TERM: nats-server 2.9 does not understand "+TERM <reason>" and would redeliver the
     // message every ack_wait, for ever (the reason is in dead_letters and the log).
     msg.term();
-    o.log.error({ consumer: durable, subject: msg.subject, seq: msg.info.streamSequence, error }, 'message dead-lettered');
+    o.log.error(
+      { consumer: durable, subject: msg.subject, seq: msg.info.streamSequence, error },
+      'message dead-lettered',
+    );
   };
 
   const loop = (async () => {
@@ -81,9 +91,12 @@ export const startConsumerLoop = async (o: ConsumerLoopOptions): Promise<Consume
       try {
         envelope = msg.json<Envelope>();
         // null, a number, a string or an array parse too; none of them is an envelope.
-        if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope)) throw new TypeError('not an object');
+        if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope))
+          throw new TypeError('not an object');
       } catch {
-        await deadLetter(msg, 'not a JSON event envelope').catch((err: unknown) => o.log.error({ err }, 'could not dead-letter'));
+        await deadLetter(msg, 'not a JSON event envelope').catch((err: unknown) =>
+          o.log.error({ err }, 'could not dead-letter'),
+        );
         continue;
       }
       try {
@@ -105,7 +118,16 @@ export const startConsumerLoop = async (o: ConsumerLoopOptions): Promise<Consume
           });
         } else {
           msg.nak(200 * msg.info.deliveryCount);
-          o.log.warn({ consumer: durable, error, deliveries: msg.info.deliveryCount, eventType: envelope.eventType, tenant: envelope.tenantId }, 'apply failed; will retry');
+          o.log.warn(
+            {
+              consumer: durable,
+              error,
+              deliveries: msg.info.deliveryCount,
+              eventType: envelope.eventType,
+              tenant: envelope.tenantId,
+            },
+            'apply failed; will retry',
+          );
         }
       }
     }

@@ -13,7 +13,15 @@ import { DELIVERY_FAILED } from './failedEvents.js';
 import { subscriptionRoutes } from '../../gateways/rest/subscriptions.js';
 import { startCoreProcess } from '../../loadtest/processes.js';
 import { createPool } from '../../core/src/store/db.js';
-import { cleanupNamespace, readStream, sharedNats, silentLog, startCliProcess, startPrivatePostgres, testNamespace } from '../../test/support/readside.js';
+import {
+  cleanupNamespace,
+  readStream,
+  sharedNats,
+  silentLog,
+  startCliProcess,
+  startPrivatePostgres,
+  testNamespace,
+} from '../../test/support/readside.js';
 import { adminClient, stockUp } from '../../gateways/webhooks/specSupport.js';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -78,18 +86,31 @@ describe('partner webhooks out (real core, relay, JetStream, partner HTTP server
   const call = async (method: string, path: string, body?: unknown, token = adminToken) => {
     const res = await fetch(`${apiUrl}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();
-    return { status: res.status, body: (text === '' ? null : JSON.parse(text)) as Record<string, unknown> & { deliveries?: Record<string, unknown>[] } };
+    return {
+      status: res.status,
+      body: (text === '' ? null : JSON.parse(text)) as Record<string, unknown> & {
+        deliveries?: Record<string, unknown>[];
+      },
+    };
   };
   const subscribe = async (path: string, eventTypes: string[]) => {
-    const res = await call('POST', '/v1/webhooks/subscriptions', { url: `${partnerUrl}${path}`, eventTypes, description: `spec ${path}` });
+    const res = await call('POST', '/v1/webhooks/subscriptions', {
+      url: `${partnerUrl}${path}`,
+      eventTypes,
+      description: `spec ${path}`,
+    });
     expect(res.status).toBe(201);
     return res.body as { id: string; secret: string; url: string; eventTypes: string[] };
   };
-  const deliveries = async (id: string) => (await call('GET', `/v1/webhooks/subscriptions/${id}/deliveries`)).body.deliveries ?? [];
+  const deliveries = async (id: string) =>
+    (await call('GET', `/v1/webhooks/subscriptions/${id}/deliveries`)).body.deliveries ?? [];
   let movement = 0;
   const receive = (sku: string, qty = 1) => stockUp(admin, sku, 'W1', qty, `rcv-${++movement}`);
 
@@ -108,18 +129,34 @@ describe('partner webhooks out (real core, relay, JetStream, partner HTTP server
       nc,
       pool: pool,
       namespace: NAMESPACE,
-      settings: { retryScheduleMs: [300, 300, 300, 300, 300], allowPrivateTargets: true, timeoutMs: 1_000, pollMs: 100 },
+      settings: {
+        retryScheduleMs: [300, 300, 300, 300, 300],
+        allowPrivateTargets: true,
+        timeoutMs: 1_000,
+        pollMs: 100,
+      },
       holder: 'spec',
       log: silentLog,
     });
     api = Fastify();
-    await api.register(subscriptionRoutes({ pool: pool, verify: cachingVerifier(DEVELOPMENT_JWT_SECRET), allowPrivateTargets: true, log: silentLog }));
+    await api.register(
+      subscriptionRoutes({
+        pool: pool,
+        verify: cachingVerifier(DEVELOPMENT_JWT_SECRET),
+        allowPrivateTargets: true,
+        log: silentLog,
+      }),
+    );
     await api.listen({ port: 0, host: '127.0.0.1' });
     apiUrl = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
     await new Promise<void>((r) => partner.listen(0, '127.0.0.1', r));
     partnerUrl = `http://127.0.0.1:${(partner.address() as AddressInfo).port}`;
     admin = await adminClient(core.url, TENANT);
-    adminToken = await signToken(DEVELOPMENT_JWT_SECRET, { tenant: TENANT, sub: 'ops', roles: ['admin'], locations: [], channels: [] }, 3600);
+    adminToken = await signToken(
+      DEVELOPMENT_JWT_SECRET,
+      { tenant: TENANT, sub: 'ops', roles: ['admin'], locations: [], channels: [] },
+      3600,
+    );
   });
 
   afterAll(async () => {
@@ -140,15 +177,34 @@ describe('partner webhooks out (real core, relay, JetStream, partner HTTP server
     const hit = await eventually(async () => hits.find((h) => h.path === '/ok'), 'a delivery to /ok');
     expect(verifyPartnerSignature(sub.secret, hit.body, hit.signature, Math.floor(Date.now() / 1000))).toBe(true);
     expect(verifyPartnerSignature('whsec_wrong', hit.body, hit.signature, Math.floor(Date.now() / 1000))).toBe(false);
-    const envelope = JSON.parse(hit.body) as { eventId: string; eventType: string; tenantId: string; stream: { sku: string }; payload: { quantity: number } };
-    expect(envelope).toMatchObject({ eventType: RECEIVED, tenantId: TENANT, stream: { sku: 'SKU-OK' }, payload: { quantity: 3 } });
+    const envelope = JSON.parse(hit.body) as {
+      eventId: string;
+      eventType: string;
+      tenantId: string;
+      stream: { sku: string };
+      payload: { quantity: number };
+    };
+    expect(envelope).toMatchObject({
+      eventType: RECEIVED,
+      tenantId: TENANT,
+      stream: { sku: 'SKU-OK' },
+      payload: { quantity: 3 },
+    });
     expect(hit.eventId).toBe(envelope.eventId);
     // Reserving creates other event types: not subscribed, not delivered.
-    await admin.client.reserveStock({ reservationId: 'r-ok', channel: 1, lines: [{ sku: 'SKU-OK', locationId: 'W1', quantity: 1n }] }, { headers: admin.headers });
+    await admin.client.reserveStock(
+      { reservationId: 'r-ok', channel: 1, lines: [{ sku: 'SKU-OK', locationId: 'W1', quantity: 1n }] },
+      { headers: admin.headers },
+    );
     await new Promise((r) => setTimeout(r, 1_000));
     expect(hits.filter((h) => h.path === '/ok')).toHaveLength(1);
     const [d] = await deliveries(sub.id);
-    expect(d).toMatchObject({ eventId: envelope.eventId, eventType: RECEIVED, status: 'delivered', attempts: [{ attempt: 1, statusCode: 200, outcome: 'delivered' }] });
+    expect(d).toMatchObject({
+      eventId: envelope.eventId,
+      eventType: RECEIVED,
+      status: 'delivered',
+      attempts: [{ attempt: 1, statusCode: 200, outcome: 'delivered' }],
+    });
   });
 
   it('records one delivery with four attempts when the partner fails three times, then succeeds', async () => {
@@ -161,12 +217,18 @@ describe('partner webhooks out (real core, relay, JetStream, partner HTTP server
     }, 'the flaky delivery to succeed');
     expect(list).toHaveLength(1);
     const attempts = (list[0]?.attempts ?? []) as { attempt: number; statusCode: number; outcome: string }[];
-    expect(attempts.map((a) => [a.attempt, a.statusCode, a.outcome])).toEqual([[1, 500, 'retry'], [2, 500, 'retry'], [3, 500, 'retry'], [4, 200, 'delivered']]);
+    expect(attempts.map((a) => [a.attempt, a.statusCode, a.outcome])).toEqual([
+      [1, 500, 'retry'],
+      [2, 500, 'retry'],
+      [3, 500, 'retry'],
+      [4, 200, 'delivered'],
+    ]);
     const flaky = hits.filter((h) => h.path === '/flaky');
     expect(flaky.map((h) => h.attempt)).toEqual(['1', '2', '3', '4']);
     expect(new Set(flaky.map((h) => h.body)).size).toBe(1);
     // Retries wait for the schedule (300 ms here).
-    for (let i = 1; i < flaky.length; i++) expect((flaky[i]?.at ?? 0) - (flaky[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(250);
+    for (let i = 1; i < flaky.length; i++)
+      expect((flaky[i]?.at ?? 0) - (flaky[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(250);
   });
 
   it('dead-letters after the schedule and records a delivery_failed event that reaches JetStream and alert subscriptions', async () => {
@@ -184,9 +246,17 @@ describe('partner webhooks out (real core, relay, JetStream, partner HTTP server
     expect(failed).toMatchObject({
       eventType: DELIVERY_FAILED,
       tenantId: TENANT,
-      payload: { subscriptionId: sub.id, deliveryId: dead?.id, eventId: dead?.eventId, attempts: 6, lastStatusCode: 503 },
+      payload: {
+        subscriptionId: sub.id,
+        deliveryId: dead?.id,
+        eventId: dead?.eventId,
+        attempts: 6,
+        lastStatusCode: 503,
+      },
     });
-    expect(verifyPartnerSignature(alerts.secret, alert.body, alert.signature, Math.floor(Date.now() / 1000))).toBe(true);
+    expect(verifyPartnerSignature(alerts.secret, alert.body, alert.signature, Math.floor(Date.now() / 1000))).toBe(
+      true,
+    );
     const onStream = (await readStream(nc, NAMESPACE)).filter((m) => m.envelope.eventType === DELIVERY_FAILED);
     expect(onStream.map((m) => m.subject)).toEqual([`${NAMESPACE}.evt.${TENANT}.webhooks.delivery_failed`]);
     // The failing subscription itself is not told about its own failure.
@@ -212,31 +282,54 @@ describe('partner webhooks out (real core, relay, JetStream, partner HTTP server
       const l = await deliveries(sub.id);
       return l.length === 3 && l.every((d) => d.status === 'delivered') ? l : undefined;
     }, 'three ordered deliveries');
-    const seen = hits.filter((h) => h.path === '/ordered').map((h) => (JSON.parse(h.body) as { stream: { sku: string } }).stream.sku);
+    const seen = hits
+      .filter((h) => h.path === '/ordered')
+      .map((h) => (JSON.parse(h.body) as { stream: { sku: string } }).stream.sku);
     expect(seen).toEqual(['SKU-O1', 'SKU-O1', 'SKU-O1', 'SKU-O2', 'SKU-O3']);
   });
 
   it('manages subscriptions for admins of the tenant only, and refuses loopback URLs unless allowed', async () => {
     expect((await call('GET', '/v1/webhooks/subscriptions', undefined, 'not-a-token')).status).toBe(401);
-    const staff = await signToken(DEVELOPMENT_JWT_SECRET, { tenant: TENANT, sub: 'clerk', roles: ['store_staff'], locations: ['W1'], channels: [] }, 600);
+    const staff = await signToken(
+      DEVELOPMENT_JWT_SECRET,
+      { tenant: TENANT, sub: 'clerk', roles: ['store_staff'], locations: ['W1'], channels: [] },
+      600,
+    );
     expect((await call('GET', '/v1/webhooks/subscriptions', undefined, staff)).status).toBe(403);
-    const bad = await call('POST', '/v1/webhooks/subscriptions', { url: `${partnerUrl}/x`, eventTypes: ['stock changed'] });
+    const bad = await call('POST', '/v1/webhooks/subscriptions', {
+      url: `${partnerUrl}/x`,
+      eventTypes: ['stock changed'],
+    });
     expect(bad.status).toBe(400);
     expect(String(bad.body.detail)).toMatch(/eventTypes\.0/);
 
     const sub = await subscribe('/managed', ['stockmind.stock.*']);
     expect(sub).not.toHaveProperty('secret', undefined);
-    const listed = (await call('GET', '/v1/webhooks/subscriptions')).body.subscriptions as { id: string; secret?: string }[];
+    const listed = (await call('GET', '/v1/webhooks/subscriptions')).body.subscriptions as {
+      id: string;
+      secret?: string;
+    }[];
     expect(listed.map((s) => s.id)).toContain(sub.id);
     expect(listed.every((s) => s.secret === undefined)).toBe(true);
-    const other = await signToken(DEVELOPMENT_JWT_SECRET, { tenant: 'other-tenant', sub: 'ops', roles: ['admin'], locations: [], channels: [] }, 600);
+    const other = await signToken(
+      DEVELOPMENT_JWT_SECRET,
+      { tenant: 'other-tenant', sub: 'ops', roles: ['admin'], locations: [], channels: [] },
+      600,
+    );
     expect((await call('GET', `/v1/webhooks/subscriptions/${sub.id}`, undefined, other)).status).toBe(404);
     expect((await call('DELETE', `/v1/webhooks/subscriptions/${sub.id}`, undefined, other)).status).toBe(404);
     expect((await call('DELETE', `/v1/webhooks/subscriptions/${sub.id}`)).status).toBe(204);
     expect((await call('GET', `/v1/webhooks/subscriptions/${sub.id}`)).status).toBe(404);
 
     const strict = Fastify();
-    await strict.register(subscriptionRoutes({ pool: pool, verify: cachingVerifier(DEVELOPMENT_JWT_SECRET), allowPrivateTargets: false, log: silentLog }));
+    await strict.register(
+      subscriptionRoutes({
+        pool: pool,
+        verify: cachingVerifier(DEVELOPMENT_JWT_SECRET),
+        allowPrivateTargets: false,
+        log: silentLog,
+      }),
+    );
     await strict.listen({ port: 0, host: '127.0.0.1' });
     try {
       const strictUrl = `http://127.0.0.1:${(strict.server.address() as AddressInfo).port}`;
@@ -256,7 +349,11 @@ describe('partner webhooks out (real core, relay, JetStream, partner HTTP server
 
   it('runs alone as `stockmind project webhooks-out`', async () => {
     const ns = testNamespace('wh-out-cli');
-    const p = await startCliProcess(['project', 'webhooks-out'], { DATABASE_URL: databaseUrl, STOCKMIND_NAMESPACE: ns, STOCKMIND_WEBHOOK_RETRY_SCHEDULE: '1s,2s' }, /partner webhooks projector started/);
+    const p = await startCliProcess(
+      ['project', 'webhooks-out'],
+      { DATABASE_URL: databaseUrl, STOCKMIND_NAMESPACE: ns, STOCKMIND_WEBHOOK_RETRY_SCHEDULE: '1s,2s' },
+      /partner webhooks projector started/,
+    );
     expect(p.output()).toMatch(/"retryScheduleMs":\[1000,2000\]/);
     expect(await p.stop()).toBe(0);
     await cleanupNamespace(ns, { nc });

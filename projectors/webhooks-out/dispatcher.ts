@@ -33,7 +33,8 @@ export type Verdict = { outcome: 'delivered' | 'retry' | 'dead'; statusCode: num
 export const judge = (r: AttemptResult, attempt: number, scheduleLength: number): Verdict => {
   const retryable = attempt <= scheduleLength;
   if (r.kind === 'response') {
-    if (r.statusCode >= 200 && r.statusCode < 300) return { outcome: 'delivered', statusCode: r.statusCode, error: null };
+    if (r.statusCode >= 200 && r.statusCode < 300)
+      return { outcome: 'delivered', statusCode: r.statusCode, error: null };
     const transient = r.statusCode >= 500 || r.statusCode === 408 || r.statusCode === 429;
     const error = `HTTP ${r.statusCode}${r.snippet === '' ? '' : `: ${r.snippet.slice(0, 200)}`}`;
     return { outcome: transient && retryable ? 'retry' : 'dead', statusCode: r.statusCode, error };
@@ -83,7 +84,13 @@ export const startDispatcher = (o: {
       };
     });
 
-  const record = async (d: Claimed, attempt: number, startedAt: Date, durationMs: number, v: Verdict): Promise<void> => {
+  const record = async (
+    d: Claimed,
+    attempt: number,
+    startedAt: Date,
+    durationMs: number,
+    v: Verdict,
+  ): Promise<void> => {
     const client = await o.pool.connect();
     try {
       await client.query('begin');
@@ -121,9 +128,17 @@ export const startDispatcher = (o: {
         });
       }
       await client.query('commit');
-      const fields = { tenant: d.tenant_id, subscriptionId: d.subscription_id, deliveryId: d.delivery_id, eventType: d.event_type, attempt, statusCode: v.statusCode };
+      const fields = {
+        tenant: d.tenant_id,
+        subscriptionId: d.subscription_id,
+        deliveryId: d.delivery_id,
+        eventType: d.event_type,
+        attempt,
+        statusCode: v.statusCode,
+      };
       if (v.outcome === 'dead') o.log.warn({ ...fields, error: v.error }, 'webhook delivery dead-lettered');
-      else if (v.outcome === 'retry') o.log.info({ ...fields, error: v.error, retryInMs: delayMs }, 'webhook delivery failed; will retry');
+      else if (v.outcome === 'retry')
+        o.log.info({ ...fields, error: v.error, retryInMs: delayMs }, 'webhook delivery failed; will retry');
       else o.log.debug(fields, 'webhook delivered');
       if (failed) o.onDeliveryFailed?.();
     } catch (err) {
@@ -160,10 +175,13 @@ export const startDispatcher = (o: {
     while (running) {
       let claimed: Claimed[] = [];
       try {
-        claimed = (await o.pool.query<Claimed>({ name: 'wo_claim', text: CLAIM, values: [o.holder, leaseSeconds] })).rows;
+        claimed = (await o.pool.query<Claimed>({ name: 'wo_claim', text: CLAIM, values: [o.holder, leaseSeconds] }))
+          .rows;
         // Different subscriptions in parallel; each subscription has at most one here (its head).
         const results = await Promise.allSettled(claimed.map(attemptOne));
-        for (const r of results) if (r.status === 'rejected') o.log.warn({ err: String(r.reason) }, 'webhook attempt not recorded; retried after the lease');
+        for (const r of results)
+          if (r.status === 'rejected')
+            o.log.warn({ err: String(r.reason) }, 'webhook attempt not recorded; retried after the lease');
       } catch (err) {
         o.log.warn({ err: (err as Error).message }, 'webhook dispatcher cannot reach Postgres; retrying');
       }

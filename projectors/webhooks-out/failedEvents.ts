@@ -53,7 +53,11 @@ export const deliveryFailedEnvelope = (tenantId: string, streamVersion: number, 
 });
 
 /** Inside the dead-lettering transaction. */
-export const recordDeliveryFailed = async (client: pg.ClientBase, tenantId: string, f: DeliveryFailed): Promise<string> => {
+export const recordDeliveryFailed = async (
+  client: pg.ClientBase,
+  tenantId: string,
+  f: DeliveryFailed,
+): Promise<string> => {
   const { rows: v } = await client.query<{ next: number; now: Date }>(
     'select coalesce(max(stream_version), 0) + 1 as next, now() as now from webhook_events where subscription_id = $1',
     [f.subscriptionId],
@@ -71,7 +75,13 @@ export const recordDeliveryFailed = async (client: pg.ClientBase, tenantId: stri
 export type OutboxPublisher = { wake(): void; stop(): Promise<void> };
 
 /** Publishes recorded events in order; marks each only after JetStream acknowledged it. */
-export const startOutboxPublisher = (o: { pool: pg.Pool; nc: NatsConnection; namespace: string; log: Logger; intervalMs: number }): OutboxPublisher => {
+export const startOutboxPublisher = (o: {
+  pool: pg.Pool;
+  nc: NatsConnection;
+  namespace: string;
+  log: Logger;
+  intervalMs: number;
+}): OutboxPublisher => {
   const js = jetstream(o.nc, { timeout: 5_000 });
   let running = true;
   let wakeUp: () => void = () => undefined;
@@ -84,11 +94,16 @@ export const startOutboxPublisher = (o: { pool: pg.Pool; nc: NatsConnection; nam
       };
     });
   const drain = async (): Promise<number> => {
-    const { rows } = await o.pool.query<{ id: string; event_id: string; tenant_id: string; envelope: { eventType: string } }>(
-      'select id, event_id, tenant_id, envelope from webhook_events where published_at is null order by id limit 100',
-    );
+    const { rows } = await o.pool.query<{
+      id: string;
+      event_id: string;
+      tenant_id: string;
+      envelope: { eventType: string };
+    }>('select id, event_id, tenant_id, envelope from webhook_events where published_at is null order by id limit 100');
     for (const r of rows) {
-      await js.publish(eventSubject(o.namespace, r.tenant_id, r.envelope.eventType), JSON.stringify(r.envelope), { msgID: r.event_id });
+      await js.publish(eventSubject(o.namespace, r.tenant_id, r.envelope.eventType), JSON.stringify(r.envelope), {
+        msgID: r.event_id,
+      });
       await o.pool.query('update webhook_events set published_at = now() where id = $1', [r.id]);
     }
     return rows.length;

@@ -23,8 +23,20 @@ export const startWebhooksOut = async (o: {
   holder: string;
   log: Logger;
 }): Promise<WebhooksOut> => {
-  const outbox = startOutboxPublisher({ pool: o.pool, nc: o.nc, namespace: o.namespace, log: o.log, intervalMs: Math.max(o.settings.pollMs, 500) });
-  const dispatcher = startDispatcher({ pool: o.pool, settings: o.settings, holder: o.holder, log: o.log, onDeliveryFailed: () => outbox.wake() });
+  const outbox = startOutboxPublisher({
+    pool: o.pool,
+    nc: o.nc,
+    namespace: o.namespace,
+    log: o.log,
+    intervalMs: Math.max(o.settings.pollMs, 500),
+  });
+  const dispatcher = startDispatcher({
+    pool: o.pool,
+    settings: o.settings,
+    holder: o.holder,
+    log: o.log,
+    onDeliveryFailed: () => outbox.wake(),
+  });
   const consumer = await startConsumerLoop({
     nc: o.nc,
     pool: o.pool,

@@ -12,7 +12,14 @@ describe('retry rules', () => {
   });
 
   it('retries 5xx, 408, 429, timeouts and connection errors while the schedule lasts, then gives up', () => {
-    for (const r of [response(500), response(503), response(408), response(429), { kind: 'timeout' as const, error: 't' }, { kind: 'connection' as const, error: 'ECONNREFUSED' }]) {
+    for (const r of [
+      response(500),
+      response(503),
+      response(408),
+      response(429),
+      { kind: 'timeout' as const, error: 't' },
+      { kind: 'connection' as const, error: 'ECONNREFUSED' },
+    ]) {
       expect(judge(r, 1, 5).outcome).toBe('retry');
       expect(judge(r, 5, 5).outcome).toBe('retry');
       expect(judge(r, 6, 5).outcome).toBe('dead');
@@ -20,7 +27,8 @@ describe('retry rules', () => {
   });
 
   it('does not retry other 4xx or redirects, nor refused targets', () => {
-    for (const r of [response(400), response(401), response(404), response(410), response(301)]) expect(judge(r, 1, 5).outcome).toBe('dead');
+    for (const r of [response(400), response(401), response(404), response(410), response(301)])
+      expect(judge(r, 1, 5).outcome).toBe('dead');
     expect(judge({ kind: 'refused', error: 'private' }, 1, 5).outcome).toBe('dead');
   });
 });
@@ -32,8 +40,12 @@ describe('retry schedule', () => {
 
   it('reads STOCKMIND_WEBHOOK_RETRY_SCHEDULE and names it when it is wrong', () => {
     expect(parseSchedule('200ms, 1s,2m')).toEqual([200, 1_000, 120_000]);
-    expect(() => loadWebhooksOutSettings({ STOCKMIND_WEBHOOK_RETRY_SCHEDULE: '30 seconds' })).toThrow(/STOCKMIND_WEBHOOK_RETRY_SCHEDULE: "30 seconds" is not a delay/);
-    expect(() => loadWebhooksOutSettings({ STOCKMIND_WEBHOOK_RETRY_SCHEDULE: '' })).toThrow(/STOCKMIND_WEBHOOK_RETRY_SCHEDULE/);
+    expect(() => loadWebhooksOutSettings({ STOCKMIND_WEBHOOK_RETRY_SCHEDULE: '30 seconds' })).toThrow(
+      /STOCKMIND_WEBHOOK_RETRY_SCHEDULE: "30 seconds" is not a delay/,
+    );
+    expect(() => loadWebhooksOutSettings({ STOCKMIND_WEBHOOK_RETRY_SCHEDULE: '' })).toThrow(
+      /STOCKMIND_WEBHOOK_RETRY_SCHEDULE/,
+    );
   });
 
   it('refuses private targets unless STOCKMIND_WEBHOOK_ALLOW_PRIVATE_TARGETS is set', () => {

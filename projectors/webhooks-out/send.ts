@@ -12,7 +12,13 @@ export type AttemptResult =
 
 const SNIPPET_BYTES = 512;
 
-export const postWebhook = (o: { url: string; body: string; headers: Record<string, string>; timeoutMs: number; allowPrivate: boolean }): Promise<AttemptResult> =>
+export const postWebhook = (o: {
+  url: string;
+  body: string;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  allowPrivate: boolean;
+}): Promise<AttemptResult> =>
   new Promise((resolve) => {
     let url: URL;
     try {
@@ -34,7 +40,11 @@ export const postWebhook = (o: { url: string; body: string; headers: Record<stri
       url,
       {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(o.body)), ...o.headers },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(o.body)),
+          ...o.headers,
+        },
         lookup: guardedLookup(o.allowPrivate),
         agent: false,
       },
@@ -45,7 +55,13 @@ export const postWebhook = (o: { url: string; body: string; headers: Record<stri
           if (size < SNIPPET_BYTES) chunks.push(c);
           size += c.length;
         });
-        res.on('end', () => done({ kind: 'response', statusCode: res.statusCode ?? 0, snippet: Buffer.concat(chunks).toString('utf8').slice(0, SNIPPET_BYTES) }));
+        res.on('end', () =>
+          done({
+            kind: 'response',
+            statusCode: res.statusCode ?? 0,
+            snippet: Buffer.concat(chunks).toString('utf8').slice(0, SNIPPET_BYTES),
+          }),
+        );
         res.on('error', () => done({ kind: 'response', statusCode: res.statusCode ?? 0, snippet: '' }));
       },
     );

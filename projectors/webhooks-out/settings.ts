@@ -19,7 +19,10 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_0
 
 /** "30s,2m,5m" → [30000, 120000, 300000]; units ms, s, m, h. */
 export const parseSchedule = (text: string): number[] => {
-  const parts = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const parts = text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
   if (parts.length === 0 || parts.length > 20) throw new Error('list 1 to 20 delays, e.g. 30s,2m,5m,15m,30m');
   return parts.map((p) => {
     const m = /^(\d+)(ms|s|m|h)$/.exec(p);
@@ -31,7 +34,8 @@ export const parseSchedule = (text: string): number[] => {
 };
 
 const flag = z.enum(['true', 'false', '1', '0']).default('false');
-const positive = (fallback: number) => z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().positive().default(fallback));
+const positive = (fallback: number) =>
+  z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().positive().default(fallback));
 
 const schema = z.object({
   STOCKMIND_WEBHOOK_RETRY_SCHEDULE: z.string().default(DEFAULT_RETRY_SCHEDULE),
@@ -42,7 +46,10 @@ const schema = z.object({
 
 export const loadWebhooksOutSettings = (env: NodeJS.ProcessEnv = process.env): WebhooksOutSettings => {
   const parsed = schema.safeParse(env);
-  if (!parsed.success) throw new ConfigError(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new ConfigError(
+      `invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   const e = parsed.data;
   let retryScheduleMs: number[];
   try {
@@ -52,7 +59,8 @@ export const loadWebhooksOutSettings = (env: NodeJS.ProcessEnv = process.env): W
   }
   return {
     retryScheduleMs,
-    allowPrivateTargets: e.STOCKMIND_WEBHOOK_ALLOW_PRIVATE_TARGETS === 'true' || e.STOCKMIND_WEBHOOK_ALLOW_PRIVATE_TARGETS === '1',
+    allowPrivateTargets:
+      e.STOCKMIND_WEBHOOK_ALLOW_PRIVATE_TARGETS === 'true' || e.STOCKMIND_WEBHOOK_ALLOW_PRIVATE_TARGETS === '1',
     timeoutMs: e.STOCKMIND_WEBHOOK_TIMEOUT_MS,
     pollMs: e.STOCKMIND_WEBHOOK_POLL_MS,
   };

@@ -9,11 +9,18 @@ export const signatureHeaderValue = (secret: string, body: string, unixSeconds: 
   `t=${unixSeconds},v1=${createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex')}`;
 
 /** What a partner does on receipt (also used by the tests): check the HMAC and the timestamp. */
-export const verifyPartnerSignature = (secret: string, body: string, header: string, nowSeconds: number, toleranceSeconds = 300): boolean => {
+export const verifyPartnerSignature = (
+  secret: string,
+  body: string,
+  header: string,
+  nowSeconds: number,
+  toleranceSeconds = 300,
+): boolean => {
   const parts = new Map(header.split(',').map((p) => p.trim().split('=', 2) as [string, string]));
   const t = parts.get('t') ?? '';
   const v1 = parts.get('v1') ?? '';
-  if (!/^\d+$/.test(t) || !/^[0-9a-f]{64}$/.test(v1) || Math.abs(nowSeconds - Number(t)) > toleranceSeconds) return false;
+  if (!/^\d+$/.test(t) || !/^[0-9a-f]{64}$/.test(v1) || Math.abs(nowSeconds - Number(t)) > toleranceSeconds)
+    return false;
   const expected = createHmac('sha256', secret).update(`${t}.${body}`).digest();
   return timingSafeEqual(Buffer.from(v1, 'hex'), expected);
 };

@@ -11,7 +11,14 @@ export type Subscription = {
   createdAt: string;
 };
 
-type SubscriptionRow = { subscription_id: string; url: string; event_types: string[]; description: string; created_by: string; created_at: Date };
+type SubscriptionRow = {
+  subscription_id: string;
+  url: string;
+  event_types: string[];
+  description: string;
+  created_by: string;
+  created_at: Date;
+};
 
 const toSubscription = (r: SubscriptionRow): Subscription => ({
   id: r.subscription_id,
@@ -75,7 +82,14 @@ export const deleteSubscription = async (db: pg.Pool, tenantId: string, id: stri
   return Number(rows[0]?.gone ?? 0) === 1;
 };
 
-export type Attempt = { attempt: number; startedAt: string; durationMs: number; statusCode: number | null; error: string | null; outcome: string };
+export type Attempt = {
+  attempt: number;
+  startedAt: string;
+  durationMs: number;
+  statusCode: number | null;
+  error: string | null;
+  outcome: string;
+};
 
 export type Delivery = {
   id: string;
@@ -96,11 +110,23 @@ type DeliveryRow = {
   next_attempt_at: Date;
   created_at: Date;
   finished_at: Date | null;
-  attempts: { attempt: number; started_at: string; duration_ms: number; status_code: number | null; error: string | null; outcome: string }[];
+  attempts: {
+    attempt: number;
+    started_at: string;
+    duration_ms: number;
+    status_code: number | null;
+    error: string | null;
+    outcome: string;
+  }[];
 };
 
 /** Newest first, each with every attempt in order. */
-export const listDeliveries = async (db: pg.Pool, tenantId: string, subscriptionId: string, o: { status?: Delivery['status']; limit: number }): Promise<Delivery[]> => {
+export const listDeliveries = async (
+  db: pg.Pool,
+  tenantId: string,
+  subscriptionId: string,
+  o: { status?: Delivery['status']; limit: number },
+): Promise<Delivery[]> => {
   const { rows } = await db.query<DeliveryRow>(
     `select d.delivery_id, d.event_id, d.event_type, d.status, d.next_attempt_at, d.created_at, d.finished_at,
             coalesce((select json_agg(json_build_object('attempt', a.attempt, 'started_at', a.started_at, 'duration_ms', a.duration_ms,

@@ -3,7 +3,12 @@
 // clear INSUFFICIENT_STOCK answer, and the ledger holds exactly what was sold.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Channel, Consistency, InventoryService, ReservationStatus } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import {
+  Channel,
+  Consistency,
+  InventoryService,
+  ReservationStatus,
+} from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { signToken } from '../../core/src/auth/tokens.js';
 import { DEVELOPMENT_JWT_SECRET } from '../../core/src/config.js';
 import { createGrpcClient, errorDetails } from '../../loadtest/grpcClient.js';
@@ -24,7 +29,11 @@ const NAMESPACE = `e2e-bf-${randomBytes(3).toString('hex')}`;
 const CLIENTS_PER_PROCESS = 4;
 
 const token = (roles: ('admin' | 'channel_service')[], channels: DomainChannel[] = []) =>
-  signToken(DEVELOPMENT_JWT_SECRET, { tenant: TENANT, sub: `bf-${roles.join('-')}`, roles, locations: [], channels }, 600);
+  signToken(
+    DEVELOPMENT_JWT_SECRET,
+    { tenant: TENANT, sub: `bf-${roles.join('-')}`, roles, locations: [], channels },
+    600,
+  );
 
 /** Runs a call and notes how long it took, whether it succeeded or failed. */
 const timed = async <T>(call: () => Promise<T>): Promise<T> => {
@@ -81,7 +90,13 @@ describe('Black Friday: three core processes, one ledger', () => {
 
   it('sells the last unit once when e-commerce, B2B and a marketplace ask for it at the same instant', async () => {
     const [first] = admin;
-    await first!.unary(m.receiveStock, { movementId: 'bf-po-1', sku: 'SKU-4471', locationId: 'W3', quantity: 1n, reference: 'PO-1' });
+    await first!.unary(m.receiveStock, {
+      movementId: 'bf-po-1',
+      sku: 'SKU-4471',
+      locationId: 'W3',
+      quantity: 1n,
+      reference: 'PO-1',
+    });
 
     // Everything is built and connected before the race starts.
     const channels = [Channel.ECOMMERCE, Channel.B2B, Channel.MARKETPLACE] as const;
@@ -93,12 +108,18 @@ describe('Black Friday: three core processes, one ledger', () => {
         });
         clients.push(client);
         await strongLevel(client, 'SKU-4471', 'W3'); // opens the HTTP/2 connection
-        const request = { reservationId: `bf-last-${i}`, channel, lines: [{ sku: 'SKU-4471', locationId: 'W3', quantity: 1n }] };
+        const request = {
+          reservationId: `bf-last-${i}`,
+          channel,
+          lines: [{ sku: 'SKU-4471', locationId: 'W3', quantity: 1n }],
+        };
         return { client, request };
       }),
     );
 
-    const results = await Promise.allSettled(racers.map(({ client, request }) => timed(() => client.unary(m.reserveStock, request))));
+    const results = await Promise.allSettled(
+      racers.map(({ client, request }) => timed(() => client.unary(m.reserveStock, request))),
+    );
 
     const won = results.filter((r) => r.status === 'fulfilled');
     const lost = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as ServiceError] : []));
@@ -114,7 +135,11 @@ describe('Black Friday: three core processes, one ledger', () => {
     for (const ms of elapsed) expect(ms).toBeLessThan(1_000);
 
     const level = await strongLevel(first!, 'SKU-4471', 'W3');
-    expect({ onHand: level.onHand, reserved: level.reserved, available: level.available }).toEqual({ onHand: 1n, reserved: 1n, available: 0n });
+    expect({ onHand: level.onHand, reserved: level.reserved, available: level.available }).toEqual({
+      onHand: 1n,
+      reserved: 1n,
+      available: 0n,
+    });
   });
 
   it('sells exactly 100 units to 500 concurrent one-unit reservations spread over the processes, and records the 400 refusals', async () => {
@@ -124,7 +149,8 @@ describe('Black Friday: three core processes, one ledger', () => {
     const adminToken = await token(['admin']);
     const pool: GrpcClient[] = [];
     for (let k = 0; k < CLIENTS_PER_PROCESS; k++) {
-      for (const core of cores) pool.push(createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token: adminToken }));
+      for (const core of cores)
+        pool.push(createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token: adminToken }));
     }
     clients.push(...pool);
     await Promise.all(pool.map((c) => strongLevel(c, SKU, 'W3')));
@@ -133,13 +159,19 @@ describe('Black Friday: three core processes, one ledger', () => {
     const calls = Array.from({ length: 500 }, (_, i) => ({
       // round-robin: i % 3 picks the process, i / 3 the client on it
       client: pool[(i % PROCESSES) + PROCESSES * (Math.floor(i / PROCESSES) % CLIENTS_PER_PROCESS)]!,
-      request: { reservationId: `bf-hot-${String(i).padStart(3, '0')}`, channel: channels[i % channels.length]!, lines: [{ sku: SKU, locationId: 'W3', quantity: 1n }] },
+      request: {
+        reservationId: `bf-hot-${String(i).padStart(3, '0')}`,
+        channel: channels[i % channels.length]!,
+        lines: [{ sku: SKU, locationId: 'W3', quantity: 1n }],
+      },
     }));
     const results = await Promise.allSettled(calls.map(({ client, request }) => client.unary(m.reserveStock, request)));
 
     const succeeded = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.reservation?.reservationId] : []));
     const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as ServiceError] : []));
-    const insufficient = failures.filter((e) => e.code === 9 && errorDetails(e).errorInfo?.reason === 'INSUFFICIENT_STOCK');
+    const insufficient = failures.filter(
+      (e) => e.code === 9 && errorDetails(e).errorInfo?.reason === 'INSUFFICIENT_STOCK',
+    );
     const other = failures.filter((e) => !insufficient.includes(e)).map((e) => `${e.code}: ${e.details}`);
     expect(other).toEqual([]);
     expect(succeeded).toHaveLength(100);
@@ -147,7 +179,11 @@ describe('Black Friday: three core processes, one ledger', () => {
     expect(insufficient).toHaveLength(400);
 
     const level = await strongLevel(admin[1]!, SKU, 'W3');
-    expect({ onHand: level.onHand, reserved: level.reserved, available: level.available }).toEqual({ onHand: 100n, reserved: 100n, available: 0n });
+    expect({ onHand: level.onHand, reserved: level.reserved, available: level.available }).toEqual({
+      onHand: 100n,
+      reserved: 100n,
+      available: 0n,
+    });
 
     const { rows } = await db.pool.query<{ event_type: string; n: string }>(
       `select e.event_type, count(*) as n
@@ -197,9 +233,15 @@ describe('Black Friday: three core processes, one ledger', () => {
   it('gives every process the one original answer when the same reservation is sent to all of them at once', async () => {
     const SKU = 'SKU-RETRY';
     await admin[0]!.unary(m.receiveStock, { movementId: 'bf-po-retry', sku: SKU, locationId: 'W3', quantity: 5n });
-    const request = { reservationId: 'bf-retry-1', channel: Channel.ECOMMERCE, lines: [{ sku: SKU, locationId: 'W3', quantity: 2n }] };
+    const request = {
+      reservationId: 'bf-retry-1',
+      channel: Channel.ECOMMERCE,
+      lines: [{ sku: SKU, locationId: 'W3', quantity: 2n }],
+    };
     const results = await Promise.allSettled([...admin, ...admin].map((c) => c.unary(m.reserveStock, request)));
-    const errors = results.flatMap((r) => (r.status === 'rejected' ? [`${(r.reason as ServiceError).code}: ${(r.reason as ServiceError).details}`] : []));
+    const errors = results.flatMap((r) =>
+      r.status === 'rejected' ? [`${(r.reason as ServiceError).code}: ${(r.reason as ServiceError).details}`] : [],
+    );
     expect(errors).toEqual([]);
     const answers = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.reservation] : []));
     for (const a of answers) expect(a).toEqual(answers[0]);
@@ -221,10 +263,17 @@ describe('Black Friday: three core processes, one ledger', () => {
   it('confirms a reservation once when every process confirms it at the same time', async () => {
     const SKU = 'SKU-PAID';
     await admin[0]!.unary(m.receiveStock, { movementId: 'bf-po-paid', sku: SKU, locationId: 'W3', quantity: 5n });
-    await admin[1]!.unary(m.reserveStock, { reservationId: 'bf-paid-1', channel: Channel.ECOMMERCE, lines: [{ sku: SKU, locationId: 'W3', quantity: 2n }] });
-    const results = await Promise.allSettled(admin.map((c) => c.unary(m.confirmReservation, { reservationId: 'bf-paid-1', orderRef: 'ORDER-1' })));
+    await admin[1]!.unary(m.reserveStock, {
+      reservationId: 'bf-paid-1',
+      channel: Channel.ECOMMERCE,
+      lines: [{ sku: SKU, locationId: 'W3', quantity: 2n }],
+    });
+    const results = await Promise.allSettled(
+      admin.map((c) => c.unary(m.confirmReservation, { reservationId: 'bf-paid-1', orderRef: 'ORDER-1' })),
+    );
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
-    for (const r of results) if (r.status === 'fulfilled') expect(r.value.reservation?.status).toBe(ReservationStatus.CONFIRMED);
+    for (const r of results)
+      if (r.status === 'fulfilled') expect(r.value.reservation?.status).toBe(ReservationStatus.CONFIRMED);
     const events = await countEvents(
       `select event_type, count(*) as n from events e join streams s on s.stream_id = e.stream_id
         where s.tenant_id = $1 and (s.reservation_id = 'bf-paid-1' or s.sku = $2) group by event_type`,
@@ -238,7 +287,11 @@ describe('Black Friday: three core processes, one ledger', () => {
       'stockmind.reservations.reservation_confirmed.v1': 1,
     });
     const level = await strongLevel(admin[0]!, SKU, 'W3');
-    expect({ reserved: level.reserved, committed: level.committed, available: level.available }).toEqual({ reserved: 0n, committed: 2n, available: 3n });
+    expect({ reserved: level.reserved, committed: level.committed, available: level.available }).toEqual({
+      reserved: 0n,
+      committed: 2n,
+      available: 3n,
+    });
   });
 
   it('never deadlocks when multi-line reservations lock the same items in opposite order', async () => {
@@ -247,14 +300,31 @@ describe('Black Friday: three core processes, one ledger', () => {
     await admin[0]!.unary(m.receiveStock, { movementId: 'bf-po-pair-b', sku: B, locationId: 'W3', quantity: 1000n });
     const results = await Promise.allSettled(
       Array.from({ length: 90 }, (_, i) => {
-        const lines = [{ sku: A, locationId: 'W3', quantity: 1n }, { sku: B, locationId: 'W3', quantity: 1n }];
+        const lines = [
+          { sku: A, locationId: 'W3', quantity: 1n },
+          { sku: B, locationId: 'W3', quantity: 1n },
+        ];
         if (i % 2 === 1) lines.reverse();
-        return admin[i % PROCESSES]!.unary(m.reserveStock, { reservationId: `bf-pair-${i}`, channel: Channel.B2B, lines });
+        return admin[i % PROCESSES]!.unary(m.reserveStock, {
+          reservationId: `bf-pair-${i}`,
+          channel: Channel.B2B,
+          lines,
+        });
       }),
     );
-    const errors = results.flatMap((r) => (r.status === 'rejected' ? [`${(r.reason as ServiceError).code}: ${(r.reason as ServiceError).details}`] : []));
+    const errors = results.flatMap((r) =>
+      r.status === 'rejected' ? [`${(r.reason as ServiceError).code}: ${(r.reason as ServiceError).details}`] : [],
+    );
     expect(errors).toEqual([]);
-    const [a, b] = (await admin[1]!.unary(m.queryStock, { keys: [{ sku: A, locationId: 'W3' }, { sku: B, locationId: 'W3' }], consistency: Consistency.STRONG })).levels;
+    const [a, b] = (
+      await admin[1]!.unary(m.queryStock, {
+        keys: [
+          { sku: A, locationId: 'W3' },
+          { sku: B, locationId: 'W3' },
+        ],
+        consistency: Consistency.STRONG,
+      })
+    ).levels;
     expect([a?.reserved, b?.reserved]).toEqual([90n, 90n]);
   });
 
@@ -264,7 +334,10 @@ describe('Black Friday: three core processes, one ledger', () => {
     await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
         admin[i % PROCESSES]!.unary(m.reserveStock, {
-          reservationId: `bf-flash-${i}`, channel: Channel.MARKETPLACE, lines: [{ sku: SKU, locationId: 'W3', quantity: 1n }], ttl: { seconds: 1n },
+          reservationId: `bf-flash-${i}`,
+          channel: Channel.MARKETPLACE,
+          lines: [{ sku: SKU, locationId: 'W3', quantity: 1n }],
+          ttl: { seconds: 1n },
         }),
       ),
     );

@@ -5,7 +5,14 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { Channel, Consistency, InventoryService, LocationKind, WatchStockResponseSchema, WatchStockRequestSchema } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import {
+  Channel,
+  Consistency,
+  InventoryService,
+  LocationKind,
+  WatchStockResponseSchema,
+  WatchStockRequestSchema,
+} from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { Health, HealthCheckResponse_ServingStatus } from '../../gen/grpc/health/v1/health_pb.js';
 import { signToken } from '../../core/src/auth/tokens.js';
 import { DEVELOPMENT_JWT_SECRET } from '../../core/src/config.js';
@@ -38,11 +45,23 @@ beforeAll(async () => {
   db = await createTestDatabase('e2e_grpcjs', 2);
   grpcPort = await freePort();
   // The whole stack (`start`), so the relay feeds WatchStock.
-  core = await startCoreProcess({
-    DATABASE_URL: db.url, STOCKMIND_PG_POOL_MAX: '4', CORE_GRPC_PORT: String(grpcPort), STOCKMIND_NAMESPACE: `e2e-grpcjs-${randomBytes(3).toString('hex')}`,
-    EDGE_PORT: String(await freePort()), WEBHOOK_PORT: String(await freePort()),
-  }, 30_000, 'start');
-  token = await signToken(DEVELOPMENT_JWT_SECRET, { tenant: 'gj', sub: 'gj-admin', roles: ['admin'], locations: [], channels: [] }, 600);
+  core = await startCoreProcess(
+    {
+      DATABASE_URL: db.url,
+      STOCKMIND_PG_POOL_MAX: '4',
+      CORE_GRPC_PORT: String(grpcPort),
+      STOCKMIND_NAMESPACE: `e2e-grpcjs-${randomBytes(3).toString('hex')}`,
+      EDGE_PORT: String(await freePort()),
+      WEBHOOK_PORT: String(await freePort()),
+    },
+    30_000,
+    'start',
+  );
+  token = await signToken(
+    DEVELOPMENT_JWT_SECRET,
+    { tenant: 'gj', sub: 'gj-admin', roles: ['admin'], locations: [], channels: [] },
+    600,
+  );
   await registerCatalogRpc(client(token), { skus: ['SKU-G'], locations: ['W1'] });
 });
 
@@ -61,7 +80,11 @@ describe('the grpc-js port', () => {
     const g = client(token);
     const connectPort = client(token, core.port);
     await connectPort.unary(m.receiveStock, { movementId: 'gj-rcv', sku: 'SKU-G', locationId: 'W1', quantity: 3n });
-    const res = await g.unary(m.reserveStock, { reservationId: 'gj-res-1', channel: Channel.ECOMMERCE, lines: [{ sku: 'SKU-G', locationId: 'W1', quantity: 2n }] });
+    const res = await g.unary(m.reserveStock, {
+      reservationId: 'gj-res-1',
+      channel: Channel.ECOMMERCE,
+      lines: [{ sku: 'SKU-G', locationId: 'W1', quantity: 2n }],
+    });
     expect(res.reservation?.lines[0]?.baseQuantity).toBe(2n);
     const strong = { keys: [{ sku: 'SKU-G', locationId: 'W1' }], consistency: Consistency.STRONG };
     const [viaGrpcJs, viaConnect] = await Promise.all([g, connectPort].map((c) => c.unary(m.queryStock, strong)));
@@ -71,25 +94,43 @@ describe('the grpc-js port', () => {
 
   it('refuses with the same code and google.rpc details: INSUFFICIENT_STOCK, field violations, NOT_FOUND', async () => {
     const g = client(token);
-    const short = await failure(g.unary(m.reserveStock, { reservationId: 'gj-res-2', channel: Channel.ECOMMERCE, lines: [{ sku: 'SKU-G', locationId: 'W1', quantity: 5n }] }));
+    const short = await failure(
+      g.unary(m.reserveStock, {
+        reservationId: 'gj-res-2',
+        channel: Channel.ECOMMERCE,
+        lines: [{ sku: 'SKU-G', locationId: 'W1', quantity: 5n }],
+      }),
+    );
     expect(short.code).toBe(GrpcStatus.FAILED_PRECONDITION);
-    expect(errorDetails(short).errorInfo).toMatchObject({ reason: 'INSUFFICIENT_STOCK', metadata: { requested: '5', available: '1' } });
+    expect(errorDetails(short).errorInfo).toMatchObject({
+      reason: 'INSUFFICIENT_STOCK',
+      metadata: { requested: '5', available: '1' },
+    });
     const bad = await failure(g.unary(m.reserveStock, { reservationId: '', channel: Channel.ECOMMERCE, lines: [] }));
     expect(bad.code).toBe(GrpcStatus.INVALID_ARGUMENT);
     expect(errorDetails(bad).badRequest?.fieldViolations.map((v) => v.field)).toEqual(['reservation_id', 'lines']);
     const unknown = await failure(g.unary(m.getReservation, { reservationId: 'gj-none' }));
-    expect([unknown.code, errorDetails(unknown).errorInfo?.reason]).toEqual([GrpcStatus.NOT_FOUND, 'RESERVATION_NOT_FOUND']);
+    expect([unknown.code, errorDetails(unknown).errorInfo?.reason]).toEqual([
+      GrpcStatus.NOT_FOUND,
+      'RESERVATION_NOT_FOUND',
+    ]);
   });
 
   it('needs a valid token for the inventory, and none for health', async () => {
-    expect((await failure(client().unary(m.queryStock, { keys: [{ sku: 'SKU-G', locationId: 'W1' }] }))).code).toBe(GrpcStatus.UNAUTHENTICATED);
-    expect((await failure(client('not-a-jwt').unary(m.queryStock, { keys: [{ sku: 'SKU-G', locationId: 'W1' }] }))).code).toBe(GrpcStatus.UNAUTHENTICATED);
+    expect((await failure(client().unary(m.queryStock, { keys: [{ sku: 'SKU-G', locationId: 'W1' }] }))).code).toBe(
+      GrpcStatus.UNAUTHENTICATED,
+    );
+    expect(
+      (await failure(client('not-a-jwt').unary(m.queryStock, { keys: [{ sku: 'SKU-G', locationId: 'W1' }] }))).code,
+    ).toBe(GrpcStatus.UNAUTHENTICATED);
     const health = createGrpcClient(Health, `127.0.0.1:${grpcPort}`);
     clients.push(health);
-    expect((await health.unary(Health.method.check, { service: '' })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    expect((await health.unary(Health.method.check, { service: '' })).status).toBe(
+      HealthCheckResponse_ServingStatus.SERVING,
+    );
   });
 
-  it('echoes the caller\'s correlation id on refusals', async () => {
+  it("echoes the caller's correlation id on refusals", async () => {
     const md = new grpc.Metadata();
     md.set('authorization', `Bearer ${token}`);
     md.set('correlation-id', 'gj-corr-1');
@@ -116,7 +157,11 @@ describe('the grpc-js port', () => {
     const stream = watch({ keys: [{ sku: 'SKU-G', locationId: 'S-GJ' }], sendCurrent: true });
     try {
       expect((await stream.next()).level).toMatchObject({ locationId: 'S-GJ', onHand: 4n });
-      await g.unary(m.reserveStock, { reservationId: 'gj-res-s', channel: Channel.ECOMMERCE, lines: [{ sku: 'SKU-G', locationId: 'S-GJ', quantity: 1n }] });
+      await g.unary(m.reserveStock, {
+        reservationId: 'gj-res-s',
+        channel: Channel.ECOMMERCE,
+        lines: [{ sku: 'SKU-G', locationId: 'S-GJ', quantity: 1n }],
+      });
       expect((await stream.next()).level).toMatchObject({ locationId: 'S-GJ', reserved: 1n, available: 3n });
     } finally {
       stream.close();
@@ -124,7 +169,11 @@ describe('the grpc-js port', () => {
     const byLocation = watch({ locationId: 'S-GJ' });
     try {
       await new Promise((r) => setTimeout(r, 300));
-      await g.unary(m.reserveStock, { reservationId: 'gj-res-s2', channel: Channel.ECOMMERCE, lines: [{ sku: 'SKU-G', locationId: 'S-GJ', quantity: 1n }] });
+      await g.unary(m.reserveStock, {
+        reservationId: 'gj-res-s2',
+        channel: Channel.ECOMMERCE,
+        lines: [{ sku: 'SKU-G', locationId: 'S-GJ', quantity: 1n }],
+      });
       // The first hold's event may still be on its way when this watch opens: skip to the second's.
       let level = (await byLocation.next()).level;
       if (level?.reserved === 1n) level = (await byLocation.next()).level;
@@ -144,7 +193,11 @@ describe('the grpc-js port', () => {
     try {
       const first = await stream.next();
       expect(first.level).toMatchObject({ onHand: 3n, reserved: 2n });
-      await client(token).unary(m.reserveStock, { reservationId: 'gj-res-3', channel: Channel.ECOMMERCE, lines: [{ sku: 'SKU-G', locationId: 'W1', quantity: 1n }] });
+      await client(token).unary(m.reserveStock, {
+        reservationId: 'gj-res-3',
+        channel: Channel.ECOMMERCE,
+        lines: [{ sku: 'SKU-G', locationId: 'W1', quantity: 1n }],
+      });
       const change = await stream.next();
       expect(change.level).toMatchObject({ reserved: 3n, available: 0n });
       expect(change.eventId).not.toBe('');
@@ -161,7 +214,13 @@ const watch = (request: Parameters<typeof create<typeof WatchStockRequestSchema>
   const raw = new grpc.Client(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
   const body = toBinary(WatchStockRequestSchema, create(WatchStockRequestSchema, request));
   const received: WatchStockResponse[] = [];
-  const call = raw.makeServerStreamRequest(`/${InventoryService.typeName}/WatchStock`, (x: Uint8Array) => Buffer.from(x), (b: Buffer) => fromBinary(WatchStockResponseSchema, b), body, md);
+  const call = raw.makeServerStreamRequest(
+    `/${InventoryService.typeName}/WatchStock`,
+    (x: Uint8Array) => Buffer.from(x),
+    (b: Buffer) => fromBinary(WatchStockResponseSchema, b),
+    body,
+    md,
+  );
   call.on('error', () => undefined);
   return {
     next: () =>

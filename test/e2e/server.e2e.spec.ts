@@ -6,8 +6,19 @@ import { rejection } from '../support/app.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
-import { Http2SessionManager, createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
-import { AvailabilityStatus, Channel, Consistency, InventoryService, ReservationStatus } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import {
+  Http2SessionManager,
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from '@connectrpc/connect-node';
+import {
+  AvailabilityStatus,
+  Channel,
+  Consistency,
+  InventoryService,
+  ReservationStatus,
+} from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { Health, HealthCheckResponse_ServingStatus } from '../../gen/grpc/health/v1/health_pb.js';
 import { signToken } from '../../core/src/auth/tokens.js';
 import { DEVELOPMENT_JWT_SECRET } from '../../core/src/config.js';
@@ -31,7 +42,13 @@ const m = InventoryService.method;
 const token = (tenant: string, claims: Partial<Omit<Claims, 'tenant'>> = {}, ttlSeconds = 600) =>
   signToken(
     DEVELOPMENT_JWT_SECRET,
-    { tenant, sub: claims.sub ?? `${tenant}-tester`, roles: claims.roles ?? ['admin'], locations: claims.locations ?? [], channels: claims.channels ?? [] },
+    {
+      tenant,
+      sub: claims.sub ?? `${tenant}-tester`,
+      roles: claims.roles ?? ['admin'],
+      locations: claims.locations ?? [],
+      channels: claims.channels ?? [],
+    },
     ttlSeconds,
   );
 
@@ -46,7 +63,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 const CATALOG: Record<string, { skus: string[]; locations: string[] }> = {
   acme: {
-    skus: ['SKU-PROTO', 'Käse 100% 🧀', 'SKU-AUTH', 'SKU-BAD', 'SKU-BAD2', 'X', 'SKU-IDEM-RCV', 'SKU-TTL', 'SKU-IDEM', 'SKU-CLI'],
+    skus: [
+      'SKU-PROTO',
+      'Käse 100% 🧀',
+      'SKU-AUTH',
+      'SKU-BAD',
+      'SKU-BAD2',
+      'X',
+      'SKU-IDEM-RCV',
+      'SKU-TTL',
+      'SKU-IDEM',
+      'SKU-CLI',
+    ],
     locations: ['W1', 'Zürich', 'W3', 'S1', 'W9'],
   },
   'tenant-a': { skus: ['SKU-ISO'], locations: ['W1'] },
@@ -75,7 +103,8 @@ describe('the core server', () => {
     db = await createTestDatabase('e2e_server', 4);
     core = await startCoreProcess(coreEnv());
     address = `127.0.0.1:${core.port}`;
-    for (const [tenant, fixture] of Object.entries(CATALOG)) await registerCatalogRpc(grpcClient(await token(tenant)), fixture);
+    for (const [tenant, fixture] of Object.entries(CATALOG))
+      await registerCatalogRpc(grpcClient(await token(tenant)), fixture);
   });
 
   afterAll(async () => {
@@ -120,11 +149,26 @@ describe('the core server', () => {
       for (const [name, transport] of Object.entries(transports)) {
         const client = createClient(InventoryService, transport);
         const { levels } = await client.queryStock({ keys: [key], consistency: Consistency.STRONG }, { headers });
-        viaConnectClients[name] = { onHand: levels[0]?.onHand, available: levels[0]?.available, version: levels[0]?.version };
+        viaConnectClients[name] = {
+          onHand: levels[0]?.onHand,
+          available: levels[0]?.available,
+          version: levels[0]?.version,
+        };
       }
 
-      expect({ onHand: viaGrpc?.onHand, available: viaGrpc?.available, version: viaGrpc?.version }).toEqual({ onHand: 7n, available: 7n, version: 1n });
-      expect(viaConnectJson).toMatchObject({ sku: 'SKU-PROTO', locationId: 'W1', onHand: '7', available: '7', status: 'AVAILABILITY_STATUS_IN_STOCK', version: '1' });
+      expect({ onHand: viaGrpc?.onHand, available: viaGrpc?.available, version: viaGrpc?.version }).toEqual({
+        onHand: 7n,
+        available: 7n,
+        version: 1n,
+      });
+      expect(viaConnectJson).toMatchObject({
+        sku: 'SKU-PROTO',
+        locationId: 'W1',
+        onHand: '7',
+        available: '7',
+        status: 'AVAILABILITY_STATUS_IN_STOCK',
+        version: '1',
+      });
       for (const [name, got] of Object.entries(viaConnectClients)) {
         expect({ name, got }).toEqual({ name, got: { onHand: 7n, available: 7n, version: 1n } });
       }
@@ -143,14 +187,21 @@ describe('the core server', () => {
         ),
       );
       expect(tooMany.code).toBe(Code.FailedPrecondition);
-      expect(tooMany.findDetails(ErrorInfoSchema)[0]).toMatchObject({ reason: 'INSUFFICIENT_STOCK', metadata: { requested: '99', available: '7' } });
+      expect(tooMany.findDetails(ErrorInfoSchema)[0]).toMatchObject({
+        reason: 'INSUFFICIENT_STOCK',
+        metadata: { requested: '99', available: '7' },
+      });
     });
 
     it('answers Connect errors as JSON with the HTTP status and the google.rpc details', async () => {
       const res = await fetch(`${core.url}/stockmind.inventory.v1.InventoryService/ReserveStock`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${await token('acme')}` },
-        body: JSON.stringify({ reservationId: 'proto-bad', channel: 'CHANNEL_ECOMMERCE', lines: [{ sku: 'SKU-PROTO', locationId: 'W1', quantity: '0' }] }),
+        body: JSON.stringify({
+          reservationId: 'proto-bad',
+          channel: 'CHANNEL_ECOMMERCE',
+          lines: [{ sku: 'SKU-PROTO', locationId: 'W1', quantity: '0' }],
+        }),
       });
       expect(res.status).toBe(400);
       const body = (await res.json()) as { code: string; message: string; details?: { type: string }[] };
@@ -159,10 +210,14 @@ describe('the core server', () => {
       expect(body.details?.map((d) => d.type)).toContain('google.rpc.BadRequest');
     });
 
-    it('echoes the caller\'s correlation id', async () => {
+    it("echoes the caller's correlation id", async () => {
       const res = await fetch(`${core.url}/stockmind.inventory.v1.InventoryService/QueryStock`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${await token('acme')}`, 'correlation-id': 'order-4711' },
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${await token('acme')}`,
+          'correlation-id': 'order-4711',
+        },
         body: JSON.stringify({ keys: [key] }),
       });
       expect(res.status).toBe(200);
@@ -172,18 +227,26 @@ describe('the core server', () => {
     it('passes human-readable error messages to grpc-js clients', async () => {
       const err = await failure(
         grpcClient(await token('acme')).unary(m.reserveStock, {
-          reservationId: 'proto-too-many', channel: Channel.ECOMMERCE, lines: [{ ...key, quantity: 1000n }],
+          reservationId: 'proto-too-many',
+          channel: Channel.ECOMMERCE,
+          lines: [{ ...key, quantity: 1000n }],
         }),
       );
       expect(err.code).toBe(9);
-      expect(err.details).toBe('not enough stock for sku "SKU-PROTO" at "W1": requested 1000, available 7; nothing was applied');
+      expect(err.details).toBe(
+        'not enough stock for sku "SKU-PROTO" at "W1": requested 1000, available 7; nothing was applied',
+      );
       const unicode = await failure(
         grpcClient(await token('acme')).unary(m.reserveStock, {
-          reservationId: 'proto-unicode', channel: Channel.ECOMMERCE, lines: [{ sku: 'Käse 100% 🧀', locationId: 'Zürich', quantity: 1n }],
+          reservationId: 'proto-unicode',
+          channel: Channel.ECOMMERCE,
+          lines: [{ sku: 'Käse 100% 🧀', locationId: 'Zürich', quantity: 1n }],
         }),
       );
       // Registered, never received: still a refusal for lack of stock, not NOT_FOUND.
-      expect(unicode.details).toBe('not enough stock for sku "Käse 100% 🧀" at "Zürich": requested 1, available 0; nothing was applied');
+      expect(unicode.details).toBe(
+        'not enough stock for sku "Käse 100% 🧀" at "Zürich": requested 1, available 0; nothing was applied',
+      );
       expect(errorDetails(unicode).errorInfo?.metadata).toMatchObject({ sku: 'Käse 100% 🧀', location_id: 'Zürich' });
     });
   });
@@ -205,7 +268,12 @@ describe('the core server', () => {
     const query = { keys: [{ sku: 'SKU-AUTH', locationId: 'W3' }] };
 
     beforeAll(async () => {
-      await grpcClient(await token('acme')).unary(m.receiveStock, { movementId: 'auth-rcv-1', sku: 'SKU-AUTH', locationId: 'W3', quantity: 10n });
+      await grpcClient(await token('acme')).unary(m.receiveStock, {
+        movementId: 'auth-rcv-1',
+        sku: 'SKU-AUTH',
+        locationId: 'W3',
+        quantity: 10n,
+      });
     });
 
     it('refuses a call without a token', async () => {
@@ -216,7 +284,9 @@ describe('the core server', () => {
     it('refuses a malformed token and a non-bearer authorization', async () => {
       expect((await failure(grpcClient('not-a-jwt').unary(m.queryStock, query))).code).toBe(16);
       expect((await failure(grpcClient('a.b.c').unary(m.queryStock, query))).code).toBe(16);
-      const basic = await failure(grpcClient().unary(m.queryStock, query, { metadata: { authorization: 'Basic YWRtaW46YWRtaW4=' } }));
+      const basic = await failure(
+        grpcClient().unary(m.queryStock, query, { metadata: { authorization: 'Basic YWRtaW46YWRtaW4=' } }),
+      );
       expect(basic.code).toBe(16);
     });
 
@@ -235,7 +305,11 @@ describe('the core server', () => {
     });
 
     it('refuses a token signed with another secret', async () => {
-      const forged = await signToken('an-attacker-chosen-secret-of-32-characters!', { tenant: 'acme', sub: 'mallory', roles: ['admin'], locations: [], channels: [] }, 600);
+      const forged = await signToken(
+        'an-attacker-chosen-secret-of-32-characters!',
+        { tenant: 'acme', sub: 'mallory', roles: ['admin'], locations: [], channels: [] },
+        600,
+      );
       expect((await failure(grpcClient(forged).unary(m.queryStock, query))).code).toBe(16);
     });
 
@@ -249,7 +323,9 @@ describe('the core server', () => {
     it('lets an auditor read but not receive stock', async () => {
       const auditor = grpcClient(await token('acme', { roles: ['auditor'] }));
       await expect(auditor.unary(m.queryStock, query)).resolves.toBeDefined();
-      const err = await failure(auditor.unary(m.receiveStock, { movementId: 'auth-aud-1', sku: 'SKU-AUTH', locationId: 'W3', quantity: 5n }));
+      const err = await failure(
+        auditor.unary(m.receiveStock, { movementId: 'auth-aud-1', sku: 'SKU-AUTH', locationId: 'W3', quantity: 5n }),
+      );
       expect(err.code).toBe(7);
       expect(errorDetails(err).errorInfo?.reason).toBe('ROLE_NOT_ALLOWED');
     });
@@ -257,10 +333,16 @@ describe('the core server', () => {
     it('lets a channel service reserve only for the channels in its token (no B2B holds without CHANNEL_B2B)', async () => {
       const web = grpcClient(await token('acme', { roles: ['channel_service'], channels: ['ECOMMERCE'] }));
       const line = { sku: 'SKU-AUTH', locationId: 'W3', quantity: 1n };
-      const b2b = await failure(web.unary(m.reserveStock, { reservationId: 'auth-b2b-1', channel: Channel.B2B, lines: [line] }));
+      const b2b = await failure(
+        web.unary(m.reserveStock, { reservationId: 'auth-b2b-1', channel: Channel.B2B, lines: [line] }),
+      );
       expect(b2b.code).toBe(7);
       expect(errorDetails(b2b).errorInfo?.reason).toBe('OUT_OF_SCOPE');
-      const ok = await web.unary(m.reserveStock, { reservationId: 'auth-web-1', channel: Channel.ECOMMERCE, lines: [line] });
+      const ok = await web.unary(m.reserveStock, {
+        reservationId: 'auth-web-1',
+        channel: Channel.ECOMMERCE,
+        lines: [line],
+      });
       expect(ok.reservation?.status).toBe(ReservationStatus.PENDING);
       expect(ok.reservation?.channel).toBe(Channel.ECOMMERCE);
 
@@ -271,12 +353,22 @@ describe('the core server', () => {
 
     it("keeps confirm, release and reads of a reservation within the token's channels and locations", async () => {
       const admin = grpcClient(await token('acme'));
-      await admin.unary(m.reserveStock, { reservationId: 'auth-b2b-2', channel: Channel.B2B, lines: [{ sku: 'SKU-AUTH', locationId: 'W3', quantity: 2n }] });
+      await admin.unary(m.reserveStock, {
+        reservationId: 'auth-b2b-2',
+        channel: Channel.B2B,
+        lines: [{ sku: 'SKU-AUTH', locationId: 'W3', quantity: 2n }],
+      });
       const web = grpcClient(await token('acme', { roles: ['channel_service'], channels: ['ECOMMERCE'] }));
       const staff = grpcClient(await token('acme', { roles: ['store_staff'], locations: ['S1'] }));
-      expect((await failure(web.unary(m.confirmReservation, { reservationId: 'auth-b2b-2', orderRef: 'O-1' }))).code).toBe(7);
-      expect((await failure(web.unary(m.releaseStock, { reservationId: 'auth-b2b-2', reason: 'cancel' }))).code).toBe(7);
-      expect((await failure(staff.unary(m.releaseStock, { reservationId: 'auth-b2b-2', reason: 'cancel' }))).code).toBe(7);
+      expect(
+        (await failure(web.unary(m.confirmReservation, { reservationId: 'auth-b2b-2', orderRef: 'O-1' }))).code,
+      ).toBe(7);
+      expect((await failure(web.unary(m.releaseStock, { reservationId: 'auth-b2b-2', reason: 'cancel' }))).code).toBe(
+        7,
+      );
+      expect((await failure(staff.unary(m.releaseStock, { reservationId: 'auth-b2b-2', reason: 'cancel' }))).code).toBe(
+        7,
+      );
       expect((await failure(staff.unary(m.getReservation, { reservationId: 'auth-b2b-2' }))).code).toBe(7);
       const still = await admin.unary(m.getReservation, { reservationId: 'auth-b2b-2' });
       expect(still.reservation?.status).toBe(ReservationStatus.PENDING);
@@ -284,9 +376,16 @@ describe('the core server', () => {
 
     it('lets store staff receive only at their own locations', async () => {
       const staff = grpcClient(await token('acme', { roles: ['store_staff'], locations: ['S1'] }));
-      const err = await failure(staff.unary(m.receiveStock, { movementId: 'auth-staff-1', sku: 'SKU-AUTH', locationId: 'W3', quantity: 5n }));
+      const err = await failure(
+        staff.unary(m.receiveStock, { movementId: 'auth-staff-1', sku: 'SKU-AUTH', locationId: 'W3', quantity: 5n }),
+      );
       expect(err.code).toBe(7);
-      const ok = await staff.unary(m.receiveStock, { movementId: 'auth-staff-2', sku: 'SKU-AUTH', locationId: 'S1', quantity: 5n });
+      const ok = await staff.unary(m.receiveStock, {
+        movementId: 'auth-staff-2',
+        sku: 'SKU-AUTH',
+        locationId: 'S1',
+        quantity: 5n,
+      });
       expect(ok.level?.onHand).toBe(5n);
       expect((await failure(staff.unary(m.queryStock, query))).code).toBe(7);
     });
@@ -301,38 +400,71 @@ describe('the core server', () => {
       tenantA = grpcClient(await token('tenant-a'));
       tenantB = grpcClient(await token('tenant-b'));
       await tenantA.unary(m.receiveStock, { movementId: 'iso-rcv-1', ...key, quantity: 5n });
-      await tenantA.unary(m.reserveStock, { reservationId: 'iso-res-1', channel: Channel.ECOMMERCE, lines: [{ ...key, quantity: 2n }] });
-      await tenantA.unary(m.reserveStock, { reservationId: 'iso-res-2', channel: Channel.ECOMMERCE, lines: [{ ...key, quantity: 1n }] });
+      await tenantA.unary(m.reserveStock, {
+        reservationId: 'iso-res-1',
+        channel: Channel.ECOMMERCE,
+        lines: [{ ...key, quantity: 2n }],
+      });
+      await tenantA.unary(m.reserveStock, {
+        reservationId: 'iso-res-2',
+        channel: Channel.ECOMMERCE,
+        lines: [{ ...key, quantity: 1n }],
+      });
     });
 
     it("shows tenant B zeros for tenant A's stock", async () => {
       for (const consistency of [Consistency.STRONG, Consistency.EVENTUAL, Consistency.UNSPECIFIED]) {
         const [level] = (await tenantB.unary(m.queryStock, { keys: [key], consistency })).levels;
-        expect(level).toMatchObject({ onHand: 0n, reserved: 0n, available: 0n, version: 0n, status: AvailabilityStatus.OUT_OF_STOCK });
+        expect(level).toMatchObject({
+          onHand: 0n,
+          reserved: 0n,
+          available: 0n,
+          version: 0n,
+          status: AvailabilityStatus.OUT_OF_STOCK,
+        });
       }
     });
 
     it("does not let tenant B read, confirm or release tenant A's reservations", async () => {
       expect((await failure(tenantB.unary(m.getReservation, { reservationId: 'iso-res-1' }))).code).toBe(5);
-      expect((await failure(tenantB.unary(m.confirmReservation, { reservationId: 'iso-res-1', orderRef: 'B-1' }))).code).toBe(5);
-      expect((await failure(tenantB.unary(m.releaseStock, { reservationId: 'iso-res-2', reason: 'mine now' }))).code).toBe(5);
-      expect((await failure(tenantB.unary(m.fulfilReservation, { reservationId: 'iso-res-1', shipmentRef: 'S' }))).code).toBe(5);
+      expect(
+        (await failure(tenantB.unary(m.confirmReservation, { reservationId: 'iso-res-1', orderRef: 'B-1' }))).code,
+      ).toBe(5);
+      expect(
+        (await failure(tenantB.unary(m.releaseStock, { reservationId: 'iso-res-2', reason: 'mine now' }))).code,
+      ).toBe(5);
+      expect(
+        (await failure(tenantB.unary(m.fulfilReservation, { reservationId: 'iso-res-1', shipmentRef: 'S' }))).code,
+      ).toBe(5);
 
       const a1 = await tenantA.unary(m.getReservation, { reservationId: 'iso-res-1' });
       const a2 = await tenantA.unary(m.getReservation, { reservationId: 'iso-res-2' });
-      expect([a1.reservation?.status, a2.reservation?.status]).toEqual([ReservationStatus.PENDING, ReservationStatus.PENDING]);
+      expect([a1.reservation?.status, a2.reservation?.status]).toEqual([
+        ReservationStatus.PENDING,
+        ReservationStatus.PENDING,
+      ]);
       const [level] = (await tenantA.unary(m.queryStock, { keys: [key], consistency: Consistency.STRONG })).levels;
       expect(level).toMatchObject({ onHand: 5n, reserved: 3n, available: 2n });
     });
 
     it("keeps ids per tenant: tenant B's reservation with the same id is its own", async () => {
-      const short = await failure(tenantB.unary(m.reserveStock, { reservationId: 'iso-res-1', channel: Channel.ECOMMERCE, lines: [{ ...key, quantity: 2n }] }));
+      const short = await failure(
+        tenantB.unary(m.reserveStock, {
+          reservationId: 'iso-res-1',
+          channel: Channel.ECOMMERCE,
+          lines: [{ ...key, quantity: 2n }],
+        }),
+      );
       expect(short.code).toBe(9);
       expect(errorDetails(short).errorInfo?.metadata).toMatchObject({ available: '0' });
 
       const keyB = { sku: 'SKU-ISO-B', locationId: 'W1' };
       await tenantB.unary(m.receiveStock, { movementId: 'iso-rcv-1', ...keyB, quantity: 1n });
-      const mine = await tenantB.unary(m.reserveStock, { reservationId: 'iso-res-1', channel: Channel.B2B, lines: [{ ...keyB, quantity: 1n }] });
+      const mine = await tenantB.unary(m.reserveStock, {
+        reservationId: 'iso-res-1',
+        channel: Channel.B2B,
+        lines: [{ ...keyB, quantity: 1n }],
+      });
       expect(mine.reservation?.channel).toBe(Channel.B2B);
       await tenantB.unary(m.releaseStock, { reservationId: 'iso-res-1', reason: 'test' });
 
@@ -349,13 +481,18 @@ describe('the core server', () => {
       admin = grpcClient(await token('acme'));
     });
 
-    const violations = (err: ServiceError) => Object.fromEntries((errorDetails(err).badRequest?.fieldViolations ?? []).map((v) => [v.field, v.description]));
+    const violations = (err: ServiceError) =>
+      Object.fromEntries((errorDetails(err).badRequest?.fieldViolations ?? []).map((v) => [v.field, v.description]));
 
     it('names the line whose quantity is not a positive whole number', async () => {
       const err = await failure(
         admin.unary(m.reserveStock, {
-          reservationId: 'bad-1', channel: Channel.ECOMMERCE,
-          lines: [{ sku: 'SKU-BAD', locationId: 'W1', quantity: 0n }, { sku: 'SKU-BAD2', locationId: 'W1', quantity: -3n }],
+          reservationId: 'bad-1',
+          channel: Channel.ECOMMERCE,
+          lines: [
+            { sku: 'SKU-BAD', locationId: 'W1', quantity: 0n },
+            { sku: 'SKU-BAD2', locationId: 'W1', quantity: -3n },
+          ],
         }),
       );
       expect(err.code).toBe(3);
@@ -366,8 +503,13 @@ describe('the core server', () => {
       // Units are checked against the product's units (next describe), which a line without a sku has none of.
       const err = await failure(
         admin.unary(m.reserveStock, {
-          reservationId: 'has space', channel: Channel.UNSPECIFIED,
-          lines: [{ sku: '', locationId: 'W1', quantity: 1n }, { sku: 'X', locationId: 'W1', quantity: 1n }, { sku: 'X', locationId: 'W1', quantity: 2n }],
+          reservationId: 'has space',
+          channel: Channel.UNSPECIFIED,
+          lines: [
+            { sku: '', locationId: 'W1', quantity: 1n },
+            { sku: 'X', locationId: 'W1', quantity: 1n },
+            { sku: 'X', locationId: 'W1', quantity: 2n },
+          ],
         }),
       );
       expect(err.code).toBe(3);
@@ -375,15 +517,25 @@ describe('the core server', () => {
     });
 
     it('refuses a quantity beyond what a number can hold instead of rounding it', async () => {
-      const err = await failure(admin.unary(m.receiveStock, { movementId: 'bad-big', sku: 'SKU-BAD', locationId: 'W1', quantity: 2n ** 62n }));
+      const err = await failure(
+        admin.unary(m.receiveStock, { movementId: 'bad-big', sku: 'SKU-BAD', locationId: 'W1', quantity: 2n ** 62n }),
+      );
       expect(err.code).toBe(3);
       expect(Object.keys(violations(err))).toEqual(['quantity']);
     });
 
     it('refuses empty reservations and empty queries', async () => {
-      expect(Object.keys(violations(await failure(admin.unary(m.reserveStock, { reservationId: 'bad-2', channel: Channel.POS, lines: [] }))))).toEqual(['lines']);
+      expect(
+        Object.keys(
+          violations(
+            await failure(admin.unary(m.reserveStock, { reservationId: 'bad-2', channel: Channel.POS, lines: [] })),
+          ),
+        ),
+      ).toEqual(['lines']);
       expect(Object.keys(violations(await failure(admin.unary(m.queryStock, { keys: [] }))))).toEqual(['keys']);
-      expect(Object.keys(violations(await failure(admin.unary(m.getReservation, { reservationId: '' }))))).toEqual(['reservation_id']);
+      expect(Object.keys(violations(await failure(admin.unary(m.getReservation, { reservationId: '' }))))).toEqual([
+        'reservation_id',
+      ]);
     });
 
     it('answers NOT_FOUND for an unknown reservation', async () => {
@@ -391,7 +543,6 @@ describe('the core server', () => {
       expect(err.code).toBe(5);
       expect(errorDetails(err).errorInfo?.reason).toBe('RESERVATION_NOT_FOUND');
     });
-
   });
 
   describe('catalog, network and units', () => {
@@ -399,14 +550,31 @@ describe('the core server', () => {
     const tenant = 'catalog';
     let admin: GrpcClient;
     const stockEvents = async (): Promise<number> =>
-      Number((await db.pool.query<{ n: string }>('select count(*) as n from events where tenant_id = $1', [tenant])).rows[0]?.n);
-    const violations = (err: ServiceError) => Object.fromEntries((errorDetails(err).badRequest?.fieldViolations ?? []).map((v) => [v.field, v.description]));
-    const ZEROS = { onHand: 0n, reserved: 0n, committed: 0n, available: 0n, inTransit: 0n, quarantined: 0n, version: 0n, status: AvailabilityStatus.OUT_OF_STOCK };
+      Number(
+        (await db.pool.query<{ n: string }>('select count(*) as n from events where tenant_id = $1', [tenant])).rows[0]
+          ?.n,
+      );
+    const violations = (err: ServiceError) =>
+      Object.fromEntries((errorDetails(err).badRequest?.fieldViolations ?? []).map((v) => [v.field, v.description]));
+    const ZEROS = {
+      onHand: 0n,
+      reserved: 0n,
+      committed: 0n,
+      available: 0n,
+      inTransit: 0n,
+      quarantined: 0n,
+      version: 0n,
+      status: AvailabilityStatus.OUT_OF_STOCK,
+    };
 
     beforeAll(async () => {
       admin = grpcClient(await token(tenant));
       await registerCatalogRpc(admin, { skus: ['SKU-CAT'], locations: ['W-CAT'] });
-      await registerCatalogRpc(admin, { skus: ['SKU-BOX', 'SKU-BOX-2'], locations: ['W-CAT-2'], units: [{ name: 'box', baseUnits: 12 }] });
+      await registerCatalogRpc(admin, {
+        skus: ['SKU-BOX', 'SKU-BOX-2'],
+        locations: ['W-CAT-2'],
+        units: [{ name: 'box', baseUnits: 12 }],
+      });
     });
 
     it('answers NOT_FOUND PRODUCT_NOT_FOUND to a write for an SKU not in the catalog, appends nothing, and still reads it as zeros', async () => {
@@ -414,8 +582,17 @@ describe('the core server', () => {
       const events = await stockEvents();
       const receipt = await failure(admin.unary(m.receiveStock, { movementId: 'cat-rcv-1', ...key, quantity: 5n }));
       expect(receipt.code).toBe(5);
-      expect(errorDetails(receipt).errorInfo).toMatchObject({ reason: 'PRODUCT_NOT_FOUND', metadata: { sku: 'SKU-UNREGISTERED' } });
-      const hold = await failure(admin.unary(m.reserveStock, { reservationId: 'cat-res-1', channel: Channel.ECOMMERCE, lines: [{ ...key, quantity: 1n }] }));
+      expect(errorDetails(receipt).errorInfo).toMatchObject({
+        reason: 'PRODUCT_NOT_FOUND',
+        metadata: { sku: 'SKU-UNREGISTERED' },
+      });
+      const hold = await failure(
+        admin.unary(m.reserveStock, {
+          reservationId: 'cat-res-1',
+          channel: Channel.ECOMMERCE,
+          lines: [{ ...key, quantity: 1n }],
+        }),
+      );
       expect(hold.code).toBe(5);
       expect(errorDetails(hold).errorInfo?.reason).toBe('PRODUCT_NOT_FOUND');
       const sale = await failure(admin.unary(m.recordSale, { movementId: 'cat-sale-1', ...key, quantity: 1n }));
@@ -435,8 +612,17 @@ describe('the core server', () => {
       const events = await stockEvents();
       const receipt = await failure(admin.unary(m.receiveStock, { movementId: 'cat-rcv-2', ...key, quantity: 5n }));
       expect(receipt.code).toBe(5);
-      expect(errorDetails(receipt).errorInfo).toMatchObject({ reason: 'LOCATION_NOT_FOUND', metadata: { location_id: 'W-UNREGISTERED' } });
-      const hold = await failure(admin.unary(m.reserveStock, { reservationId: 'cat-res-2', channel: Channel.ECOMMERCE, lines: [{ ...key, quantity: 1n }] }));
+      expect(errorDetails(receipt).errorInfo).toMatchObject({
+        reason: 'LOCATION_NOT_FOUND',
+        metadata: { location_id: 'W-UNREGISTERED' },
+      });
+      const hold = await failure(
+        admin.unary(m.reserveStock, {
+          reservationId: 'cat-res-2',
+          channel: Channel.ECOMMERCE,
+          lines: [{ ...key, quantity: 1n }],
+        }),
+      );
       expect(hold.code).toBe(5);
       expect(errorDetails(hold).errorInfo?.reason).toBe('LOCATION_NOT_FOUND');
       expect(await stockEvents()).toBe(events);
@@ -452,7 +638,11 @@ describe('the core server', () => {
       const key = { sku: 'SKU-LATE', locationId: 'W-LATE' };
       const received = await admin.unary(m.receiveStock, { movementId: 'cat-rcv-3', ...key, quantity: 5n });
       expect(received.level).toMatchObject({ onHand: 5n, version: 1n });
-      const { reservation } = await admin.unary(m.reserveStock, { reservationId: 'cat-res-3', channel: Channel.ECOMMERCE, lines: [{ ...key, quantity: 2n }] });
+      const { reservation } = await admin.unary(m.reserveStock, {
+        reservationId: 'cat-res-3',
+        channel: Channel.ECOMMERCE,
+        lines: [{ ...key, quantity: 2n }],
+      });
       expect(reservation?.status).toBe(ReservationStatus.PENDING);
     });
 
@@ -461,7 +651,9 @@ describe('the core server', () => {
       const received = await admin.unary(m.receiveStock, { movementId: 'cat-box-rcv', ...key, quantity: 30n });
       expect(received.baseQuantity).toBe(30n);
       const { reservation } = await admin.unary(m.reserveStock, {
-        reservationId: 'cat-box-1', channel: Channel.ECOMMERCE, lines: [{ ...key, quantity: 2n, unit: 'box' }],
+        reservationId: 'cat-box-1',
+        channel: Channel.ECOMMERCE,
+        lines: [{ ...key, quantity: 2n, unit: 'box' }],
       });
       expect(reservation?.lines).toHaveLength(1);
       expect(reservation?.lines[0]).toMatchObject({ ...key, quantity: 2n, unit: 'box', baseQuantity: 24n });
@@ -471,25 +663,45 @@ describe('the core server', () => {
       const read = await admin.unary(m.getReservation, { reservationId: 'cat-box-1' });
       expect(read.reservation?.lines[0]).toMatchObject({ quantity: 2n, unit: 'box', baseQuantity: 24n });
       // The base unit by name is the same as no unit: 6 units left, a seventh is refused.
-      const more = await failure(admin.unary(m.reserveStock, { reservationId: 'cat-box-2', channel: Channel.ECOMMERCE, lines: [{ ...key, quantity: 7n, unit: 'unit' }] }));
+      const more = await failure(
+        admin.unary(m.reserveStock, {
+          reservationId: 'cat-box-2',
+          channel: Channel.ECOMMERCE,
+          lines: [{ ...key, quantity: 7n, unit: 'unit' }],
+        }),
+      );
       expect(more.code).toBe(9);
       expect(errorDetails(more).errorInfo?.metadata).toMatchObject({ requested: '7', available: '6' });
       // One box more than what is left is refused in base units.
-      const box = await failure(admin.unary(m.reserveStock, { reservationId: 'cat-box-3', channel: Channel.ECOMMERCE, lines: [{ ...key, quantity: 1n, unit: 'box' }] }));
+      const box = await failure(
+        admin.unary(m.reserveStock, {
+          reservationId: 'cat-box-3',
+          channel: Channel.ECOMMERCE,
+          lines: [{ ...key, quantity: 1n, unit: 'box' }],
+        }),
+      );
       expect(errorDetails(box).errorInfo?.metadata).toMatchObject({ requested: '12', available: '6' });
     });
 
     it("rejects a unit the product does not have as INVALID_ARGUMENT naming the field and listing the product's units", async () => {
       const key = { sku: 'SKU-BOX', locationId: 'W-CAT' };
       const events = await stockEvents();
-      const hold = await failure(admin.unary(m.reserveStock, { reservationId: 'cat-unit-1', channel: Channel.ECOMMERCE, lines: [{ ...key, quantity: 1n, unit: 'pallet' }] }));
+      const hold = await failure(
+        admin.unary(m.reserveStock, {
+          reservationId: 'cat-unit-1',
+          channel: Channel.ECOMMERCE,
+          lines: [{ ...key, quantity: 1n, unit: 'pallet' }],
+        }),
+      );
       expect(hold.code).toBe(3);
       const held = violations(hold);
       expect(Object.keys(held)).toEqual(['lines[0].unit']);
       expect(held['lines[0].unit']).toContain('"pallet"');
       for (const unit of ['"unit"', '"box"']) expect(held['lines[0].unit']).toContain(unit);
 
-      const receipt = await failure(admin.unary(m.receiveStock, { movementId: 'cat-unit-2', ...key, quantity: 1n, unit: 'crate' }));
+      const receipt = await failure(
+        admin.unary(m.receiveStock, { movementId: 'cat-unit-2', ...key, quantity: 1n, unit: 'crate' }),
+      );
       expect(receipt.code).toBe(3);
       const received = violations(receipt);
       expect(Object.keys(received)).toEqual(['unit']);
@@ -500,7 +712,8 @@ describe('the core server', () => {
     it('lists every unit violation of a reservation at once, one per line', async () => {
       const err = await failure(
         admin.unary(m.reserveStock, {
-          reservationId: 'cat-unit-3', channel: Channel.ECOMMERCE,
+          reservationId: 'cat-unit-3',
+          channel: Channel.ECOMMERCE,
           lines: [
             { sku: 'SKU-BOX', locationId: 'W-CAT', quantity: 1n, unit: 'crate' },
             { sku: 'SKU-BOX-2', locationId: 'W-CAT', quantity: 1n, unit: 'box' },
@@ -520,20 +733,35 @@ describe('the core server', () => {
     });
 
     it('counts a repeated receipt once and refuses the same movement id for another receipt', async () => {
-      const receipt = { movementId: 'idem-po-7', sku: 'SKU-IDEM-RCV', locationId: 'W1', quantity: 4n, reference: 'PO-7' };
+      const receipt = {
+        movementId: 'idem-po-7',
+        sku: 'SKU-IDEM-RCV',
+        locationId: 'W1',
+        quantity: 4n,
+        reference: 'PO-7',
+      };
       const first = await admin.unary(m.receiveStock, receipt);
       const again = await admin.unary(m.receiveStock, receipt);
       expect(again.level?.onHand).toBe(4n);
       expect(again.level?.version).toBe(first.level?.version);
       expect((await failure(admin.unary(m.receiveStock, { ...receipt, quantity: 40n }))).code).toBe(6);
-      const [level] = (await admin.unary(m.queryStock, { keys: [{ sku: 'SKU-IDEM-RCV', locationId: 'W1' }], consistency: Consistency.STRONG })).levels;
+      const [level] = (
+        await admin.unary(m.queryStock, {
+          keys: [{ sku: 'SKU-IDEM-RCV', locationId: 'W1' }],
+          consistency: Consistency.STRONG,
+        })
+      ).levels;
       expect(level?.onHand).toBe(4n);
     });
 
     it('holds B2B reservations for 48 hours and e-commerce ones for 15 minutes by default', async () => {
       await admin.unary(m.receiveStock, { movementId: 'ttl-rcv', sku: 'SKU-TTL', locationId: 'W1', quantity: 5n });
       const hold = async (reservationId: string, channel: Channel) => {
-        const { reservation } = await admin.unary(m.reserveStock, { reservationId, channel, lines: [{ sku: 'SKU-TTL', locationId: 'W1', quantity: 1n }] });
+        const { reservation } = await admin.unary(m.reserveStock, {
+          reservationId,
+          channel,
+          lines: [{ sku: 'SKU-TTL', locationId: 'W1', quantity: 1n }],
+        });
         return Number(reservation!.expiresAt!.seconds - reservation!.createdAt!.seconds);
       };
       expect(await hold('ttl-b2b', Channel.B2B)).toBe(48 * 3600);
@@ -543,13 +771,24 @@ describe('the core server', () => {
 
     it('answers the original reservation on a retry and ALREADY_EXISTS for the same id with another payload', async () => {
       await admin.unary(m.receiveStock, { movementId: 'idem-rcv', sku: 'SKU-IDEM', locationId: 'W1', quantity: 3n });
-      const req = { reservationId: 'idem-1', channel: Channel.ECOMMERCE, lines: [{ sku: 'SKU-IDEM', locationId: 'W1', quantity: 1n }] };
+      const req = {
+        reservationId: 'idem-1',
+        channel: Channel.ECOMMERCE,
+        lines: [{ sku: 'SKU-IDEM', locationId: 'W1', quantity: 1n }],
+      };
       const first = await admin.unary(m.reserveStock, req);
       const again = await admin.unary(m.reserveStock, req);
       expect(again.reservation).toEqual(first.reservation);
-      const other = await failure(admin.unary(m.reserveStock, { ...req, lines: [{ sku: 'SKU-IDEM', locationId: 'W1', quantity: 2n }] }));
+      const other = await failure(
+        admin.unary(m.reserveStock, { ...req, lines: [{ sku: 'SKU-IDEM', locationId: 'W1', quantity: 2n }] }),
+      );
       expect(other.code).toBe(6);
-      const [level] = (await admin.unary(m.queryStock, { keys: [{ sku: 'SKU-IDEM', locationId: 'W1' }], consistency: Consistency.STRONG })).levels;
+      const [level] = (
+        await admin.unary(m.queryStock, {
+          keys: [{ sku: 'SKU-IDEM', locationId: 'W1' }],
+          consistency: Consistency.STRONG,
+        })
+      ).levels;
       expect(level?.reserved).toBe(1n);
     });
   });
@@ -571,7 +810,11 @@ describe('the core server', () => {
         );
         expect(locked.rowCount).toBe(1);
         const err = await failure(
-          admin.unary(m.reserveStock, { reservationId: 'dl-1', channel: Channel.ECOMMERCE, lines: [{ ...key, quantity: 4n }] }, { deadlineMs: 300 }),
+          admin.unary(
+            m.reserveStock,
+            { reservationId: 'dl-1', channel: Channel.ECOMMERCE, lines: [{ ...key, quantity: 4n }] },
+            { deadlineMs: 300 },
+          ),
         );
         expect(err.code).toBe(4);
       } finally {
@@ -589,9 +832,17 @@ describe('the core server', () => {
       expect(Number(events.rows[0]?.n)).toBe(0);
       expect((await failure(admin.unary(m.getReservation, { reservationId: 'dl-1' }))).code).toBe(5);
       const after = (await admin.unary(m.queryStock, { keys: [key], consistency: Consistency.STRONG })).levels[0];
-      expect({ onHand: after?.onHand, reserved: after?.reserved, version: after?.version }).toEqual({ onHand: before?.onHand, reserved: 0n, version: before?.version });
+      expect({ onHand: after?.onHand, reserved: after?.reserved, version: after?.version }).toEqual({
+        onHand: before?.onHand,
+        reserved: 0n,
+        version: before?.version,
+      });
 
-      const retry = await admin.unary(m.reserveStock, { reservationId: 'dl-1', channel: Channel.ECOMMERCE, lines: [{ ...key, quantity: 4n }] });
+      const retry = await admin.unary(m.reserveStock, {
+        reservationId: 'dl-1',
+        channel: Channel.ECOMMERCE,
+        lines: [{ ...key, quantity: 4n }],
+      });
       expect(retry.reservation?.status).toBe(ReservationStatus.PENDING);
       const final = (await admin.unary(m.queryStock, { keys: [key], consistency: Consistency.STRONG })).levels[0];
       expect({ reserved: final?.reserved, available: final?.available }).toEqual({ reserved: 4n, available: 6n });
@@ -615,7 +866,11 @@ describe('the core server', () => {
       const other = await startCoreProcess(coreEnv());
       extraCores.push(other);
       // fetch keeps the connection open after the answer (keep-alive), like a browser or a REST gateway.
-      const res = await fetch(`${other.url}/grpc.health.v1.Health/Check`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      const res = await fetch(`${other.url}/grpc.health.v1.Health/Check`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
       expect(await res.json()).toEqual({ status: 'SERVING' });
       const t0 = performance.now();
       expect(await other.stop('SIGTERM')).toBe(0);
@@ -635,8 +890,15 @@ describe('the core server', () => {
       let exited: Promise<number | null>;
       try {
         await blocker.query('begin');
-        await blocker.query(`select 1 from streams where tenant_id = $1 and kind = 'stock_item' and sku = $2 for update`, [tenant, key.sku]);
-        inFlight = client.unary(m.reserveStock, { reservationId: 'sd-1', channel: Channel.POS, lines: [{ ...key, quantity: 1n }] });
+        await blocker.query(
+          `select 1 from streams where tenant_id = $1 and kind = 'stock_item' and sku = $2 for update`,
+          [tenant, key.sku],
+        );
+        inFlight = client.unary(m.reserveStock, {
+          reservationId: 'sd-1',
+          channel: Channel.POS,
+          lines: [{ ...key, quantity: 1n }],
+        });
         await sleep(200);
         exited = other.stop('SIGTERM');
         await sleep(300);
@@ -644,7 +906,9 @@ describe('the core server', () => {
         await blocker.query('rollback');
         blocker.release();
       }
-      await expect(inFlight).resolves.toMatchObject({ reservation: { reservationId: 'sd-1', status: ReservationStatus.PENDING } });
+      await expect(inFlight).resolves.toMatchObject({
+        reservation: { reservationId: 'sd-1', status: ReservationStatus.PENDING },
+      });
       expect(await exited).toBe(0);
     });
   });
@@ -652,7 +916,12 @@ describe('the core server', () => {
   // Each test runs its own short-lived process: run them side by side.
   describe.concurrent('configuration', () => {
     it('refuses to start in production without STOCKMIND_JWT_SECRET', async ({ expect }) => {
-      const r = await runCli(['core'], { ...coreEnv(), NODE_ENV: 'production', STOCKMIND_JWT_SECRET: undefined, CORE_PORT: '0' });
+      const r = await runCli(['core'], {
+        ...coreEnv(),
+        NODE_ENV: 'production',
+        STOCKMIND_JWT_SECRET: undefined,
+        CORE_PORT: '0',
+      });
       expect(r.code, r.stderr).not.toBe(0);
       expect(r.stderr, r.stderr).toContain('STOCKMIND_JWT_SECRET');
       expect(r.stdout).not.toContain('listening');
@@ -668,7 +937,11 @@ describe('the core server', () => {
     it('treats an empty CORE_PORT as unset (the default 50051), not as a random port', async ({ expect }) => {
       // 192.0.2.1 (TEST-NET) is not a local address: the listen fails and names the port it tried,
       // without taking 50051 on this machine; where it is allowed, the core says where it listens.
-      const r = await runCli(['core'], { ...coreEnv(), NODE_ENV: 'test', CORE_PORT: '', CORE_HOST: '192.0.2.1' }, /listening on/);
+      const r = await runCli(
+        ['core'],
+        { ...coreEnv(), NODE_ENV: 'test', CORE_PORT: '', CORE_HOST: '192.0.2.1' },
+        /listening on/,
+      );
       expect(`${r.stdout}${r.stderr}`).toContain('192.0.2.1:50051');
     });
 
@@ -681,21 +954,30 @@ describe('the core server', () => {
     });
 
     it('says Postgres is unreachable, naming DATABASE_URL, without a stack trace', async ({ expect }) => {
-      const r = await runCli(['core'], { ...coreEnv(), NODE_ENV: 'test', CORE_PORT: '0', DATABASE_URL: 'postgres://postgres@127.0.0.1:1/stockmind' });
+      const r = await runCli(['core'], {
+        ...coreEnv(),
+        NODE_ENV: 'test',
+        CORE_PORT: '0',
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:1/stockmind',
+      });
       expect(r.code, r.stderr).not.toBe(0);
       expect(r.stderr, r.stderr).toContain('DATABASE_URL');
       expect(r.stderr).not.toMatch(/\n\s+at /);
     });
 
     it('prints a token the core accepts as the last line of stdout', async ({ expect }) => {
-      const r = await runCli(['token', '--tenant', 'acme', '--roles', 'admin'], { NODE_ENV: 'test', STOCKMIND_JWT_SECRET: undefined });
+      const r = await runCli(['token', '--tenant', 'acme', '--roles', 'admin'], {
+        NODE_ENV: 'test',
+        STOCKMIND_JWT_SECRET: undefined,
+      });
       expect(r.code, r.stderr).toBe(0);
       const last = r.stdout.trim().split('\n').pop() ?? '';
       expect(last).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
       const cli = grpcClient(last);
       await cli.unary(m.receiveStock, { movementId: 'cli-token-1', sku: 'SKU-CLI', locationId: 'W9', quantity: 3n });
       const { levels } = await grpcClient(await token('acme', { roles: ['auditor'] })).unary(m.queryStock, {
-        keys: [{ sku: 'SKU-CLI', locationId: 'W9' }], consistency: Consistency.STRONG,
+        keys: [{ sku: 'SKU-CLI', locationId: 'W9' }],
+        consistency: Consistency.STRONG,
       });
       expect(levels[0]?.onHand).toBe(3n); // the CLI token acted as an admin of tenant acme
     });

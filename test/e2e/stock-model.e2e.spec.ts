@@ -8,7 +8,13 @@ import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { Http2SessionManager, createGrpcTransport } from '@connectrpc/connect-node';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import {
-  AdjustmentKind, AvailabilityStatus, Channel, Consistency, InventoryService, LocationKind, QualityOutcome,
+  AdjustmentKind,
+  AvailabilityStatus,
+  Channel,
+  Consistency,
+  InventoryService,
+  LocationKind,
+  QualityOutcome,
 } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { signToken } from '../../core/src/auth/tokens.js';
 import { DEVELOPMENT_JWT_SECRET } from '../../core/src/config.js';
@@ -34,7 +40,13 @@ const clients: GrpcClient[] = [];
 const clientFor = async (claims: Partial<Omit<Claims, 'tenant'>>, tenant = T): Promise<GrpcClient> => {
   const token = await signToken(
     DEVELOPMENT_JWT_SECRET,
-    { tenant, sub: claims.sub ?? 'tester', roles: claims.roles ?? ['admin'], locations: claims.locations ?? [], channels: claims.channels ?? [] },
+    {
+      tenant,
+      sub: claims.sub ?? 'tester',
+      roles: claims.roles ?? ['admin'],
+      locations: claims.locations ?? [],
+      channels: claims.channels ?? [],
+    },
     600,
   );
   const c = createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token });
@@ -49,7 +61,14 @@ const fieldsOf = (err: unknown) => errorDetails(err).badRequest?.fieldViolations
 const level = async (sku: string, locationId: string) => {
   const { levels } = await admin.unary(m.queryStock, { keys: [{ sku, locationId }], consistency: Consistency.STRONG });
   const l = levels[0];
-  return { onHand: l?.onHand, reserved: l?.reserved, committed: l?.committed, inTransit: l?.inTransit, quarantined: l?.quarantined, available: l?.available };
+  return {
+    onHand: l?.onHand,
+    reserved: l?.reserved,
+    committed: l?.committed,
+    inTransit: l?.inTransit,
+    quarantined: l?.quarantined,
+    available: l?.available,
+  };
 };
 
 const receive = (movementId: string, sku: string, locationId: string, quantity: bigint, unit = '') =>
@@ -57,17 +76,34 @@ const receive = (movementId: string, sku: string, locationId: string, quantity: 
 
 beforeAll(async () => {
   db = await createTestDatabase('e2e_model', 2);
-  core = await startCoreProcess({ DATABASE_URL: db.url, STOCKMIND_PG_POOL_MAX: '4', STOCKMIND_NAMESPACE: `e2e-model-${randomBytes(3).toString('hex')}` });
+  core = await startCoreProcess({
+    DATABASE_URL: db.url,
+    STOCKMIND_PG_POOL_MAX: '4',
+    STOCKMIND_NAMESPACE: `e2e-model-${randomBytes(3).toString('hex')}`,
+  });
   admin = await clientFor({ roles: ['admin'], sub: 'alice' });
   // A region tree: EU > FR > (W1, S1, S2); EU > DE > W2.
   for (const [locationId, kind, parentId] of [
-    ['EU', LocationKind.REGION, ''], ['FR', LocationKind.REGION, 'EU'], ['DE', LocationKind.REGION, 'EU'],
-    ['W1', LocationKind.WAREHOUSE, 'FR'], ['S1', LocationKind.STORE, 'FR'], ['S2', LocationKind.STORE, 'FR'], ['W2', LocationKind.WAREHOUSE, 'DE'],
+    ['EU', LocationKind.REGION, ''],
+    ['FR', LocationKind.REGION, 'EU'],
+    ['DE', LocationKind.REGION, 'EU'],
+    ['W1', LocationKind.WAREHOUSE, 'FR'],
+    ['S1', LocationKind.STORE, 'FR'],
+    ['S2', LocationKind.STORE, 'FR'],
+    ['W2', LocationKind.WAREHOUSE, 'DE'],
   ] as const) {
     await admin.unary(m.upsertLocation, { locationId, name: locationId, kind, parentId });
   }
   for (const sku of ['SKU-A', 'SKU-B', 'SKU-C', 'SKU-D', 'SKU-E', 'SKU-F']) {
-    await admin.unary(m.upsertProduct, { sku, name: `Product ${sku}`, baseUnit: 'unit', units: [{ name: 'box', baseUnits: 12n }, { name: 'pallet', baseUnits: 480n }] });
+    await admin.unary(m.upsertProduct, {
+      sku,
+      name: `Product ${sku}`,
+      baseUnit: 'unit',
+      units: [
+        { name: 'box', baseUnits: 12n },
+        { name: 'pallet', baseUnits: 480n },
+      ],
+    });
   }
 });
 
@@ -79,8 +115,18 @@ afterAll(async () => {
 
 describe('catalog and units', () => {
   it('versions a product on every upsert and reads it back with its units', async () => {
-    const first = await admin.unary(m.upsertProduct, { sku: 'SKU-V', name: 'Vase', baseUnit: 'unit', units: [{ name: 'box', baseUnits: 6n }] });
-    const second = await admin.unary(m.upsertProduct, { sku: 'SKU-V', name: 'Vase, blue', baseUnit: 'unit', units: [{ name: 'box', baseUnits: 6n }] });
+    const first = await admin.unary(m.upsertProduct, {
+      sku: 'SKU-V',
+      name: 'Vase',
+      baseUnit: 'unit',
+      units: [{ name: 'box', baseUnits: 6n }],
+    });
+    const second = await admin.unary(m.upsertProduct, {
+      sku: 'SKU-V',
+      name: 'Vase, blue',
+      baseUnit: 'unit',
+      units: [{ name: 'box', baseUnits: 6n }],
+    });
     expect([first.product?.version, second.product?.version]).toEqual([1n, 2n]);
     const { product } = await admin.unary(m.getProduct, { sku: 'SKU-V' });
     expect(product).toMatchObject({ name: 'Vase, blue', baseUnit: 'unit', units: [{ name: 'box', baseUnits: 6n }] });
@@ -88,9 +134,21 @@ describe('catalog and units', () => {
   });
 
   it('names every bad field of a product', async () => {
-    const err = await failure(admin.unary(m.upsertProduct, { sku: 'SKU-X', name: '', baseUnit: '', units: [{ name: 'box', baseUnits: 1n }, { name: 'box', baseUnits: 12n }] }));
+    const err = await failure(
+      admin.unary(m.upsertProduct, {
+        sku: 'SKU-X',
+        name: '',
+        baseUnit: '',
+        units: [
+          { name: 'box', baseUnits: 1n },
+          { name: 'box', baseUnits: 12n },
+        ],
+      }),
+    );
     expect(err.code).toBe(GrpcStatus.INVALID_ARGUMENT);
-    expect(fieldsOf(err)).toEqual(expect.arrayContaining(['name', 'base_unit', 'units[0].base_units', 'units[1].name']));
+    expect(fieldsOf(err)).toEqual(
+      expect.arrayContaining(['name', 'base_unit', 'units[0].base_units', 'units[1].name']),
+    );
   });
 
   it('lists every product once across pages, in SKU order', async () => {
@@ -113,7 +171,8 @@ describe('catalog and units', () => {
     expect(got.level?.onHand).toBe(24n);
     const pallet = await receive('u-rcv-2', 'SKU-A', 'W1', 1n, 'pallet');
     expect(pallet.level?.onHand).toBe(504n);
-    const { rows } = await db.pool.query(`select data->>'unit' as unit, (data->>'unitQuantity')::int as uq, (data->>'quantity')::int as q
+    const { rows } = await db.pool
+      .query(`select data->>'unit' as unit, (data->>'unitQuantity')::int as uq, (data->>'quantity')::int as q
                                           from events where event_id is not null and data->>'movementId' = 'u-rcv-1'`);
     expect(rows).toEqual([{ unit: 'box', uq: 2, q: 24 }]);
   });
@@ -123,7 +182,13 @@ describe('catalog and units', () => {
     expect(err.code).toBe(GrpcStatus.INVALID_ARGUMENT);
     expect(fieldsOf(err)).toEqual(['unit']);
     expect(err.details).toMatch(/"box"/);
-    const res = await failure(admin.unary(m.reserveStock, { reservationId: 'u-res-bad', channel: Channel.ECOMMERCE, lines: [{ sku: 'SKU-A', locationId: 'W1', quantity: 1n, unit: 'crate' }] }));
+    const res = await failure(
+      admin.unary(m.reserveStock, {
+        reservationId: 'u-res-bad',
+        channel: Channel.ECOMMERCE,
+        lines: [{ sku: 'SKU-A', locationId: 'W1', quantity: 1n, unit: 'crate' }],
+      }),
+    );
     expect(fieldsOf(res)).toEqual(['lines[0].unit']);
   });
 
@@ -149,21 +214,48 @@ describe('the location tree', () => {
   });
 
   it('refuses a parent that is not a region, a missing parent and a cycle', async () => {
-    expect(fieldsOf(await failure(admin.unary(m.upsertLocation, { locationId: 'S9', name: 'S9', kind: LocationKind.STORE, parentId: 'W1' })))).toEqual(['parent_id']);
-    expect(fieldsOf(await failure(admin.unary(m.upsertLocation, { locationId: 'S9', name: 'S9', kind: LocationKind.STORE, parentId: 'ASIA' })))).toEqual(['parent_id']);
-    const cycle = await failure(admin.unary(m.upsertLocation, { locationId: 'EU', name: 'EU', kind: LocationKind.REGION, parentId: 'FR' }));
+    expect(
+      fieldsOf(
+        await failure(
+          admin.unary(m.upsertLocation, { locationId: 'S9', name: 'S9', kind: LocationKind.STORE, parentId: 'W1' }),
+        ),
+      ),
+    ).toEqual(['parent_id']);
+    expect(
+      fieldsOf(
+        await failure(
+          admin.unary(m.upsertLocation, { locationId: 'S9', name: 'S9', kind: LocationKind.STORE, parentId: 'ASIA' }),
+        ),
+      ),
+    ).toEqual(['parent_id']);
+    const cycle = await failure(
+      admin.unary(m.upsertLocation, { locationId: 'EU', name: 'EU', kind: LocationKind.REGION, parentId: 'FR' }),
+    );
     expect(cycle.details).toMatch(/cycle/);
   });
 
   it('refuses to watch a region, naming the field and saying what to watch instead', async () => {
-    const token = await signToken(DEVELOPMENT_JWT_SECRET, { tenant: T, sub: 'w', roles: ['admin'], locations: [], channels: [] }, 600);
+    const token = await signToken(
+      DEVELOPMENT_JWT_SECRET,
+      { tenant: T, sub: 'w', roles: ['admin'], locations: [], channels: [] },
+      600,
+    );
     const sessions = new Http2SessionManager(core.url);
-    const watcher = createClient(InventoryService, createGrpcTransport({ baseUrl: core.url, sessionManager: sessions }));
+    const watcher = createClient(
+      InventoryService,
+      createGrpcTransport({ baseUrl: core.url, sessionManager: sessions }),
+    );
     try {
-      const err = await rejection((async () => {
-        for await (const first of watcher.watchStock({ locationId: 'FR' }, { headers: { authorization: `Bearer ${token}` } })) return first;
-        return undefined;
-      })());
+      const err = await rejection(
+        (async () => {
+          for await (const first of watcher.watchStock(
+            { locationId: 'FR' },
+            { headers: { authorization: `Bearer ${token}` } },
+          ))
+            return first;
+          return undefined;
+        })(),
+      );
       expect(err).toBeInstanceOf(ConnectError);
       expect((err as ConnectError).code).toBe(Code.InvalidArgument);
       expect((err as ConnectError).rawMessage).toMatch(/location_id: "FR" is a region/);
@@ -177,9 +269,18 @@ describe('the location tree', () => {
     await receive('r-2', 'SKU-B', 'S1', 3n);
     await receive('r-3', 'SKU-B', 'W2', 7n);
     for (const consistency of [Consistency.STRONG, Consistency.EVENTUAL]) {
-      const { levels } = await admin.unary(m.queryStock, { keys: [{ sku: 'SKU-B', locationId: 'FR' }, { sku: 'SKU-B', locationId: 'EU' }, { sku: 'SKU-B', locationId: 'W1' }], consistency });
+      const { levels } = await admin.unary(m.queryStock, {
+        keys: [
+          { sku: 'SKU-B', locationId: 'FR' },
+          { sku: 'SKU-B', locationId: 'EU' },
+          { sku: 'SKU-B', locationId: 'W1' },
+        ],
+        consistency,
+      });
       expect(levels.map((l) => [l.locationId, l.onHand, l.aggregated, l.locationCount])).toEqual([
-        ['FR', 13n, true, 3], ['EU', 20n, true, 4], ['W1', 10n, false, 1],
+        ['FR', 13n, true, 3],
+        ['EU', 20n, true, 4],
+        ['W1', 10n, false, 1],
       ]);
     }
   });
@@ -188,7 +289,11 @@ describe('the location tree', () => {
 describe('movements', () => {
   it('records a POS sale, refuses one beyond available, and replays a retried sale once', async () => {
     await receive('s-rcv', 'SKU-C', 'S1', 5n);
-    await admin.unary(m.reserveStock, { reservationId: 's-hold', channel: Channel.ECOMMERCE, lines: [{ sku: 'SKU-C', locationId: 'S1', quantity: 2n }] });
+    await admin.unary(m.reserveStock, {
+      reservationId: 's-hold',
+      channel: Channel.ECOMMERCE,
+      lines: [{ sku: 'SKU-C', locationId: 'S1', quantity: 2n }],
+    });
     const sale = { movementId: 's-sale-1', sku: 'SKU-C', locationId: 'S1', quantity: 2n, reference: 'TICKET-1' };
     const first = await admin.unary(m.recordSale, sale);
     const again = await admin.unary(m.recordSale, sale);
@@ -197,71 +302,235 @@ describe('movements', () => {
     const over = await failure(admin.unary(m.recordSale, { ...sale, movementId: 's-sale-2' }));
     expect(over.code).toBe(GrpcStatus.FAILED_PRECONDITION);
     expect(errorDetails(over).errorInfo?.metadata).toMatchObject({ requested: '2', available: '1' });
-    expect(reasonOf(await failure(admin.unary(m.recordSale, { ...sale, quantity: 1n })))).toBe('IDEMPOTENCY_KEY_REUSED');
-    const { rows } = await db.pool.query(`select metadata->>'channel' as channel, metadata->>'operator' as operator from events where data->>'movementId' = 's-sale-1'`);
+    expect(reasonOf(await failure(admin.unary(m.recordSale, { ...sale, quantity: 1n })))).toBe(
+      'IDEMPOTENCY_KEY_REUSED',
+    );
+    const { rows } = await db.pool.query(
+      `select metadata->>'channel' as channel, metadata->>'operator' as operator from events where data->>'movementId' = 's-sale-1'`,
+    );
     expect(rows).toEqual([{ channel: 'POS', operator: 'alice' }]);
     // The refused sale is lost demand, recorded outside the transaction as the sale it was.
     await eventually(async () => {
-      const lost = await db.pool.query(`select command, reservation_id, channel, requested::int from demand_refusals where reservation_id = 's-sale-2'`);
+      const lost = await db.pool.query(
+        `select command, reservation_id, channel, requested::int from demand_refusals where reservation_id = 's-sale-2'`,
+      );
       expect(lost.rows).toEqual([{ command: 'sale', reservation_id: 's-sale-2', channel: 'POS', requested: 2 }]);
     });
   });
 
   it('records a cycle count as the difference, damage and shrinkage as losses, and a sensor delta', async () => {
     await receive('a-rcv', 'SKU-D', 'S2', 20n);
-    const count = await admin.unary(m.adjustStock, { movementId: 'a-count', sku: 'SKU-D', locationId: 'S2', kind: AdjustmentKind.CYCLE_COUNT, quantity: 17n, reason: 'weekly count' });
+    const count = await admin.unary(m.adjustStock, {
+      movementId: 'a-count',
+      sku: 'SKU-D',
+      locationId: 'S2',
+      kind: AdjustmentKind.CYCLE_COUNT,
+      quantity: 17n,
+      reason: 'weekly count',
+    });
     expect([count.difference, count.result?.level?.onHand]).toEqual([-3n, 17n]);
-    const same = await admin.unary(m.adjustStock, { movementId: 'a-count-2', sku: 'SKU-D', locationId: 'S2', kind: AdjustmentKind.CYCLE_COUNT, quantity: 17n });
+    const same = await admin.unary(m.adjustStock, {
+      movementId: 'a-count-2',
+      sku: 'SKU-D',
+      locationId: 'S2',
+      kind: AdjustmentKind.CYCLE_COUNT,
+      quantity: 17n,
+    });
     expect(same.difference).toBe(0n);
-    const damage = await admin.unary(m.adjustStock, { movementId: 'a-dmg', sku: 'SKU-D', locationId: 'S2', kind: AdjustmentKind.DAMAGE, quantity: 2n, reason: 'broken' });
-    const shrink = await admin.unary(m.adjustStock, { movementId: 'a-shr', sku: 'SKU-D', locationId: 'S2', kind: AdjustmentKind.SHRINKAGE, quantity: 1n });
-    const sensor = await admin.unary(m.adjustStock, { movementId: 'a-sns', sku: 'SKU-D', locationId: 'S2', kind: AdjustmentKind.SENSOR, delta: -2n, reason: 'SENSOR' });
-    expect([damage.difference, shrink.difference, sensor.difference, sensor.result?.level?.onHand]).toEqual([-2n, -1n, -2n, 12n]);
-    const tooMuch = await failure(admin.unary(m.adjustStock, { movementId: 'a-dmg-2', sku: 'SKU-D', locationId: 'S2', kind: AdjustmentKind.DAMAGE, quantity: 13n }));
+    const damage = await admin.unary(m.adjustStock, {
+      movementId: 'a-dmg',
+      sku: 'SKU-D',
+      locationId: 'S2',
+      kind: AdjustmentKind.DAMAGE,
+      quantity: 2n,
+      reason: 'broken',
+    });
+    const shrink = await admin.unary(m.adjustStock, {
+      movementId: 'a-shr',
+      sku: 'SKU-D',
+      locationId: 'S2',
+      kind: AdjustmentKind.SHRINKAGE,
+      quantity: 1n,
+    });
+    const sensor = await admin.unary(m.adjustStock, {
+      movementId: 'a-sns',
+      sku: 'SKU-D',
+      locationId: 'S2',
+      kind: AdjustmentKind.SENSOR,
+      delta: -2n,
+      reason: 'SENSOR',
+    });
+    expect([damage.difference, shrink.difference, sensor.difference, sensor.result?.level?.onHand]).toEqual([
+      -2n,
+      -1n,
+      -2n,
+      12n,
+    ]);
+    const tooMuch = await failure(
+      admin.unary(m.adjustStock, {
+        movementId: 'a-dmg-2',
+        sku: 'SKU-D',
+        locationId: 'S2',
+        kind: AdjustmentKind.DAMAGE,
+        quantity: 13n,
+      }),
+    );
     expect(reasonOf(tooMuch)).toBe('NOT_ENOUGH_ON_HAND');
-    const bad = await failure(admin.unary(m.adjustStock, { movementId: 'a-bad', sku: 'SKU-D', locationId: 'S2', kind: AdjustmentKind.SENSOR, quantity: 2n }));
+    const bad = await failure(
+      admin.unary(m.adjustStock, {
+        movementId: 'a-bad',
+        sku: 'SKU-D',
+        locationId: 'S2',
+        kind: AdjustmentKind.SENSOR,
+        quantity: 2n,
+      }),
+    );
     expect(fieldsOf(bad)).toEqual(expect.arrayContaining(['quantity', 'delta']));
   });
 
   it('moves supplier inbound from in transit to on hand, partially, against its expectation', async () => {
-    await admin.unary(m.expectStock, { movementId: 'asn-1', sku: 'SKU-E', locationId: 'W2', quantity: 1n, unit: 'box', reference: 'PO-9' });
+    await admin.unary(m.expectStock, {
+      movementId: 'asn-1',
+      sku: 'SKU-E',
+      locationId: 'W2',
+      quantity: 1n,
+      unit: 'box',
+      reference: 'PO-9',
+    });
     expect(await level('SKU-E', 'W2')).toMatchObject({ onHand: 0n, inTransit: 12n });
-    await admin.unary(m.receiveStock, { movementId: 'asn-1-r1', sku: 'SKU-E', locationId: 'W2', quantity: 5n, expectedMovementId: 'asn-1' });
+    await admin.unary(m.receiveStock, {
+      movementId: 'asn-1-r1',
+      sku: 'SKU-E',
+      locationId: 'W2',
+      quantity: 5n,
+      expectedMovementId: 'asn-1',
+    });
     expect(await level('SKU-E', 'W2')).toMatchObject({ onHand: 5n, inTransit: 7n });
-    await admin.unary(m.receiveStock, { movementId: 'asn-1-r2', sku: 'SKU-E', locationId: 'W2', quantity: 8n, expectedMovementId: 'asn-1' });
+    await admin.unary(m.receiveStock, {
+      movementId: 'asn-1-r2',
+      sku: 'SKU-E',
+      locationId: 'W2',
+      quantity: 8n,
+      expectedMovementId: 'asn-1',
+    });
     expect(await level('SKU-E', 'W2')).toMatchObject({ onHand: 13n, inTransit: 0n });
-    const closed = await failure(admin.unary(m.receiveStock, { movementId: 'asn-1-r3', sku: 'SKU-E', locationId: 'W2', quantity: 1n, expectedMovementId: 'asn-1' }));
+    const closed = await failure(
+      admin.unary(m.receiveStock, {
+        movementId: 'asn-1-r3',
+        sku: 'SKU-E',
+        locationId: 'W2',
+        quantity: 1n,
+        expectedMovementId: 'asn-1',
+      }),
+    );
     expect(reasonOf(closed)).toBe('EXPECTATION_NOT_OPEN');
   });
 
   it('dispatches a transfer, receives it with a shortage recorded, and refuses a second receipt', async () => {
     await receive('t-rcv', 'SKU-F', 'W1', 10n);
-    const out = await admin.unary(m.dispatchTransfer, { transferId: 'TR-1', sku: 'SKU-F', fromLocationId: 'W1', toLocationId: 'S1', quantity: 6n, reference: 'truck 4' });
+    const out = await admin.unary(m.dispatchTransfer, {
+      transferId: 'TR-1',
+      sku: 'SKU-F',
+      fromLocationId: 'W1',
+      toLocationId: 'S1',
+      quantity: 6n,
+      reference: 'truck 4',
+    });
     expect(out.source).toMatchObject({ onHand: 4n });
     expect(out.destination).toMatchObject({ onHand: 0n, inTransit: 6n });
-    const got = await admin.unary(m.receiveTransfer, { movementId: 'TR-1-in', transferId: 'TR-1', quantity: 5n, reason: 'one crushed' });
+    const got = await admin.unary(m.receiveTransfer, {
+      movementId: 'TR-1-in',
+      transferId: 'TR-1',
+      quantity: 5n,
+      reason: 'one crushed',
+    });
     expect(got.shortage).toBe(1n);
     expect(await level('SKU-F', 'S1')).toMatchObject({ onHand: 5n, inTransit: 0n });
-    expect(reasonOf(await failure(admin.unary(m.receiveTransfer, { movementId: 'TR-1-in-2', transferId: 'TR-1', quantity: 1n })))).toBe('TRANSFER_NOT_IN_TRANSIT');
-    expect(reasonOf(await failure(admin.unary(m.receiveTransfer, { movementId: 'TR-X-in', transferId: 'TR-X', quantity: 1n })))).toBe('TRANSFER_NOT_FOUND');
-    const over = await failure(admin.unary(m.dispatchTransfer, { transferId: 'TR-2', sku: 'SKU-F', fromLocationId: 'W1', toLocationId: 'S1', quantity: 5n }));
+    expect(
+      reasonOf(
+        await failure(admin.unary(m.receiveTransfer, { movementId: 'TR-1-in-2', transferId: 'TR-1', quantity: 1n })),
+      ),
+    ).toBe('TRANSFER_NOT_IN_TRANSIT');
+    expect(
+      reasonOf(
+        await failure(admin.unary(m.receiveTransfer, { movementId: 'TR-X-in', transferId: 'TR-X', quantity: 1n })),
+      ),
+    ).toBe('TRANSFER_NOT_FOUND');
+    const over = await failure(
+      admin.unary(m.dispatchTransfer, {
+        transferId: 'TR-2',
+        sku: 'SKU-F',
+        fromLocationId: 'W1',
+        toLocationId: 'S1',
+        quantity: 5n,
+      }),
+    );
     expect(reasonOf(over)).toBe('INSUFFICIENT_STOCK');
-    const { rows } = await db.pool.query(`select data->>'shortage' as shortage from events where event_type = 'stockmind.stock.transfer_received.v1'`);
+    const { rows } = await db.pool.query(
+      `select data->>'shortage' as shortage from events where event_type = 'stockmind.stock.transfer_received.v1'`,
+    );
     expect(rows).toEqual([{ shortage: '1' }]);
   });
 
   it('quarantines a return until its quality check passes or writes it off, and refuses one outside the window', async () => {
     const soldAt = timestampFromMs(Date.now() - 3 * DAY);
-    const ret = await admin.unary(m.recordReturn, { movementId: 'rt-1', sku: 'SKU-A', locationId: 'S2', quantity: 3n, soldAt, reference: 'ORDER-7', channel: Channel.ECOMMERCE });
+    const ret = await admin.unary(m.recordReturn, {
+      movementId: 'rt-1',
+      sku: 'SKU-A',
+      locationId: 'S2',
+      quantity: 3n,
+      soldAt,
+      reference: 'ORDER-7',
+      channel: Channel.ECOMMERCE,
+    });
     expect(ret.quarantined).toBe(true);
     expect(await level('SKU-A', 'S2')).toMatchObject({ onHand: 0n, quarantined: 3n, available: 0n });
-    await admin.unary(m.completeQualityCheck, { movementId: 'qc-1', sku: 'SKU-A', locationId: 'S2', quantity: 2n, outcome: QualityOutcome.PASSED });
-    await admin.unary(m.completeQualityCheck, { movementId: 'qc-2', sku: 'SKU-A', locationId: 'S2', quantity: 1n, outcome: QualityOutcome.FAILED, reason: 'torn' });
+    await admin.unary(m.completeQualityCheck, {
+      movementId: 'qc-1',
+      sku: 'SKU-A',
+      locationId: 'S2',
+      quantity: 2n,
+      outcome: QualityOutcome.PASSED,
+    });
+    await admin.unary(m.completeQualityCheck, {
+      movementId: 'qc-2',
+      sku: 'SKU-A',
+      locationId: 'S2',
+      quantity: 1n,
+      outcome: QualityOutcome.FAILED,
+      reason: 'torn',
+    });
     expect(await level('SKU-A', 'S2')).toMatchObject({ onHand: 2n, quarantined: 0n, available: 2n });
-    expect(reasonOf(await failure(admin.unary(m.completeQualityCheck, { movementId: 'qc-3', sku: 'SKU-A', locationId: 'S2', quantity: 1n, outcome: QualityOutcome.PASSED })))).toBe('NOT_ENOUGH_QUARANTINED');
-    const late = await failure(admin.unary(m.recordReturn, { movementId: 'rt-2', sku: 'SKU-A', locationId: 'S2', quantity: 1n, soldAt: timestampFromMs(Date.now() - 40 * DAY) }));
+    expect(
+      reasonOf(
+        await failure(
+          admin.unary(m.completeQualityCheck, {
+            movementId: 'qc-3',
+            sku: 'SKU-A',
+            locationId: 'S2',
+            quantity: 1n,
+            outcome: QualityOutcome.PASSED,
+          }),
+        ),
+      ),
+    ).toBe('NOT_ENOUGH_QUARANTINED');
+    const late = await failure(
+      admin.unary(m.recordReturn, {
+        movementId: 'rt-2',
+        sku: 'SKU-A',
+        locationId: 'S2',
+        quantity: 1n,
+        soldAt: timestampFromMs(Date.now() - 40 * DAY),
+      }),
+    );
     expect(reasonOf(late)).toBe('RETURN_WINDOW_CLOSED');
-    expect(fieldsOf(await failure(admin.unary(m.recordReturn, { movementId: 'rt-3', sku: 'SKU-A', locationId: 'S2', quantity: 1n })))).toEqual(['sold_at']);
+    expect(
+      fieldsOf(
+        await failure(
+          admin.unary(m.recordReturn, { movementId: 'rt-3', sku: 'SKU-A', locationId: 'S2', quantity: 1n }),
+        ),
+      ),
+    ).toEqual(['sold_at']);
   });
 });
 
@@ -270,47 +539,112 @@ describe('tenant policies', () => {
     const policies = await clientFor({ roles: ['admin'] }, 'policy-tenant');
     const start = await policies.unary(m.getTenantPolicy, {});
     expect(start.version).toBe(0n);
-    expect(start.policy).toMatchObject({ lowStockThreshold: 5n, returnWindowDays: 30, qualityCheckRequired: true, timeZone: 'UTC' });
+    expect(start.policy).toMatchObject({
+      lowStockThreshold: 5n,
+      returnWindowDays: 30,
+      qualityCheckRequired: true,
+      timeZone: 'UTC',
+    });
     expect(start.policy?.b2bTtl?.seconds).toBe(48n * 3600n);
     const next = await policies.unary(m.updateTenantPolicy, {
       expectedVersion: 0n,
-      policy: { qualityCheckRequired: false, lowStockThreshold: 2n, replenishment: [{ sku: 'SKU-P', locationId: 'WP', reorderPoint: 5n, targetLevel: 50n }] },
+      policy: {
+        qualityCheckRequired: false,
+        lowStockThreshold: 2n,
+        replenishment: [{ sku: 'SKU-P', locationId: 'WP', reorderPoint: 5n, targetLevel: 50n }],
+      },
     });
     expect(next.version).toBe(1n);
     expect(next.policy).toMatchObject({ qualityCheckRequired: false, lowStockThreshold: 2n, returnWindowDays: 30 });
     const stale = await failure(policies.unary(m.updateTenantPolicy, { expectedVersion: 0n, policy: {} }));
     expect([stale.code, reasonOf(stale)]).toEqual([GrpcStatus.ABORTED, 'POLICY_VERSION_CONFLICT']);
-    const bad = await failure(policies.unary(m.updateTenantPolicy, { expectedVersion: 1n, policy: { timeZone: 'Mars/Base', replenishment: [{ sku: 'SKU-P', locationId: 'WP', reorderPoint: 9n, targetLevel: 3n }] } }));
+    const bad = await failure(
+      policies.unary(m.updateTenantPolicy, {
+        expectedVersion: 1n,
+        policy: {
+          timeZone: 'Mars/Base',
+          replenishment: [{ sku: 'SKU-P', locationId: 'WP', reorderPoint: 9n, targetLevel: 3n }],
+        },
+      }),
+    );
     expect(fieldsOf(bad)).toEqual(expect.arrayContaining(['policy.time_zone', 'policy.replenishment[0].target_level']));
 
     // Without a quality check, a return is sellable at once; its event records policy version 1.
     await policies.unary(m.upsertLocation, { locationId: 'WP', name: 'WP', kind: LocationKind.WAREHOUSE });
     await policies.unary(m.upsertProduct, { sku: 'SKU-P', name: 'P', baseUnit: 'unit' });
-    const ret = await policies.unary(m.recordReturn, { movementId: 'p-rt', sku: 'SKU-P', locationId: 'WP', quantity: 2n, soldAt: timestampFromMs(Date.now() - DAY) });
+    const ret = await policies.unary(m.recordReturn, {
+      movementId: 'p-rt',
+      sku: 'SKU-P',
+      locationId: 'WP',
+      quantity: 2n,
+      soldAt: timestampFromMs(Date.now() - DAY),
+    });
     expect(ret.quarantined).toBe(false);
     expect(ret.result?.level).toMatchObject({ onHand: 2n, status: AvailabilityStatus.LOW_STOCK });
-    const { rows } = await db.pool.query(`select (metadata->>'policyVersion')::int as v from events where data->>'movementId' = 'p-rt'`);
+    const { rows } = await db.pool.query(
+      `select (metadata->>'policyVersion')::int as v from events where data->>'movementId' = 'p-rt'`,
+    );
     expect(rows).toEqual([{ v: 1 }]);
   });
 });
 
 // One test per row of the permission table in the README.
 describe('the permission table', () => {
-  const code = async (call: Promise<unknown>) => call.then(() => 'OK', (e: ServiceError) => GrpcStatus[e.code]);
+  const code = async (call: Promise<unknown>) =>
+    call.then(
+      () => 'OK',
+      (e: ServiceError) => GrpcStatus[e.code],
+    );
 
   it('admin: everything, every channel and location', async () => {
     const a = await clientFor({ roles: ['admin'] });
-    expect(await code(a.unary(m.upsertProduct, { sku: 'SKU-A', name: 'A', baseUnit: 'unit', units: [{ name: 'box', baseUnits: 12n }, { name: 'pallet', baseUnits: 480n }] }))).toBe('OK');
-    expect(await code(a.unary(m.recordSale, { movementId: 'perm-a-sale', sku: 'SKU-A', locationId: 'W1', quantity: 1n }))).toBe('OK');
+    expect(
+      await code(
+        a.unary(m.upsertProduct, {
+          sku: 'SKU-A',
+          name: 'A',
+          baseUnit: 'unit',
+          units: [
+            { name: 'box', baseUnits: 12n },
+            { name: 'pallet', baseUnits: 480n },
+          ],
+        }),
+      ),
+    ).toBe('OK');
+    expect(
+      await code(a.unary(m.recordSale, { movementId: 'perm-a-sale', sku: 'SKU-A', locationId: 'W1', quantity: 1n })),
+    ).toBe('OK');
     expect(await code(a.unary(m.getTenantPolicy, {}))).toBe('OK');
   });
 
   it('channel_service: reserves and reads for its channels; no movements, catalog or policy', async () => {
     const web = await clientFor({ roles: ['channel_service'], channels: ['ECOMMERCE'] });
-    expect(await code(web.unary(m.reserveStock, { reservationId: 'perm-web', channel: Channel.ECOMMERCE, lines: [{ sku: 'SKU-A', locationId: 'W1', quantity: 1n }] }))).toBe('OK');
-    expect(await code(web.unary(m.reserveStock, { reservationId: 'perm-web-b2b', channel: Channel.B2B, lines: [{ sku: 'SKU-A', locationId: 'W1', quantity: 1n }] }))).toBe('PERMISSION_DENIED');
-    expect(await code(web.unary(m.recordSale, { movementId: 'perm-web-sale', sku: 'SKU-A', locationId: 'W1', quantity: 1n }))).toBe('PERMISSION_DENIED');
-    expect(await code(web.unary(m.upsertProduct, { sku: 'SKU-Z', name: 'Z', baseUnit: 'unit' }))).toBe('PERMISSION_DENIED');
+    expect(
+      await code(
+        web.unary(m.reserveStock, {
+          reservationId: 'perm-web',
+          channel: Channel.ECOMMERCE,
+          lines: [{ sku: 'SKU-A', locationId: 'W1', quantity: 1n }],
+        }),
+      ),
+    ).toBe('OK');
+    expect(
+      await code(
+        web.unary(m.reserveStock, {
+          reservationId: 'perm-web-b2b',
+          channel: Channel.B2B,
+          lines: [{ sku: 'SKU-A', locationId: 'W1', quantity: 1n }],
+        }),
+      ),
+    ).toBe('PERMISSION_DENIED');
+    expect(
+      await code(
+        web.unary(m.recordSale, { movementId: 'perm-web-sale', sku: 'SKU-A', locationId: 'W1', quantity: 1n }),
+      ),
+    ).toBe('PERMISSION_DENIED');
+    expect(await code(web.unary(m.upsertProduct, { sku: 'SKU-Z', name: 'Z', baseUnit: 'unit' }))).toBe(
+      'PERMISSION_DENIED',
+    );
     expect(await code(web.unary(m.getTenantPolicy, {}))).toBe('PERMISSION_DENIED');
     expect(await code(web.unary(m.queryStock, { keys: [{ sku: 'SKU-A', locationId: 'W1' }] }))).toBe('OK');
   });
@@ -318,12 +652,34 @@ describe('the permission table', () => {
   it('store_staff: moves stock at its own stores only; no catalog or policy changes', async () => {
     const staff = await clientFor({ roles: ['store_staff'], locations: ['S1'] });
     await receive('perm-s-rcv', 'SKU-B', 'S1', 5n);
-    expect(await code(staff.unary(m.recordSale, { movementId: 'perm-s-sale', sku: 'SKU-B', locationId: 'S1', quantity: 1n }))).toBe('OK');
-    expect(await code(staff.unary(m.recordSale, { movementId: 'perm-s-sale-2', sku: 'SKU-B', locationId: 'S2', quantity: 1n }))).toBe('PERMISSION_DENIED');
-    expect(await code(staff.unary(m.adjustStock, { movementId: 'perm-s-cnt', sku: 'SKU-B', locationId: 'S1', kind: AdjustmentKind.CYCLE_COUNT, quantity: 4n }))).toBe('OK');
-    expect(await code(staff.unary(m.upsertLocation, { locationId: 'S7', name: 'S7', kind: LocationKind.STORE }))).toBe('PERMISSION_DENIED');
+    expect(
+      await code(
+        staff.unary(m.recordSale, { movementId: 'perm-s-sale', sku: 'SKU-B', locationId: 'S1', quantity: 1n }),
+      ),
+    ).toBe('OK');
+    expect(
+      await code(
+        staff.unary(m.recordSale, { movementId: 'perm-s-sale-2', sku: 'SKU-B', locationId: 'S2', quantity: 1n }),
+      ),
+    ).toBe('PERMISSION_DENIED');
+    expect(
+      await code(
+        staff.unary(m.adjustStock, {
+          movementId: 'perm-s-cnt',
+          sku: 'SKU-B',
+          locationId: 'S1',
+          kind: AdjustmentKind.CYCLE_COUNT,
+          quantity: 4n,
+        }),
+      ),
+    ).toBe('OK');
+    expect(await code(staff.unary(m.upsertLocation, { locationId: 'S7', name: 'S7', kind: LocationKind.STORE }))).toBe(
+      'PERMISSION_DENIED',
+    );
     expect(await code(staff.unary(m.updateTenantPolicy, { policy: {} }))).toBe('PERMISSION_DENIED');
-    expect(await code(staff.unary(m.queryStock, { keys: [{ sku: 'SKU-B', locationId: 'W2' }] }))).toBe('PERMISSION_DENIED');
+    expect(await code(staff.unary(m.queryStock, { keys: [{ sku: 'SKU-B', locationId: 'W2' }] }))).toBe(
+      'PERMISSION_DENIED',
+    );
   });
 
   it('auditor: reads everything, the policy included; changes nothing', async () => {
@@ -331,8 +687,14 @@ describe('the permission table', () => {
     expect(await code(auditor.unary(m.queryStock, { keys: [{ sku: 'SKU-B', locationId: 'W2' }] }))).toBe('OK');
     expect(await code(auditor.unary(m.getTenantPolicy, {}))).toBe('OK');
     expect(await code(auditor.unary(m.listLocations, {}))).toBe('OK');
-    expect(await code(auditor.unary(m.recordSale, { movementId: 'perm-au-sale', sku: 'SKU-B', locationId: 'S1', quantity: 1n }))).toBe('PERMISSION_DENIED');
+    expect(
+      await code(
+        auditor.unary(m.recordSale, { movementId: 'perm-au-sale', sku: 'SKU-B', locationId: 'S1', quantity: 1n }),
+      ),
+    ).toBe('PERMISSION_DENIED');
     expect(await code(auditor.unary(m.updateTenantPolicy, { policy: {} }))).toBe('PERMISSION_DENIED');
-    expect(await code(auditor.unary(m.upsertProduct, { sku: 'SKU-Z', name: 'Z', baseUnit: 'unit' }))).toBe('PERMISSION_DENIED');
+    expect(await code(auditor.unary(m.upsertProduct, { sku: 'SKU-Z', name: 'Z', baseUnit: 'unit' }))).toBe(
+      'PERMISSION_DENIED',
+    );
   });
 });

@@ -13,7 +13,15 @@ import { freePort, startCoreProcess } from '../../loadtest/processes.js';
 import { createTestDatabase } from '../support/db.js';
 import { registerCatalogRpc } from '../support/catalog.js';
 import { eventually, sleep } from '../support/app.js';
-import { cleanupNamespace, dropDatabase, readStream, sharedRedis, startPrivateNats, streamMessageCount, testNamespace } from '../support/readside.js';
+import {
+  cleanupNamespace,
+  dropDatabase,
+  readStream,
+  sharedRedis,
+  startPrivateNats,
+  streamMessageCount,
+  testNamespace,
+} from '../support/readside.js';
 import type { Redis } from 'ioredis';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CoreHandle } from '../../loadtest/processes.js';
@@ -35,22 +43,38 @@ let redis: Redis;
 let core: CoreHandle;
 let client: GrpcClient;
 
-const eventCount = async () => Number((await db.pool.query<{ n: string }>('select count(*) as n from events')).rows[0]?.n);
-const projectedVersion = async () => Number(await redis.hget(availabilityKey(ns, T, key.locationId, key.sku), 'version'));
+const eventCount = async () =>
+  Number((await db.pool.query<{ n: string }>('select count(*) as n from events')).rows[0]?.n);
+const projectedVersion = async () =>
+  Number(await redis.hget(availabilityKey(ns, T, key.locationId, key.sku), 'version'));
 const reserve = (reservationId: string, quantity: bigint) =>
-  client.unary(m.reserveStock, { reservationId, channel: Channel.ECOMMERCE, lines: [{ ...key, quantity }] }, { deadlineMs: 5_000 });
+  client.unary(
+    m.reserveStock,
+    { reservationId, channel: Channel.ECOMMERCE, lines: [{ ...key, quantity }] },
+    { deadlineMs: 5_000 },
+  );
 
 beforeAll(async () => {
   db = await createTestDatabase('fault_nats', 2);
   nats = await startPrivateNats();
   redis = sharedRedis('nats-down-spec');
   core = await startCoreProcess(
-    { DATABASE_URL: db.url, NATS_URL: nats.url, STOCKMIND_NAMESPACE: ns, STOCKMIND_PG_POOL_MAX: '4', ...(await freeEdgePorts()) },
+    {
+      DATABASE_URL: db.url,
+      NATS_URL: nats.url,
+      STOCKMIND_NAMESPACE: ns,
+      STOCKMIND_PG_POOL_MAX: '4',
+      ...(await freeEdgePorts()),
+    },
     30_000,
     'start',
   );
   nc = await connectNats(nats.url, 'nats-down-spec');
-  const token = await signToken(DEVELOPMENT_JWT_SECRET, { tenant: T, sub: 'nats-down', roles: ['admin'], locations: [], channels: [] }, 600);
+  const token = await signToken(
+    DEVELOPMENT_JWT_SECRET,
+    { tenant: T, sub: 'nats-down', roles: ['admin'], locations: [], channels: [] },
+    600,
+  );
   client = createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token });
   await registerCatalogRpc(client, { skus: [key.sku], locations: [key.locationId] });
 });
@@ -97,7 +121,9 @@ describe('NATS down', () => {
     await nats.start();
     await eventually(async () => expect(await streamMessageCount(nc, ns)).toBe(await eventCount()), 20_000, 200);
     const stored = await readStream(nc, ns);
-    const ledger = (await db.pool.query<{ event_id: string }>('select event_id from events order by tx_id, global_position')).rows.map((r) => r.event_id);
+    const ledger = (
+      await db.pool.query<{ event_id: string }>('select event_id from events order by tx_id, global_position')
+    ).rows.map((r) => r.event_id);
     expect(stored.map((s) => s.envelope.eventId)).toEqual(ledger);
     await eventually(async () => expect(await projectedVersion()).toBe(6), 20_000, 200);
     const { levels } = await client.unary(m.queryStock, { keys: [key], consistency: Consistency.EVENTUAL });

@@ -40,19 +40,33 @@ const query = async (consistency: Consistency) => {
 };
 
 const reserve = (reservationId: string, quantity: bigint, deadlineMs = 5_000) =>
-  client.unary(m.reserveStock, { reservationId, channel: Channel.ECOMMERCE, lines: [{ ...key, quantity }] }, { deadlineMs });
+  client.unary(
+    m.reserveStock,
+    { reservationId, channel: Channel.ECOMMERCE, lines: [{ ...key, quantity }] },
+    { deadlineMs },
+  );
 
-const projectedVersion = async () => Number(await redis.hget(availabilityKey(ns, T, key.locationId, key.sku), 'version'));
+const projectedVersion = async () =>
+  Number(await redis.hget(availabilityKey(ns, T, key.locationId, key.sku), 'version'));
 
 beforeAll(async () => {
   pgc = await startPrivatePostgres();
   redis = sharedRedis('pg-down-spec');
   core = await startCoreProcess(
-    { DATABASE_URL: `postgres://postgres@127.0.0.1:${pgc.port}/stockmind_faults`, STOCKMIND_NAMESPACE: ns, STOCKMIND_PG_POOL_MAX: '4', ...(await freeEdgePorts()) },
+    {
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${pgc.port}/stockmind_faults`,
+      STOCKMIND_NAMESPACE: ns,
+      STOCKMIND_PG_POOL_MAX: '4',
+      ...(await freeEdgePorts()),
+    },
     30_000,
     'start',
   );
-  const token = await signToken(DEVELOPMENT_JWT_SECRET, { tenant: T, sub: 'pg-down', roles: ['admin'], locations: [], channels: [] }, 600);
+  const token = await signToken(
+    DEVELOPMENT_JWT_SECRET,
+    { tenant: T, sub: 'pg-down', roles: ['admin'], locations: [], channels: [] },
+    600,
+  );
   client = createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token });
   await registerCatalogRpc(client, { skus: [key.sku], locations: [key.locationId] });
 });
@@ -76,14 +90,20 @@ describe('Postgres down', () => {
     await pgc.stop();
 
     expect(await query(Consistency.STRONG)).toEqual({ onHand: 10n, reserved: 3n, version: 2n, stale: true });
-    await eventually(async () => expect(await query(Consistency.EVENTUAL)).toEqual({ onHand: 10n, reserved: 3n, version: 2n, stale: true }), 3_000);
+    await eventually(
+      async () =>
+        expect(await query(Consistency.EVENTUAL)).toEqual({ onHand: 10n, reserved: 3n, version: 2n, stale: true }),
+      3_000,
+    );
 
     const t0 = performance.now();
     const err = await failure(reserve('pg-res-2', 1n));
     expect(err.code).toBe(grpc.status.UNAVAILABLE);
     expect(errorDetails(err).errorInfo?.reason).toBe('LEDGER_UNAVAILABLE');
     expect(performance.now() - t0).toBeLessThan(5_000);
-    const receiveErr = await failure(client.unary(m.receiveStock, { movementId: 'pg-recv-2', ...key, quantity: 1n }, { deadlineMs: 5_000 }));
+    const receiveErr = await failure(
+      client.unary(m.receiveStock, { movementId: 'pg-recv-2', ...key, quantity: 1n }, { deadlineMs: 5_000 }),
+    );
     expect(receiveErr.code).toBe(grpc.status.UNAVAILABLE);
     expect(receiveErr.message).not.toMatch(/select|insert|ECONNREFUSED|127\.0\.0\.1/i);
 
@@ -93,9 +113,13 @@ describe('Postgres down', () => {
 
   it('takes writes again once the ledger is back, and the read side catches up', async () => {
     await pgc.start();
-    await eventually(async () => {
-      await reserve('pg-res-3', 2n);
-    }, 10_000, 250);
+    await eventually(
+      async () => {
+        await reserve('pg-res-3', 2n);
+      },
+      10_000,
+      250,
+    );
     expect(await query(Consistency.STRONG)).toEqual({ onHand: 10n, reserved: 5n, version: 3n, stale: false });
     await eventually(async () => expect(await projectedVersion()).toBe(3), 10_000);
     expect(await query(Consistency.EVENTUAL)).toEqual({ onHand: 10n, reserved: 5n, version: 3n, stale: false });

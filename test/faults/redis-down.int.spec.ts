@@ -36,9 +36,19 @@ let client: GrpcClient;
 
 /** EVENTUAL, with a 1.5 s deadline: an answer that takes longer fails the test. */
 const eventual = async () => {
-  const { levels } = await client.unary(m.queryStock, { keys: [key], consistency: Consistency.EVENTUAL }, { deadlineMs: 1_500 });
+  const { levels } = await client.unary(
+    m.queryStock,
+    { keys: [key], consistency: Consistency.EVENTUAL },
+    { deadlineMs: 1_500 },
+  );
   const l = levels[0];
-  return { onHand: l?.onHand, reserved: l?.reserved, version: l?.version, stale: l?.stale, asOf: l?.asOf === undefined ? null : timestampDate(l.asOf).toISOString() };
+  return {
+    onHand: l?.onHand,
+    reserved: l?.reserved,
+    version: l?.version,
+    stale: l?.stale,
+    asOf: l?.asOf === undefined ? null : timestampDate(l.asOf).toISOString(),
+  };
 };
 
 const lastRecordedAt = async (): Promise<string | undefined> =>
@@ -56,11 +66,21 @@ beforeAll(async () => {
   redisServer = await startPrivateRedis();
   redis = createRedis(redisServer.url, { commandTimeoutMs: 1_000, name: 'redis-down-spec' });
   core = await startCoreProcess(
-    { DATABASE_URL: db.url, REDIS_URL: redisServer.url, STOCKMIND_NAMESPACE: ns, STOCKMIND_PG_POOL_MAX: '4', ...(await freeEdgePorts()) },
+    {
+      DATABASE_URL: db.url,
+      REDIS_URL: redisServer.url,
+      STOCKMIND_NAMESPACE: ns,
+      STOCKMIND_PG_POOL_MAX: '4',
+      ...(await freeEdgePorts()),
+    },
     30_000,
     'start',
   );
-  const token = await signToken(DEVELOPMENT_JWT_SECRET, { tenant: T, sub: 'redis-down', roles: ['admin'], locations: [], channels: [] }, 600);
+  const token = await signToken(
+    DEVELOPMENT_JWT_SECRET,
+    { tenant: T, sub: 'redis-down', roles: ['admin'], locations: [], channels: [] },
+    600,
+  );
   client = createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token });
   await registerCatalogRpc(client, { skus: [key.sku], locations: [key.locationId] });
 });
@@ -82,12 +102,23 @@ describe('Redis down', () => {
     await client.unary(m.receiveStock, { movementId: 'rd-recv-1', ...key, quantity: 10n });
     await eventually(async () => expect(await projected()).toBe('1'), 10_000);
     // Served by the projection: as of the event.
-    expect(await eventual()).toEqual({ onHand: 10n, reserved: 0n, version: 1n, stale: false, asOf: await lastRecordedAt() });
+    expect(await eventual()).toEqual({
+      onHand: 10n,
+      reserved: 0n,
+      version: 1n,
+      stale: false,
+      asOf: await lastRecordedAt(),
+    });
 
     await redisServer.stop('SIGKILL');
 
-    for (let i = 0; i < 5; i++) expect(await eventual()).toMatchObject({ onHand: 10n, reserved: 0n, version: 1n, stale: false });
-    await client.unary(m.reserveStock, { reservationId: 'rd-res-1', channel: Channel.ECOMMERCE, lines: [{ ...key, quantity: 3n }] });
+    for (let i = 0; i < 5; i++)
+      expect(await eventual()).toMatchObject({ onHand: 10n, reserved: 0n, version: 1n, stale: false });
+    await client.unary(m.reserveStock, {
+      reservationId: 'rd-res-1',
+      channel: Channel.ECOMMERCE,
+      lines: [{ ...key, quantity: 3n }],
+    });
     const afterWrite = await eventual();
     expect(afterWrite).toMatchObject({ onHand: 10n, reserved: 3n, version: 2n, stale: false });
     // Answered by the ledger: as of the read, not as of the event.
@@ -98,7 +129,11 @@ describe('Redis down', () => {
     await redisServer.start();
     await eventually(async () => expect(await projected()).toBe('2'), 15_000, 100);
     const recordedAt = await lastRecordedAt();
-    await eventually(async () => expect(await eventual()).toEqual({ onHand: 10n, reserved: 3n, version: 2n, stale: false, asOf: recordedAt }), 5_000);
+    await eventually(
+      async () =>
+        expect(await eventual()).toEqual({ onHand: 10n, reserved: 3n, version: 2n, stale: false, asOf: recordedAt }),
+      5_000,
+    );
     // Nothing was given up on while Redis was away.
     const { rows } = await db.pool.query<{ n: string }>('select count(*) as n from dead_letters');
     expect(Number(rows[0]?.n)).toBe(0);

@@ -61,10 +61,22 @@ afterAll(async () => {
   await app?.close();
 });
 
-const levels = (onHand: number, reserved = 0): Levels => ({ onHand, reserved, committed: 0, inTransit: 0, quarantined: 0 });
+const levels = (onHand: number, reserved = 0): Levels => ({
+  onHand,
+  reserved,
+  committed: 0,
+  inTransit: 0,
+  quarantined: 0,
+});
 
 /** A stock event envelope as the relay publishes it (only what the hub reads matters). */
-const stockEnvelope = (tenantId: string, locationId: string, sku: string, version: number, after: Levels | undefined): Envelope =>
+const stockEnvelope = (
+  tenantId: string,
+  locationId: string,
+  sku: string,
+  version: number,
+  after: Levels | undefined,
+): Envelope =>
   envelopeOf({
     tenantId,
     locationId,
@@ -87,7 +99,12 @@ type Recorder = { changes: StockChange[]; ended: number; unwatch: () => void };
 
 const record = (tenantId: string, filter: WatchFilter): Recorder => {
   const r: Recorder = { changes: [], ended: 0, unwatch: () => undefined };
-  r.unwatch = hub.watch(tenantId, filter, (c) => r.changes.push(c), () => r.ended++);
+  r.unwatch = hub.watch(
+    tenantId,
+    filter,
+    (c) => r.changes.push(c),
+    () => r.ended++,
+  );
   cleanups.push(r.unwatch);
   return r;
 };
@@ -96,7 +113,13 @@ const record = (tenantId: string, filter: WatchFilter): Recorder => {
  * Publishes a matching change (a new version each time) until the recorder has one: right after a
  * (re)connect nothing says when the hub's subscription is registered on the server.
  */
-const publishUntilReceived = async (r: Recorder, tenantId: string, locationId: string, sku: string, fromVersion: number): Promise<StockChange> => {
+const publishUntilReceived = async (
+  r: Recorder,
+  tenantId: string,
+  locationId: string,
+  sku: string,
+  fromVersion: number,
+): Promise<StockChange> => {
   const deadline = Date.now() + 10_000;
   for (let v = fromVersion; ; v++) {
     publish(stockEnvelope(tenantId, locationId, sku, v, levels(v)));
@@ -119,7 +142,10 @@ describe('stock watch hub on a private NATS', () => {
     publish(stockEnvelope(T, 'W2', 'SKU-A', 1, levels(4))); // another location
     publish(stockEnvelope(OTHER, 'W1', 'SKU-A', 1, levels(5))); // another tenant (otherTenant gets it)
     publish(stockEnvelope(T, 'W1', 'SKU-A', 1, undefined)); // no levelsAfter
-    publish({ ...stockEnvelope(T, 'W1', 'SKU-A', 1, levels(6)), stream: { kind: 'reservation', locationId: 'W1', sku: 'SKU-A', reservationId: 'r-1' } });
+    publish({
+      ...stockEnvelope(T, 'W1', 'SKU-A', 1, levels(6)),
+      stream: { kind: 'reservation', locationId: 'W1', sku: 'SKU-A', reservationId: 'r-1' },
+    });
     pub.publish(stockSubject(T), 'not json');
     publish(stockEnvelope(T, 'W1', 'SKU-A', 1, levels(7)), `${ns}.evt.${T}.reservations.x`); // not a stock subject
     const wanted = stockEnvelope(T, 'W1', 'SKU-A', 2, levels(10, 2));
@@ -127,8 +153,18 @@ describe('stock watch hub on a private NATS', () => {
     await pub.flush();
 
     await eventually(async () => expect(byKey.changes).toHaveLength(1), 5_000);
-    expect(byKey.changes[0]).toEqual({ eventId: wanted.eventId, sku: 'SKU-A', locationId: 'W1', levels: levels(10, 2), version: 2, at: wanted.recordedAt });
-    expect(byLocation.changes.map((c) => [c.sku, c.version])).toEqual([['SKU-B', 1], ['SKU-A', 2]]);
+    expect(byKey.changes[0]).toEqual({
+      eventId: wanted.eventId,
+      sku: 'SKU-A',
+      locationId: 'W1',
+      levels: levels(10, 2),
+      version: 2,
+      at: wanted.recordedAt,
+    });
+    expect(byLocation.changes.map((c) => [c.sku, c.version])).toEqual([
+      ['SKU-B', 1],
+      ['SKU-A', 2],
+    ]);
     expect(otherTenant.changes.map((c) => [c.sku, c.levels.onHand])).toEqual([['SKU-A', 5]]);
 
     // After unwatch nothing more arrives.
@@ -178,7 +214,12 @@ describe('stock watch hub started while NATS is down', () => {
       await eventually(async () => expect(late.ready()).toBe(true), 15_000, 100);
       await bothBack();
       const r: Recorder = { changes: [], ended: 0, unwatch: () => undefined };
-      r.unwatch = late.watch(T, { locationId: 'LATE' }, (c) => r.changes.push(c), () => r.ended++);
+      r.unwatch = late.watch(
+        T,
+        { locationId: 'LATE' },
+        (c) => r.changes.push(c),
+        () => r.ended++,
+      );
       expect(await publishUntilReceived(r, T, 'LATE', 'SKU-L', 1)).toMatchObject({ sku: 'SKU-L', locationId: 'LATE' });
       r.unwatch();
     } finally {
@@ -213,11 +254,15 @@ const ledgerEnvelopes = async (): Promise<Envelope[]> => {
     `select count(*) as n from events e join streams s using (stream_id) where s.kind = 'stock_item'`,
   );
   let out: Envelope[] = [];
-  await eventually(async () => {
-    const { events } = await readInCommitOrder(app.db.pool, START, 1_000);
-    out = events.filter((e) => e.stream.kind === 'stock_item').map(toEnvelope);
-    expect(out).toHaveLength(Number(rows[0]?.n));
-  }, 10_000, 50);
+  await eventually(
+    async () => {
+      const { events } = await readInCommitOrder(app.db.pool, START, 1_000);
+      out = events.filter((e) => e.stream.kind === 'stock_item').map(toEnvelope);
+      expect(out).toHaveLength(Number(rows[0]?.n));
+    },
+    10_000,
+    50,
+  );
   return out;
 };
 
@@ -231,7 +276,10 @@ describe('watchStock (app) on the real hub and inventory', () => {
     cleanups.push(() => abort.abort());
     const gen = watchStock({ hub, inventory: app.inventory, policies }, caller(T), { keys: [key] }, true, abort.signal);
     const current = await gen.next();
-    expect(current.value).toMatchObject({ eventId: '', level: { ...key, levels: levels(10), available: 10, version: 1, stale: false } });
+    expect(current.value).toMatchObject({
+      eventId: '',
+      level: { ...key, levels: levels(10), available: 10, version: 1, stale: false },
+    });
 
     await app.inventory.receive(caller(T), receiveInput(`mv-${randomUUID()}`, key.sku, key.locationId, 5));
     const [v1, v2] = (await ledgerEnvelopes()).filter((e) => e.stream.sku === key.sku);
@@ -241,7 +289,10 @@ describe('watchStock (app) on the real hub and inventory', () => {
     for (const e of [v1, v2]) if (e !== undefined) publish(e, eventSubject(ns, e.tenantId, e.eventType));
     await pub.flush();
     const change = await next;
-    expect(change.value).toMatchObject({ eventId: v2?.eventId, level: { ...key, levels: levels(15), available: 15, version: 2, asOf: v2?.recordedAt } });
+    expect(change.value).toMatchObject({
+      eventId: v2?.eventId,
+      level: { ...key, levels: levels(15), available: 15, version: 2, asOf: v2?.recordedAt },
+    });
 
     const pending = rejection(gen.next());
     await nats.stop('SIGKILL');
@@ -259,7 +310,13 @@ describe('watchStock (app) on the real hub and inventory', () => {
     const total = 10_050;
     const abort = new AbortController();
     cleanups.push(() => abort.abort());
-    const gen = watchStock({ hub, inventory: app.inventory, policies }, caller(T), { keys: [key] }, false, abort.signal);
+    const gen = watchStock(
+      { hub, inventory: app.inventory, policies },
+      caller(T),
+      { keys: [key] },
+      false,
+      abort.signal,
+    );
     // Starting the generator registers its watcher before the first await.
     const first = gen.next();
     // A second watcher on the same hub sees every change in the same callback, right after the generator's.
@@ -280,12 +337,18 @@ describe('watchStock (app) on the real hub and inventory', () => {
     expect(await gen.next()).toEqual({ value: undefined, done: true });
   });
 
-  it('does not pile up abort listeners on the call\'s signal while it waits for change after change', async () => {
+  it("does not pile up abort listeners on the call's signal while it waits for change after change", async () => {
     await bothBack();
     const key = { sku: 'SKU-IDLE', locationId: 'W1' };
     const abort = new AbortController();
     cleanups.push(() => abort.abort());
-    const gen = watchStock({ hub, inventory: app.inventory, policies }, caller(T), { keys: [key] }, false, abort.signal);
+    const gen = watchStock(
+      { hub, inventory: app.inventory, policies },
+      caller(T),
+      { keys: [key] },
+      false,
+      abort.signal,
+    );
     // Every change arrives while the watcher is idle, so each one is a wait of its own.
     for (let v = 1; v <= 25; v++) {
       const next = gen.next();
@@ -303,7 +366,12 @@ describe('watchStock (app) on the real hub and inventory', () => {
     const own = createStockWatchHub(() => connectNats(nats.url, 'stock-watch-spec-own'), ns, silentLog);
     await eventually(async () => expect(own.ready()).toBe(true), 10_000);
     let ended = 0;
-    own.watch(T, { locationId: 'W1' }, () => undefined, () => ended++);
+    own.watch(
+      T,
+      { locationId: 'W1' },
+      () => undefined,
+      () => ended++,
+    );
     await own.close();
     expect(ended).toBe(1);
   });

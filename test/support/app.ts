@@ -22,7 +22,10 @@ export type AppHarness = {
   close(): Promise<void>;
 };
 
-export const startApp = async (label: string, o: { policyCacheMs?: number; poolMax?: number } = {}): Promise<AppHarness> => {
+export const startApp = async (
+  label: string,
+  o: { policyCacheMs?: number; poolMax?: number } = {},
+): Promise<AppHarness> => {
   const db = await createTestDatabase(label, o.poolMax ?? 20);
   const log = pino({ level: 'silent' });
   const refusals = createRefusalLog(db.pool, log);
@@ -50,7 +53,11 @@ export const caller = (tenantId: string, signal?: AbortSignal): Caller => ({
 
 export type Line = [sku: string, locationId: string, quantity: number];
 
-export const reserveInput = (reservationId: string, lines: Line[], extra: Partial<ReserveInput> = {}): ReserveInput => ({
+export const reserveInput = (
+  reservationId: string,
+  lines: Line[],
+  extra: Partial<ReserveInput> = {},
+): ReserveInput => ({
   reservationId,
   channel: 'ECOMMERCE',
   lines: lines.map(([sku, locationId, quantity]) => ({ sku, locationId, quantity, unit: '' })),
@@ -120,8 +127,17 @@ export const probes = (db: TestDatabase) => {
   };
   return {
     eventCount: async (tenantId?: string): Promise<number> =>
-      Number((await one<{ n: string }>('select count(*) as n from events where $1::text is null or tenant_id = $1', [tenantId ?? null])).n),
-    eventsOfType: async (eventType: string, tenantId?: string): Promise<{ data: Record<string, unknown>; metadata: Record<string, unknown> }[]> =>
+      Number(
+        (
+          await one<{ n: string }>('select count(*) as n from events where $1::text is null or tenant_id = $1', [
+            tenantId ?? null,
+          ])
+        ).n,
+      ),
+    eventsOfType: async (
+      eventType: string,
+      tenantId?: string,
+    ): Promise<{ data: Record<string, unknown>; metadata: Record<string, unknown> }[]> =>
       (
         await db.pool.query(
           `select data, metadata from events where event_type = $1 and ($2::text is null or tenant_id = $2) order by global_position`,
@@ -139,20 +155,28 @@ export const probes = (db: TestDatabase) => {
       ).rows.map((r) => r.event_type),
     /** The stream's version, or null when the stream row does not exist. */
     stockVersion: async (tenantId: string, sku: string, locationId: string): Promise<number | null> =>
-      (await one<{ version: number } | undefined>(
-        `select version from streams where tenant_id = $1 and kind = 'stock_item' and sku = $2 and location_id = $3`,
-        [tenantId, sku, locationId],
-      ))?.version ?? null,
+      (
+        await one<{ version: number } | undefined>(
+          `select version from streams where tenant_id = $1 and kind = 'stock_item' and sku = $2 and location_id = $3`,
+          [tenantId, sku, locationId],
+        )
+      )?.version ?? null,
     reservationVersion: async (tenantId: string, reservationId: string): Promise<number | null> =>
-      (await one<{ version: number } | undefined>(
-        `select version from streams where tenant_id = $1 and kind = 'reservation' and reservation_id = $2`,
-        [tenantId, reservationId],
-      ))?.version ?? null,
+      (
+        await one<{ version: number } | undefined>(
+          `select version from streams where tenant_id = $1 and kind = 'reservation' and reservation_id = $2`,
+          [tenantId, reservationId],
+        )
+      )?.version ?? null,
     streamCount: async (): Promise<number> => Number((await one<{ n: string }>('select count(*) as n from streams')).n),
     idempotencyRows: async (tenantId: string, scope: string, key: string): Promise<number> =>
-      Number((await one<{ n: string }>(
-        'select count(*) as n from idempotency_keys where tenant_id = $1 and scope = $2 and key = $3',
-        [tenantId, scope, key],
-      )).n),
+      Number(
+        (
+          await one<{ n: string }>(
+            'select count(*) as n from idempotency_keys where tenant_id = $1 and scope = $2 and key = $3',
+            [tenantId, scope, key],
+          )
+        ).n,
+      ),
   };
 };

@@ -21,7 +21,8 @@ export const registerCatalog = async (inventory: Inventory, tenantId: string, f:
   for (const locationId of f.locations) {
     await inventory.catalog.putLocation(who, { locationId, name: locationId, kind: kindOf(locationId), parentId: '' });
   }
-  for (const sku of f.skus) await inventory.catalog.putProduct(who, { sku, name: sku, baseUnit: 'unit', units: f.units ?? [] });
+  for (const sku of f.skus)
+    await inventory.catalog.putProduct(who, { sku, name: sku, baseUnit: 'unit', units: f.units ?? [] });
 };
 
 const m = InventoryService.method;
@@ -29,7 +30,11 @@ const m = InventoryService.method;
 /** Through the RPCs, for specs that run a core process (the client's token needs the admin role). */
 export const registerCatalogRpc = async (client: GrpcClient, f: CatalogFixture): Promise<void> => {
   for (const locationId of f.locations) {
-    await client.unary(m.upsertLocation, { locationId, name: locationId, kind: kindOf(locationId) === 'WAREHOUSE' ? LocationKind.WAREHOUSE : LocationKind.STORE });
+    await client.unary(m.upsertLocation, {
+      locationId,
+      name: locationId,
+      kind: kindOf(locationId) === 'WAREHOUSE' ? LocationKind.WAREHOUSE : LocationKind.STORE,
+    });
   }
   const units = (f.units ?? []).map((u) => ({ name: u.name, baseUnits: BigInt(u.baseUnits) }));
   for (const sku of f.skus) await client.unary(m.upsertProduct, { sku, name: sku, baseUnit: 'unit', units });

@@ -33,10 +33,14 @@ export const silentLog = pino({ level: 'silent' });
 export const testNamespace = (label: string): string => `t-${label.slice(0, 14)}-${randomBytes(4).toString('hex')}`;
 
 export const sharedNats = (name: string): Promise<NatsConnection> => connectNats(SHARED_NATS_URL, name);
-export const sharedRedis = (name: string, commandTimeoutMs = 2_000): Redis => createRedis(SHARED_REDIS_URL, { commandTimeoutMs, name });
+export const sharedRedis = (name: string, commandTimeoutMs = 2_000): Redis =>
+  createRedis(SHARED_REDIS_URL, { commandTimeoutMs, name });
 
 /** Deletes the namespace's JetStream stream (with its consumers) and its Redis keys. */
-export const cleanupNamespace = async (namespace: string, o: { nc?: NatsConnection | undefined; redis?: Redis | undefined }): Promise<void> => {
+export const cleanupNamespace = async (
+  namespace: string,
+  o: { nc?: NatsConnection | undefined; redis?: Redis | undefined },
+): Promise<void> => {
   if (o.nc !== undefined && !o.nc.isClosed()) {
     const jsm = await jetstreamManager(o.nc);
     await jsm.streams.delete(eventStreamName(namespace)).catch(() => undefined);
@@ -72,7 +76,12 @@ export const readStream = async (nc: NatsConnection, namespace: string): Promise
   for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
     const m = await jsm.streams.getMessage(name, { seq });
     if (m === null) continue;
-    out.push({ seq: m.seq, subject: m.subject, msgId: m.header.get('Nats-Msg-Id') || undefined, envelope: m.json<Envelope>() });
+    out.push({
+      seq: m.seq,
+      subject: m.subject,
+      msgId: m.header.get('Nats-Msg-Id') || undefined,
+      envelope: m.json<Envelope>(),
+    });
   }
   return out;
 };
@@ -159,7 +168,10 @@ const serverProcess = async (
     if (c === null || c.exitCode !== null || c.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
     process.kill(c.pid as number, signal);
-    const timer = setTimeout(() => c.pid !== undefined && c.exitCode === null && process.kill(c.pid, 'SIGKILL'), 10_000);
+    const timer = setTimeout(
+      () => c.pid !== undefined && c.exitCode === null && process.kill(c.pid, 'SIGKILL'),
+      10_000,
+    );
     await exited;
     clearTimeout(timer);
     children.delete(c);
@@ -202,12 +214,20 @@ const PG_BIN = '/usr/lib/postgresql/15/bin';
 /** Runs a Postgres binary as the postgres user when we are root (initdb refuses root). */
 const asPostgres = (bin: string, args: string[]): void => {
   const root = process.getuid?.() === 0;
-  const [cmd, argv] = root ? ['runuser', ['-u', 'postgres', '--', path.join(PG_BIN, bin), ...args]] : [path.join(PG_BIN, bin), args];
+  const [cmd, argv] = root
+    ? ['runuser', ['-u', 'postgres', '--', path.join(PG_BIN, bin), ...args]]
+    : [path.join(PG_BIN, bin), args];
   const r = spawnSync(cmd, argv, { encoding: 'utf8', timeout: 60_000 });
   if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')} failed (${r.status}): ${r.stdout}\n${r.stderr}`);
 };
 
-export type PrivatePostgres = { port: number; serverUrl: string; stop(): Promise<void>; start(): Promise<void>; destroy(): Promise<void> };
+export type PrivatePostgres = {
+  port: number;
+  serverUrl: string;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  destroy(): Promise<void>;
+};
 
 /** A private Postgres cluster (initdb + pg_ctl) on a free port; `destroy()` stops it and removes its files. */
 export const startPrivatePostgres = async (): Promise<PrivatePostgres> => {
@@ -223,8 +243,14 @@ export const startPrivatePostgres = async (): Promise<PrivatePostgres> => {
   let running = false;
   const start = async () => {
     asPostgres('pg_ctl', [
-      '-D', data, '-l', path.join(dir, 'log'), '-w', '-o',
-      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60`, 'start',
+      '-D',
+      data,
+      '-l',
+      path.join(dir, 'log'),
+      '-w',
+      '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60`,
+      'start',
     ]);
     running = true;
   };
@@ -246,10 +272,19 @@ export const startPrivatePostgres = async (): Promise<PrivatePostgres> => {
   };
 };
 
-export type CliProcess = { child: ChildProcess; output(): string; stop(signal?: NodeJS.Signals): Promise<number | null> };
+export type CliProcess = {
+  child: ChildProcess;
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+};
 
 /** Starts `stockmind <args>` and resolves once its output matches `ready`. */
-export const startCliProcess = async (args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 30_000): Promise<CliProcess> => {
+export const startCliProcess = async (
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+  timeoutMs = 30_000,
+): Promise<CliProcess> => {
   const child = spawn(process.execPath, [BIN, ...args], {
     env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -258,7 +293,10 @@ export const startCliProcess = async (args: string[], env: Record<string, string
   let out = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`stockmind ${args.join(' ')} not ready in ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`stockmind ${args.join(' ')} not ready in ${timeoutMs} ms:\n${out}`)),
+      timeoutMs,
+    );
     const onData = (d: Buffer) => {
       out += d.toString();
       if (ready.test(out)) {
@@ -295,7 +333,12 @@ export type CliResult = { code: number | null; stdout: string; stderr: string };
  * otherwise; an undefined value removes a variable). With `until`, the
  * process gets SIGTERM once its output matches.
  */
-export const runCli = (args: string[], env: Record<string, string | undefined>, until?: RegExp, timeoutMs = 30_000): Promise<CliResult> =>
+export const runCli = (
+  args: string[],
+  env: Record<string, string | undefined>,
+  until?: RegExp,
+  timeoutMs = 30_000,
+): Promise<CliResult> =>
   new Promise((resolve, reject) => {
     const fullEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn' };
     for (const [k, v] of Object.entries(env)) {

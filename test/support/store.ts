@@ -41,12 +41,18 @@ export const storeHelpers = (pool: () => pg.Pool, tenantId: string, meta: EventM
   },
   async eventsOf(key: StreamKey): Promise<EventRow[]> {
     const s = streamOf(await readStreams(pool(), tenantId, [key]), key);
-    const { rows } = await pool().query<EventRow>('select version, event_id, data from events where stream_id = $1 order by version', [s.streamId]);
+    const { rows } = await pool().query<EventRow>(
+      'select version, event_id, data from events where stream_id = $1 order by version',
+      [s.streamId],
+    );
     return rows;
   },
   /** Creates the streams, empty (version 0). */
   createStreams: (keys: StreamKey[]) =>
-    inTransaction(pool(), undefined, async (c) => ({ commit: true, value: (await lockStreams(c, tenantId, keys)).streams })),
+    inTransaction(pool(), undefined, async (c) => ({
+      commit: true,
+      value: (await lockStreams(c, tenantId, keys)).streams,
+    })),
   /** One command through the real write path: lock, read the snapshot, append one event, commit. */
   appendLocked: (key: StreamKey, data: Record<string, unknown>) =>
     inTransaction(pool(), undefined, async (c) => {

@@ -9,12 +9,16 @@ import type { Caller } from '../app/inventory.js';
 
 export type CallInfo = { claims: Claims | null; correlationId: string; traceId: string | null };
 
-export const callInfoKey = createContextKey<CallInfo>({ claims: null, correlationId: '', traceId: null }, { description: 'stockmind call info' });
+export const callInfoKey = createContextKey<CallInfo>(
+  { claims: null, correlationId: '', traceId: null },
+  { description: 'stockmind call info' },
+);
 
 /** The verified caller for an action, or PERMISSION_DENIED / UNAUTHENTICATED. */
 export const callerFor = (ctx: HandlerContext, action: Action, scope: Scope = {}): Caller => {
   const info = ctx.values.get(callInfoKey);
-  if (info.claims === null) throw new AppError('UNAUTHENTICATED', 'authorization: Bearer <token> is required', { reason: 'UNAUTHENTICATED' });
+  if (info.claims === null)
+    throw new AppError('UNAUTHENTICATED', 'authorization: Bearer <token> is required', { reason: 'UNAUTHENTICATED' });
   const claims = info.claims;
   authorize(claims, action, scope);
   return {

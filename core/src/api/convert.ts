@@ -44,7 +44,8 @@ export const channelFromPb = (c: ChannelPb): Channel | null => CHANNEL_FROM_PB[c
 export const channelToPb = (c: Channel | null): ChannelPb => (c === null ? ChannelPb.UNSPECIFIED : ChannelPb[c]);
 
 /** int64 to number; anything beyond the safe range becomes NaN so validation names the field. */
-export const int64 = (v: bigint): number => (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER) ? Number.NaN : Number(v));
+export const int64 = (v: bigint): number =>
+  v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER) ? Number.NaN : Number(v);
 
 export const durationMs = (d: Duration | undefined): number | null =>
   d === undefined ? null : int64(d.seconds) * 1000 + Math.trunc(d.nanos / 1_000_000);
@@ -104,7 +105,8 @@ export const locationKindFromPb = (k: LocationKindPb): LocationKind | null => LO
 const tsOf = (d: Date) => timestampFromMs(d.getTime());
 
 /** An optional protobuf timestamp as a Date; out-of-range values become an invalid Date the checks name. */
-export const dateFromPb = (t: Timestamp | undefined): Date | null => (t === undefined ? null : new Date(int64(t.seconds) * 1000 + Math.trunc(t.nanos / 1e6)));
+export const dateFromPb = (t: Timestamp | undefined): Date | null =>
+  t === undefined ? null : new Date(int64(t.seconds) * 1000 + Math.trunc(t.nanos / 1e6));
 
 export const productToPb = (p: ProductRow): Product =>
   create(ProductSchema, {
@@ -127,7 +129,11 @@ export const locationToPb = (l: LocationRow): Location =>
   });
 
 export const movementResultToPb = (r: MovementResult): MovementResultPb =>
-  create(MovementResultSchema, { movementId: r.movementId, level: stockLevelToPb(r.level), baseQuantity: BigInt(r.baseQuantity) });
+  create(MovementResultSchema, {
+    movementId: r.movementId,
+    level: stockLevelToPb(r.level),
+    baseQuantity: BigInt(r.baseQuantity),
+  });
 
 const duration = (seconds: number) => create(DurationSchema, { seconds: BigInt(seconds) });
 const seconds = (d: Duration | undefined) => (d === undefined ? undefined : int64(d.seconds) + d.nanos / 1e9);
@@ -135,7 +141,12 @@ const seconds = (d: Duration | undefined) => (d === undefined ? undefined : int6
 /** The policy as sent, for the one zod schema to validate; unset fields stay unset and take defaults. */
 export const policyFromPb = (p: TenantPolicyPb | undefined): unknown => {
   if (p === undefined) return {};
-  const ttl = { ECOMMERCE: seconds(p.ecommerceTtl), MARKETPLACE: seconds(p.marketplaceTtl), B2B: seconds(p.b2bTtl), POS: seconds(p.posTtl) };
+  const ttl = {
+    ECOMMERCE: seconds(p.ecommerceTtl),
+    MARKETPLACE: seconds(p.marketplaceTtl),
+    B2B: seconds(p.b2bTtl),
+    POS: seconds(p.posTtl),
+  };
   const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   return defined({
     reservationTtlSeconds: defined(ttl),
@@ -144,7 +155,12 @@ export const policyFromPb = (p: TenantPolicyPb | undefined): unknown => {
     returnWindowDays: p.returnWindowDays,
     qualityCheckRequired: p.qualityCheckRequired,
     timeZone: p.timeZone,
-    replenishment: p.replenishment.map((r) => ({ sku: r.sku, locationId: r.locationId, reorderPoint: int64(r.reorderPoint), targetLevel: int64(r.targetLevel) })),
+    replenishment: p.replenishment.map((r) => ({
+      sku: r.sku,
+      locationId: r.locationId,
+      reorderPoint: int64(r.reorderPoint),
+      targetLevel: int64(r.targetLevel),
+    })),
   });
 };
 
@@ -160,6 +176,11 @@ export const policyToPb = (p: TenantPolicy): TenantPolicyPb =>
     qualityCheckRequired: p.qualityCheckRequired,
     timeZone: p.timeZone,
     replenishment: p.replenishment.map((r) =>
-      create(ReplenishmentThresholdSchema, { sku: r.sku, locationId: r.locationId, reorderPoint: BigInt(r.reorderPoint), targetLevel: BigInt(r.targetLevel) }),
+      create(ReplenishmentThresholdSchema, {
+        sku: r.sku,
+        locationId: r.locationId,
+        reorderPoint: BigInt(r.reorderPoint),
+        targetLevel: BigInt(r.targetLevel),
+      }),
     ),
   });

@@ -1,7 +1,11 @@
 // The one place where outcomes become Connect / gRPC status codes.
 import { Code, ConnectError } from '@connectrpc/connect';
 import { create } from '@bufbuild/protobuf';
-import { BadRequestSchema, BadRequest_FieldViolationSchema, ErrorInfoSchema } from '../../../gen/google/rpc/error_details_pb.js';
+import {
+  BadRequestSchema,
+  BadRequest_FieldViolationSchema,
+  ErrorInfoSchema,
+} from '../../../gen/google/rpc/error_details_pb.js';
 import { AppError } from '../app/errors.js';
 import { CancelledBeforeCommit, PoolBusy } from '../store/tx.js';
 import { ConcurrencyError } from '../store/eventStore.js';
@@ -25,8 +29,10 @@ const CODES: Record<ErrorCode, Code> = {
   INTERNAL: Code.Internal,
 };
 
-const errorInfo = (reason: string, metadata: Record<string, string> = {}) =>
-  ({ desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason, domain: ERROR_DOMAIN, metadata }) });
+const errorInfo = (reason: string, metadata: Record<string, string> = {}) => ({
+  desc: ErrorInfoSchema,
+  value: create(ErrorInfoSchema, { reason, domain: ERROR_DOMAIN, metadata }),
+});
 
 export const refusalToConnectError = (refusal: WorkflowRefusal): ConnectError => {
   if (refusal.reason === 'INSUFFICIENT_STOCK') {
@@ -34,22 +40,36 @@ export const refusalToConnectError = (refusal: WorkflowRefusal): ConnectError =>
       `not enough stock for sku "${refusal.sku}" at "${refusal.locationId}": requested ${refusal.requested}, available ${refusal.available}; nothing was applied`,
       Code.FailedPrecondition,
       undefined,
-      [errorInfo('INSUFFICIENT_STOCK', {
-        sku: refusal.sku,
-        location_id: refusal.locationId,
-        requested: String(refusal.requested),
-        available: String(refusal.available),
-      })],
+      [
+        errorInfo('INSUFFICIENT_STOCK', {
+          sku: refusal.sku,
+          location_id: refusal.locationId,
+          requested: String(refusal.requested),
+          available: String(refusal.available),
+        }),
+      ],
     );
   }
   const meta = { reservation_id: refusal.reservationId, status: refusal.status };
   switch (refusal.reason) {
     case 'RESERVATION_NOT_FOUND':
-      return new ConnectError(`reservation "${refusal.reservationId}" does not exist`, Code.NotFound, undefined, [errorInfo(refusal.reason, meta)]);
+      return new ConnectError(`reservation "${refusal.reservationId}" does not exist`, Code.NotFound, undefined, [
+        errorInfo(refusal.reason, meta),
+      ]);
     case 'RESERVATION_EXISTS':
-      return new ConnectError(`reservation "${refusal.reservationId}" already exists; use a new reservation_id`, Code.AlreadyExists, undefined, [errorInfo(refusal.reason, meta)]);
+      return new ConnectError(
+        `reservation "${refusal.reservationId}" already exists; use a new reservation_id`,
+        Code.AlreadyExists,
+        undefined,
+        [errorInfo(refusal.reason, meta)],
+      );
     case 'ORDER_REF_MISMATCH':
-      return new ConnectError(`reservation "${refusal.reservationId}" is already confirmed for another order_ref`, Code.AlreadyExists, undefined, [errorInfo(refusal.reason, meta)]);
+      return new ConnectError(
+        `reservation "${refusal.reservationId}" is already confirmed for another order_ref`,
+        Code.AlreadyExists,
+        undefined,
+        [errorInfo(refusal.reason, meta)],
+      );
     default:
       return new ConnectError(
         `reservation "${refusal.reservationId}" is ${refusal.status}: ${describe[refusal.reason]}`,
@@ -67,29 +87,49 @@ export const movementRefusalToConnectError = (r: MovementRefusal): ConnectError 
   const [message, meta]: [string, Record<string, string>] = (() => {
     switch (r.reason) {
       case 'NOT_ENOUGH_ON_HAND':
-        return [`only ${r.onHand} on hand for ${at}, cannot take ${r.requested}; count the shelf (ADJUSTMENT_KIND_CYCLE_COUNT) if it is wrong`, { requested: String(r.requested), on_hand: String(r.onHand) }];
+        return [
+          `only ${r.onHand} on hand for ${at}, cannot take ${r.requested}; count the shelf (ADJUSTMENT_KIND_CYCLE_COUNT) if it is wrong`,
+          { requested: String(r.requested), on_hand: String(r.onHand) },
+        ];
       case 'NOT_ENOUGH_QUARANTINED':
-        return [`only ${r.quarantined} in quarantine for ${at}, cannot check ${r.requested}`, { requested: String(r.requested), quarantined: String(r.quarantined) }];
+        return [
+          `only ${r.quarantined} in quarantine for ${at}, cannot check ${r.requested}`,
+          { requested: String(r.requested), quarantined: String(r.quarantined) },
+        ];
       case 'EXPECTATION_NOT_OPEN':
         return [`no open expectation "${r.expectationId}" for ${at}`, { expected_movement_id: r.expectationId }];
       case 'TRANSFER_NOT_IN_TRANSIT':
-        return [`transfer "${r.transferId}" is not in transit to "${r.locationId}" (already received?)`, { transfer_id: r.transferId }];
+        return [
+          `transfer "${r.transferId}" is not in transit to "${r.locationId}" (already received?)`,
+          { transfer_id: r.transferId },
+        ];
       case 'RECEIVED_MORE_THAN_DISPATCHED':
-        return [`transfer "${r.transferId}" dispatched ${r.dispatched}, cannot receive ${r.received}; record the surplus with ReceiveStock`, { transfer_id: r.transferId, dispatched: String(r.dispatched), received: String(r.received) }];
+        return [
+          `transfer "${r.transferId}" dispatched ${r.dispatched}, cannot receive ${r.received}; record the surplus with ReceiveStock`,
+          { transfer_id: r.transferId, dispatched: String(r.dispatched), received: String(r.received) },
+        ];
       case 'RETURN_WINDOW_CLOSED':
-        return [`sold at ${r.soldAt}: outside the return window of ${r.returnWindowDays} days; nothing was returned to stock`, { sold_at: r.soldAt, return_window_days: String(r.returnWindowDays) }];
+        return [
+          `sold at ${r.soldAt}: outside the return window of ${r.returnWindowDays} days; nothing was returned to stock`,
+          { sold_at: r.soldAt, return_window_days: String(r.returnWindowDays) },
+        ];
       default:
         return assertNeverRefusal(r);
     }
   })();
-  return new ConnectError(message, Code.FailedPrecondition, undefined, [errorInfo(r.reason, { sku: r.sku, location_id: r.locationId, ...meta })]);
+  return new ConnectError(message, Code.FailedPrecondition, undefined, [
+    errorInfo(r.reason, { sku: r.sku, location_id: r.locationId, ...meta }),
+  ]);
 };
 
 const assertNeverRefusal = (r: never): never => {
   throw new Error(`unmapped refusal ${JSON.stringify(r)}`);
 };
 
-const describe: Record<'RESERVATION_EXPIRED' | 'RESERVATION_NOT_CONFIRMED' | 'RESERVATION_FULFILLED' | 'RESERVATION_RELEASED', string> = {
+const describe: Record<
+  'RESERVATION_EXPIRED' | 'RESERVATION_NOT_CONFIRMED' | 'RESERVATION_FULFILLED' | 'RESERVATION_RELEASED',
+  string
+> = {
   RESERVATION_EXPIRED: 'it expired and its stock was released; place a new reservation',
   RESERVATION_NOT_CONFIRMED: 'confirm it before fulfilling it',
   RESERVATION_FULFILLED: 'the goods have shipped; record a return instead',
@@ -119,16 +159,36 @@ export const toConnectError = (err: unknown): ConnectError => {
     return new ConnectError(err.message, Code.Aborted, undefined, [errorInfo('LEDGER_BUSY')]);
   }
   if (isPgError(err, '55P03')) {
-    return new ConnectError('the stock item is busy (lock wait exceeded); nothing was applied, retry shortly', Code.Aborted, undefined, [errorInfo('LOCK_TIMEOUT')]);
+    return new ConnectError(
+      'the stock item is busy (lock wait exceeded); nothing was applied, retry shortly',
+      Code.Aborted,
+      undefined,
+      [errorInfo('LOCK_TIMEOUT')],
+    );
   }
   if (isPgError(err, '57014')) {
-    return new ConnectError('the command took too long and was cancelled; nothing was applied, retry shortly', Code.Aborted, undefined, [errorInfo('STATEMENT_TIMEOUT')]);
+    return new ConnectError(
+      'the command took too long and was cancelled; nothing was applied, retry shortly',
+      Code.Aborted,
+      undefined,
+      [errorInfo('STATEMENT_TIMEOUT')],
+    );
   }
   if (isPgError(err, '40001') || isPgError(err, '40P01') || err instanceof ConcurrencyError) {
-    return new ConnectError('the command collided with concurrent commands too often; nothing was applied, retry', Code.Aborted, undefined, [errorInfo('CONTENTION')]);
+    return new ConnectError(
+      'the command collided with concurrent commands too often; nothing was applied, retry',
+      Code.Aborted,
+      undefined,
+      [errorInfo('CONTENTION')],
+    );
   }
   if (isConnectionError(err)) {
-    return new ConnectError('the stock ledger is unavailable; nothing was applied, retry with the same id', Code.Unavailable, undefined, [errorInfo('LEDGER_UNAVAILABLE')]);
+    return new ConnectError(
+      'the stock ledger is unavailable; nothing was applied, retry with the same id',
+      Code.Unavailable,
+      undefined,
+      [errorInfo('LEDGER_UNAVAILABLE')],
+    );
   }
   return new ConnectError('internal error', Code.Internal);
 };

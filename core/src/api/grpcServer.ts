@@ -24,16 +24,21 @@ const toServiceError = (err: ConnectError, correlationId: string): Partial<grpc.
   const metadata = new grpc.Metadata();
   const details = err.details.flatMap((d) => ('desc' in d ? [anyPack(d.desc as DescMessage, d.value as never)] : []));
   if (details.length > 0) {
-    metadata.set('grpc-status-details-bin', Buffer.from(toBinary(StatusSchema, create(StatusSchema, { code: err.code, message: err.rawMessage, details }))));
+    metadata.set(
+      'grpc-status-details-bin',
+      Buffer.from(toBinary(StatusSchema, create(StatusSchema, { code: err.code, message: err.rawMessage, details }))),
+    );
   }
   if (correlationId !== '') metadata.set('correlation-id', correlationId);
   return { code: err.code as unknown as grpc.status, details: err.rawMessage, metadata };
 };
 
-const headersOf = (md: grpc.Metadata) => (name: string): string | null => {
-  const v = md.get(name)[0];
-  return v === undefined ? null : String(v);
-};
+const headersOf =
+  (md: grpc.Metadata) =>
+  (name: string): string | null => {
+    const v = md.get(name)[0];
+    return v === undefined ? null : String(v);
+  };
 
 export const startGrpcJsServer = async (o: {
   services: ServedService[];
@@ -46,10 +51,19 @@ export const startGrpcJsServer = async (o: {
   const shutdown = new AbortController();
 
   /** The HandlerContext the Connect handlers expect, with the caller verified; aborted on cancel or deadline. */
-  const contextFor = async (service: ServedService, method: DescMethod, call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>) => {
+  const contextFor = async (
+    service: ServedService,
+    method: DescMethod,
+    call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
+  ) => {
     const info = await callInfoFrom(headersOf(call.metadata), o.verify, service.protected);
     const deadline = call.getDeadline();
-    const timeoutMs = deadline instanceof Date ? deadline.getTime() - Date.now() : Number.isFinite(deadline) ? Number(deadline) - Date.now() : undefined;
+    const timeoutMs =
+      deadline instanceof Date
+        ? deadline.getTime() - Date.now()
+        : Number.isFinite(deadline)
+          ? Number(deadline) - Date.now()
+          : undefined;
     const ctx = createHandlerContext({
       service: service.service,
       method,
@@ -72,11 +86,15 @@ export const startGrpcJsServer = async (o: {
       const name = `${s.service.name}/${method.name}`;
       const fail = (err: unknown, correlationId: string, started: number) => {
         const mapped = toConnectError(err);
-        if (mapped.code === Code.Internal) o.log.error({ method: name, err, ms: +(performance.now() - started).toFixed(2) }, 'call failed');
+        if (mapped.code === Code.Internal)
+          o.log.error({ method: name, err, ms: +(performance.now() - started).toFixed(2) }, 'call failed');
         return toServiceError(mapped, correlationId);
       };
       if (method.methodKind === 'unary') {
-        handlers[method.localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        handlers[method.localName] = (
+          call: grpc.ServerUnaryCall<unknown, unknown>,
+          callback: grpc.sendUnaryData<unknown>,
+        ) => {
           const started = performance.now();
           let correlationId = '';
           void (async () => {

@@ -11,7 +11,8 @@ import type { Inventory } from '../app/inventory.js';
 import type { MovementView } from '../app/history.js';
 
 /** Microseconds since the epoch, as the ledger keeps them; out-of-range seconds become NaN for the checks to name. */
-const usFromPb = (t: Timestamp | undefined): number | null => (t === undefined ? null : int64(t.seconds) * 1_000_000 + Math.trunc(t.nanos / 1000));
+const usFromPb = (t: Timestamp | undefined): number | null =>
+  t === undefined ? null : int64(t.seconds) * 1_000_000 + Math.trunc(t.nanos / 1000);
 
 const usToPb = (us: number): Timestamp => {
   const seconds = Math.floor(us / 1_000_000);
@@ -43,14 +44,22 @@ export const historyHandlers = (inventory: Inventory): Partial<ServiceImpl<typeo
   async listMovements(req, ctx) {
     const caller = callerFor(ctx, 'audit', { locations: [req.locationId] });
     const page = await inventory.history.movements(caller, {
-      sku: req.sku, locationId: req.locationId, channel: channelFromPb(req.channel), operator: req.operator,
-      fromUs: usFromPb(req.from), toUs: usFromPb(req.to), pageSize: req.pageSize, pageToken: req.pageToken,
+      sku: req.sku,
+      locationId: req.locationId,
+      channel: channelFromPb(req.channel),
+      operator: req.operator,
+      fromUs: usFromPb(req.from),
+      toUs: usFromPb(req.to),
+      pageSize: req.pageSize,
+      pageToken: req.pageToken,
     });
     return { movements: page.movements.map(movementToPb), nextPageToken: page.next };
   },
   async getStockAt(req, ctx) {
     const keys = req.keys.map((k) => ({ sku: k.sku, locationId: k.locationId }));
-    const caller = callerFor(ctx, 'audit', { locations: keys.length > 0 ? keys.map((k) => k.locationId) : [req.locationId] });
+    const caller = callerFor(ctx, 'audit', {
+      locations: keys.length > 0 ? keys.map((k) => k.locationId) : [req.locationId],
+    });
     const atUs = usFromPb(req.at);
     const basis = req.basis === TimeBasis.OCCURRED ? 'OCCURRED' : 'RECORDED';
     const levels = await inventory.history.stockAt(caller, { keys, locationId: req.locationId, atUs, basis });

@@ -20,70 +20,94 @@ const unwrap = <T>(outcome: Outcome<T>): T => {
 export type RouteDeps = { inventory: Inventory; hub: StockWatchHub; policies: PolicySource };
 
 /** The InventoryService handlers, served by the Connect router and by the grpc-js server alike. */
-export const inventoryImpl = ({ inventory, hub, policies }: RouteDeps): Partial<ServiceImpl<typeof InventoryService>> => ({
-    ...catalogHandlers(inventory),
-    ...movementHandlers(inventory),
-    ...policyHandlers(inventory),
-    ...historyHandlers(inventory),
-    async reserveStock(req, ctx) {
-      const input = {
-        reservationId: req.reservationId,
-        channel: channelFromPb(req.channel),
-        lines: req.lines.map((l) => ({ sku: l.sku, locationId: l.locationId, quantity: int64(l.quantity), unit: l.unit })),
-        ttlMs: durationMs(req.ttl),
-        orderRef: req.orderRef,
-      };
-      const caller = callerFor(ctx, 'reserve', { channel: input.channel, locations: input.lines.map((l) => l.locationId) });
-      return { reservation: reservationToPb(unwrap(await inventory.reserve(caller, input))) };
-    },
-    async confirmReservation(req, ctx) {
-      const out = await inventory.confirm(callerFor(ctx, 'transition'), req.reservationId, req.orderRef);
-      return { reservation: reservationToPb(unwrap(out)) };
-    },
-    async fulfilReservation(req, ctx) {
-      const out = await inventory.fulfil(callerFor(ctx, 'transition'), req.reservationId, req.shipmentRef);
-      return { reservation: reservationToPb(unwrap(out)) };
-    },
-    async releaseStock(req, ctx) {
-      const out = await inventory.release(callerFor(ctx, 'transition'), req.reservationId, req.reason);
-      return { reservation: reservationToPb(unwrap(out)) };
-    },
-    async getReservation(req, ctx) {
-      return { reservation: reservationToPb(await inventory.getReservation(callerFor(ctx, 'read'), req.reservationId)) };
-    },
-    async receiveStock(req, ctx) {
-      const input = {
-        movementId: req.movementId,
-        sku: req.sku,
-        locationId: req.locationId,
-        quantity: int64(req.quantity),
-        unit: req.unit,
-        reference: req.reference,
-        channel: channelFromPb(req.channel),
-        expectedMovementId: req.expectedMovementId,
-      };
-      const caller = callerFor(ctx, 'receive', { locations: [input.locationId] });
-      const result = await inventory.receive(caller, input);
-      return { movementId: result.movementId, level: stockLevelToPb(result.level), baseQuantity: BigInt(result.baseQuantity) };
-    },
-    async queryStock(req, ctx) {
-      const keys = req.keys.map((k) => ({ sku: k.sku, locationId: k.locationId }));
-      const caller = callerFor(ctx, 'read', { locations: keys.map((k) => k.locationId) });
-      const consistency = req.consistency === Consistency.STRONG ? 'STRONG' : 'EVENTUAL';
-      const levels = await inventory.queryStock(caller, keys, consistency);
-      return { levels: levels.map(stockLevelToPb) };
-    },
-    async *watchStock(req, ctx) {
-      const keys = req.keys.map((k) => ({ sku: k.sku, locationId: k.locationId }));
-      const filter = keys.length > 0 ? { keys } : { locationId: req.locationId };
-      const caller = callerFor(ctx, 'read', { locations: keys.length > 0 ? keys.map((k) => k.locationId) : [req.locationId] });
-      // A stream's errors surface after its response started, past the interceptors: map them here.
-      try {
-        for await (const update of watchStock({ hub, inventory, policies }, caller, filter, req.sendCurrent, ctx.signal)) {
-          yield { level: stockLevelToPb(update.level), eventId: update.eventId };
-        }
-      } catch (err) {
-        throw toConnectError(err);
+export const inventoryImpl = ({
+  inventory,
+  hub,
+  policies,
+}: RouteDeps): Partial<ServiceImpl<typeof InventoryService>> => ({
+  ...catalogHandlers(inventory),
+  ...movementHandlers(inventory),
+  ...policyHandlers(inventory),
+  ...historyHandlers(inventory),
+  async reserveStock(req, ctx) {
+    const input = {
+      reservationId: req.reservationId,
+      channel: channelFromPb(req.channel),
+      lines: req.lines.map((l) => ({
+        sku: l.sku,
+        locationId: l.locationId,
+        quantity: int64(l.quantity),
+        unit: l.unit,
+      })),
+      ttlMs: durationMs(req.ttl),
+      orderRef: req.orderRef,
+    };
+    const caller = callerFor(ctx, 'reserve', {
+      channel: input.channel,
+      locations: input.lines.map((l) => l.locationId),
+    });
+    return { reservation: reservationToPb(unwrap(await inventory.reserve(caller, input))) };
+  },
+  async confirmReservation(req, ctx) {
+    const out = await inventory.confirm(callerFor(ctx, 'transition'), req.reservationId, req.orderRef);
+    return { reservation: reservationToPb(unwrap(out)) };
+  },
+  async fulfilReservation(req, ctx) {
+    const out = await inventory.fulfil(callerFor(ctx, 'transition'), req.reservationId, req.shipmentRef);
+    return { reservation: reservationToPb(unwrap(out)) };
+  },
+  async releaseStock(req, ctx) {
+    const out = await inventory.release(callerFor(ctx, 'transition'), req.reservationId, req.reason);
+    return { reservation: reservationToPb(unwrap(out)) };
+  },
+  async getReservation(req, ctx) {
+    return { reservation: reservationToPb(await inventory.getReservation(callerFor(ctx, 'read'), req.reservationId)) };
+  },
+  async receiveStock(req, ctx) {
+    const input = {
+      movementId: req.movementId,
+      sku: req.sku,
+      locationId: req.locationId,
+      quantity: int64(req.quantity),
+      unit: req.unit,
+      reference: req.reference,
+      channel: channelFromPb(req.channel),
+      expectedMovementId: req.expectedMovementId,
+    };
+    const caller = callerFor(ctx, 'receive', { locations: [input.locationId] });
+    const result = await inventory.receive(caller, input);
+    return {
+      movementId: result.movementId,
+      level: stockLevelToPb(result.level),
+      baseQuantity: BigInt(result.baseQuantity),
+    };
+  },
+  async queryStock(req, ctx) {
+    const keys = req.keys.map((k) => ({ sku: k.sku, locationId: k.locationId }));
+    const caller = callerFor(ctx, 'read', { locations: keys.map((k) => k.locationId) });
+    const consistency = req.consistency === Consistency.STRONG ? 'STRONG' : 'EVENTUAL';
+    const levels = await inventory.queryStock(caller, keys, consistency);
+    return { levels: levels.map(stockLevelToPb) };
+  },
+  async *watchStock(req, ctx) {
+    const keys = req.keys.map((k) => ({ sku: k.sku, locationId: k.locationId }));
+    const filter = keys.length > 0 ? { keys } : { locationId: req.locationId };
+    const caller = callerFor(ctx, 'read', {
+      locations: keys.length > 0 ? keys.map((k) => k.locationId) : [req.locationId],
+    });
+    // A stream's errors surface after its response started, past the interceptors: map them here.
+    try {
+      for await (const update of watchStock(
+        { hub, inventory, policies },
+        caller,
+        filter,
+        req.sendCurrent,
+        ctx.signal,
+      )) {
+        yield { level: stockLevelToPb(update.level), eventId: update.eventId };
       }
-    },
-  });
+    } catch (err) {
+      throw toConnectError(err);
+    }
+  },
+});

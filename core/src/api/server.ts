@@ -5,7 +5,10 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import type { Logger } from 'pino';
 
-type Handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
+type Handler = (
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+) => void;
 
 export type RunningServer = { port: number; close(graceMs?: number): Promise<void> };
 
@@ -19,7 +22,9 @@ const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n');
  */
 const specEncode = (message: string): string =>
   Array.from(Buffer.from(message, 'utf8'))
-    .map((b) => (b < 0x20 || b > 0x7e || b === 0x25 ? `%${b.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(b)))
+    .map((b) =>
+      b < 0x20 || b > 0x7e || b === 0x25 ? `%${b.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(b),
+    )
     .join('');
 
 const fixGrpcMessage = (headers: unknown): void => {
@@ -48,7 +53,12 @@ const withSpecGrpcMessages = (handler: Handler) => (req: http2.Http2ServerReques
   handler(req, res);
 };
 
-export const startServer = async (o: { handler: Handler; host: string; port: number; log: Logger }): Promise<RunningServer> => {
+export const startServer = async (o: {
+  handler: Handler;
+  host: string;
+  port: number;
+  log: Logger;
+}): Promise<RunningServer> => {
   const h1 = http.createServer(o.handler as http.RequestListener);
   h1.keepAliveTimeout = 65_000;
   // h1 never listens itself (sockets are handed to it), and Node starts its

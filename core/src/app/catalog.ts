@@ -2,7 +2,15 @@
 // converting a quantity in any unit to base units, and knowing the location tree.
 import { AppError } from './errors.js';
 import { Checker, LIMITS } from './validation.js';
-import { listProducts, lockTree, hasStock, readLocations, readProducts, upsertProduct, writeLocation } from '../store/catalog.js';
+import {
+  listProducts,
+  lockTree,
+  hasStock,
+  readLocations,
+  readProducts,
+  upsertProduct,
+  writeLocation,
+} from '../store/catalog.js';
 import { inTransaction } from '../store/tx.js';
 import type pg from 'pg';
 import type { Caller } from './inventory.js';
@@ -12,7 +20,13 @@ export type ProductInput = { sku: string; name: string; baseUnit: string; units:
 export type LocationInput = { locationId: string; name: string; kind: LocationKind | null; parentId: string };
 
 /** A quantity as a command sent it, with the request fields to name when it is wrong. */
-export type QuantityInput = { sku: string; locationId: string; quantity: number; unit: string; fields: { sku: string; locationId: string; quantity: string; unit: string } };
+export type QuantityInput = {
+  sku: string;
+  locationId: string;
+  quantity: number;
+  unit: string;
+  fields: { sku: string; locationId: string; quantity: string; unit: string };
+};
 
 const CACHE_MS = 5_000;
 const MAX_CACHED_PRODUCTS = 200_000;
@@ -23,14 +37,17 @@ const checkProduct = (p: ProductInput): void => {
   c.key('sku', p.sku);
   if (p.name.trim() === '') c.add('name', 'required');
   c.text('name', p.name);
-  if (!UNIT_NAME.test(p.baseUnit)) c.add('base_unit', 'required: 1-32 letters, digits, spaces, dots, dashes or underscores (e.g. "unit", "kg")');
+  if (!UNIT_NAME.test(p.baseUnit))
+    c.add('base_unit', 'required: 1-32 letters, digits, spaces, dots, dashes or underscores (e.g. "unit", "kg")');
   if (p.units.length > 20) c.add('units', 'at most 20 packaging units');
   const names = new Set([p.baseUnit]);
   p.units.forEach((u, i) => {
-    if (!UNIT_NAME.test(u.name)) c.add(`units[${i}].name`, 'required: 1-32 letters, digits, spaces, dots, dashes or underscores');
+    if (!UNIT_NAME.test(u.name))
+      c.add(`units[${i}].name`, 'required: 1-32 letters, digits, spaces, dots, dashes or underscores');
     else if (names.has(u.name)) c.add(`units[${i}].name`, `"${u.name}" is already the base unit or an earlier unit`);
     names.add(u.name);
-    if (!Number.isSafeInteger(u.baseUnits) || u.baseUnits < 2) c.add(`units[${i}].base_units`, 'must be a whole number of base units, at least 2 (e.g. box = 12)');
+    if (!Number.isSafeInteger(u.baseUnits) || u.baseUnits < 2)
+      c.add(`units[${i}].base_units`, 'must be a whole number of base units, at least 2 (e.g. box = 12)');
     else if (u.baseUnits > LIMITS.maxQuantity) c.add(`units[${i}].base_units`, `at most ${LIMITS.maxQuantity}`);
   });
   c.done();
@@ -116,33 +133,54 @@ export const createCatalog = (deps: { pool: pg.Pool; readPool?: pg.Pool; now?: (
    * → INVALID_ARGUMENT naming the field; unknown SKU or location → NOT_FOUND; a region → INVALID_ARGUMENT.
    */
   const toBase = async (tenantId: string, items: QuantityInput[]): Promise<number[]> => {
-    const found = await productsFor(tenantId, items.map((i) => i.sku));
+    const found = await productsFor(
+      tenantId,
+      items.map((i) => i.sku),
+    );
     let t = await tree(tenantId);
     if (items.some((i) => !t.byId.has(i.locationId))) t = await tree(tenantId, true);
     const unknownSku = items.find((i) => !found.has(i.sku));
     if (unknownSku !== undefined) {
-      throw new AppError('NOT_FOUND', `product "${unknownSku.sku}" is not in the catalog (${unknownSku.fields.sku}); register it with UpsertProduct`, {
-        reason: 'PRODUCT_NOT_FOUND', metadata: { sku: unknownSku.sku },
-      });
+      throw new AppError(
+        'NOT_FOUND',
+        `product "${unknownSku.sku}" is not in the catalog (${unknownSku.fields.sku}); register it with UpsertProduct`,
+        {
+          reason: 'PRODUCT_NOT_FOUND',
+          metadata: { sku: unknownSku.sku },
+        },
+      );
     }
     const unknownLocation = items.find((i) => !t.byId.has(i.locationId));
     if (unknownLocation !== undefined) {
-      throw new AppError('NOT_FOUND', `location "${unknownLocation.locationId}" does not exist (${unknownLocation.fields.locationId}); register it with UpsertLocation`, {
-        reason: 'LOCATION_NOT_FOUND', metadata: { location_id: unknownLocation.locationId },
-      });
+      throw new AppError(
+        'NOT_FOUND',
+        `location "${unknownLocation.locationId}" does not exist (${unknownLocation.fields.locationId}); register it with UpsertLocation`,
+        {
+          reason: 'LOCATION_NOT_FOUND',
+          metadata: { location_id: unknownLocation.locationId },
+        },
+      );
     }
     const c = new Checker();
     const base = items.map((i) => {
-      if (t.byId.get(i.locationId)?.kind === 'REGION') c.add(i.fields.locationId, `"${i.locationId}" is a region; stock is held at its warehouses and stores`);
+      if (t.byId.get(i.locationId)?.kind === 'REGION')
+        c.add(i.fields.locationId, `"${i.locationId}" is a region; stock is held at its warehouses and stores`);
       const product = found.get(i.sku) as ProductRow;
       const factor = unitFactor(product, i.unit);
       if (factor === null) {
         const known = [product.baseUnit, ...product.units.map((u) => u.name)].map((n) => `"${n}"`).join(', ');
-        c.add(i.fields.unit, `unknown unit "${i.unit.slice(0, 32)}" for "${i.sku}"; use ${known} (empty = ${product.baseUnit})`);
+        c.add(
+          i.fields.unit,
+          `unknown unit "${i.unit.slice(0, 32)}" for "${i.sku}"; use ${known} (empty = ${product.baseUnit})`,
+        );
         return 0;
       }
       const q = i.quantity * factor;
-      if (q > LIMITS.maxQuantity) c.add(i.fields.quantity, `${i.quantity} ${i.unit} is ${q} ${product.baseUnit}, more than the limit of ${LIMITS.maxQuantity}`);
+      if (q > LIMITS.maxQuantity)
+        c.add(
+          i.fields.quantity,
+          `${i.quantity} ${i.unit} is ${q} ${product.baseUnit}, more than the limit of ${LIMITS.maxQuantity}`,
+        );
       return q;
     });
     c.done();
@@ -161,11 +199,19 @@ export const createCatalog = (deps: { pool: pg.Pool; readPool?: pg.Pool; now?: (
     c.key('sku', sku);
     c.done();
     const row = (await readProducts(readPool, caller.tenantId, [sku])).get(sku);
-    if (row === undefined) throw new AppError('NOT_FOUND', `product "${sku}" is not in the catalog`, { reason: 'PRODUCT_NOT_FOUND', metadata: { sku } });
+    if (row === undefined)
+      throw new AppError('NOT_FOUND', `product "${sku}" is not in the catalog`, {
+        reason: 'PRODUCT_NOT_FOUND',
+        metadata: { sku },
+      });
     return row;
   };
 
-  const pageOfProducts = async (caller: Caller, pageSize: number, pageToken: string): Promise<{ products: ProductRow[]; next: string }> => {
+  const pageOfProducts = async (
+    caller: Caller,
+    pageSize: number,
+    pageToken: string,
+  ): Promise<{ products: ProductRow[]; next: string }> => {
     const c = new Checker();
     if (!(pageSize >= 0 && pageSize <= 500)) c.add('page_size', 'between 1 and 500 (0 = 100)');
     let after = '';
@@ -181,7 +227,10 @@ export const createCatalog = (deps: { pool: pg.Pool; readPool?: pg.Pool; now?: (
     const rows = await listProducts(readPool, caller.tenantId, after, limit + 1);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    const next = rows.length > limit && last !== undefined ? Buffer.from(JSON.stringify({ after: last.sku })).toString('base64url') : '';
+    const next =
+      rows.length > limit && last !== undefined
+        ? Buffer.from(JSON.stringify({ after: last.sku })).toString('base64url')
+        : '';
     return { products: page, next };
   };
 
@@ -190,7 +239,8 @@ export const createCatalog = (deps: { pool: pg.Pool; readPool?: pg.Pool; now?: (
     c.key('location_id', input.locationId);
     if (input.name.trim() === '') c.add('name', 'required');
     c.text('name', input.name);
-    if (input.kind === null) c.add('kind', 'required: LOCATION_KIND_WAREHOUSE, LOCATION_KIND_STORE or LOCATION_KIND_REGION');
+    if (input.kind === null)
+      c.add('kind', 'required: LOCATION_KIND_WAREHOUSE, LOCATION_KIND_STORE or LOCATION_KIND_REGION');
     if (input.parentId !== '') c.key('parent_id', input.parentId);
     if (input.parentId === input.locationId) c.add('parent_id', 'a location cannot be its own parent');
     c.done();
@@ -202,14 +252,26 @@ export const createCatalog = (deps: { pool: pg.Pool; readPool?: pg.Pool; now?: (
       if (input.parentId !== '') {
         const parent = t.byId.get(input.parentId);
         if (parent === undefined) v.add('parent_id', `"${input.parentId}" does not exist; register the region first`);
-        else if (parent.kind !== 'REGION') v.add('parent_id', `"${input.parentId}" is a ${parent.kind.toLowerCase()}; only regions have children`);
-        else if (idsUnder(t, input.locationId).has(input.parentId)) v.add('parent_id', `"${input.parentId}" is below "${input.locationId}": that would make a cycle`);
+        else if (parent.kind !== 'REGION')
+          v.add('parent_id', `"${input.parentId}" is a ${parent.kind.toLowerCase()}; only regions have children`);
+        else if (idsUnder(t, input.locationId).has(input.parentId))
+          v.add('parent_id', `"${input.parentId}" is below "${input.locationId}": that would make a cycle`);
       }
       const existing = t.byId.get(input.locationId);
-      if (existing !== undefined && existing.kind === 'REGION' && kind !== 'REGION' && (t.children.get(input.locationId) ?? []).length > 0) {
+      if (
+        existing !== undefined &&
+        existing.kind === 'REGION' &&
+        kind !== 'REGION' &&
+        (t.children.get(input.locationId) ?? []).length > 0
+      ) {
         v.add('kind', `"${input.locationId}" is a region with locations below it; move them first`);
       }
-      if (kind === 'REGION' && existing !== undefined && existing.kind !== 'REGION' && (await hasStock(client, caller.tenantId, input.locationId))) {
+      if (
+        kind === 'REGION' &&
+        existing !== undefined &&
+        existing.kind !== 'REGION' &&
+        (await hasStock(client, caller.tenantId, input.locationId))
+      ) {
         v.add('kind', `"${input.locationId}" holds stock; a region cannot`);
       }
       v.done();
@@ -222,7 +284,11 @@ export const createCatalog = (deps: { pool: pg.Pool; readPool?: pg.Pool; now?: (
   const listLocations = async (caller: Caller, rootId: string): Promise<LocationRow[]> => {
     const t = buildTree(await readLocations(readPool, caller.tenantId));
     if (rootId === '') return [...t.byId.values()];
-    if (!t.byId.has(rootId)) throw new AppError('NOT_FOUND', `location "${rootId}" does not exist`, { reason: 'LOCATION_NOT_FOUND', metadata: { location_id: rootId } });
+    if (!t.byId.has(rootId))
+      throw new AppError('NOT_FOUND', `location "${rootId}" does not exist`, {
+        reason: 'LOCATION_NOT_FOUND',
+        metadata: { location_id: rootId },
+      });
     const under = idsUnder(t, rootId);
     return [...t.byId.values()].filter((l) => under.has(l.locationId));
   };

@@ -25,8 +25,7 @@ export class AppError extends Error {
 }
 
 export const invalidArgument = (violations: FieldViolation[]): AppError =>
-  new AppError(
-    'INVALID_ARGUMENT',
-    violations.map((v) => `${v.field}: ${v.description}`).join('; '),
-    { reason: 'INVALID_ARGUMENT', violations },
-  );
+  new AppError('INVALID_ARGUMENT', violations.map((v) => `${v.field}: ${v.description}`).join('; '), {
+    reason: 'INVALID_ARGUMENT',
+    violations,
+  });

@@ -3,7 +3,17 @@
 // loop (and several at once) and race confirm against expiry at the deadline.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startExpiryLoop } from './expiry.js';
-import { accepted, caller, eventually, probes, receiveInput, reserveInput, sleep, startApp, levelsOf as stockLevels } from '../../../test/support/app.js';
+import {
+  accepted,
+  caller,
+  eventually,
+  probes,
+  receiveInput,
+  reserveInput,
+  sleep,
+  startApp,
+  levelsOf as stockLevels,
+} from '../../../test/support/app.js';
 import type { ExpiryLoop } from './expiry.js';
 import { registerCatalog } from '../../../test/support/catalog.js';
 import type { AppHarness } from '../../../test/support/app.js';
@@ -34,7 +44,9 @@ afterAll(async () => {
 const levelsOf = (tenant: string, sku: string) => stockLevels(app.inventory, tenant, sku);
 
 const dueRows = async (tenant: string): Promise<number> =>
-  Number((await app.db.pool.query('select count(*) as n from reservation_expiry where tenant_id = $1', [tenant])).rows[0].n);
+  Number(
+    (await app.db.pool.query('select count(*) as n from reservation_expiry where tenant_id = $1', [tenant])).rows[0].n,
+  );
 
 const startLoop = (): ExpiryLoop => {
   const loop = startExpiryLoop(app.inventory, 100, app.log);
@@ -78,7 +90,11 @@ describe('expiry loop', () => {
     for (const sku of skus) await app.inventory.receive(me, receiveInput(`mv-${sku}`, sku, 'wh-1', 40));
     const ids = Array.from({ length: 60 }, (_, i) => `res-3x-${i}`);
     await Promise.all(
-      ids.map(async (id, i) => accepted(await app.inventory.reserve(me, reserveInput(id, [[skus[i % 3] as string, 'wh-1', 1]], { ttlMs: 300 })))),
+      ids.map(async (id, i) =>
+        accepted(
+          await app.inventory.reserve(me, reserveInput(id, [[skus[i % 3] as string, 'wh-1', 1]], { ttlMs: 300 })),
+        ),
+      ),
     );
     const warn = vi.spyOn(app.log, 'warn');
     const error = vi.spyOn(app.log, 'error');
@@ -129,7 +145,9 @@ describe('confirm racing expiry at the deadline', () => {
     for (let i = 0; i < n; i++) await app.inventory.receive(me, receiveInput(`mv-race-${i}`, sku(i), 'wh-1', 5));
     const placed: ReservationView[] = [];
     for (let i = 0; i < n; i++) {
-      placed.push(accepted(await app.inventory.reserve(me, reserveInput(`res-race-${i}`, [[sku(i), 'wh-1', 2]], { ttlMs: 700 }))));
+      placed.push(
+        accepted(await app.inventory.reserve(me, reserveInput(`res-race-${i}`, [[sku(i), 'wh-1', 2]], { ttlMs: 700 }))),
+      );
     }
 
     // Fire confirm and expireNextDue together around each deadline, from a few ms early to a few ms late.
@@ -138,10 +156,16 @@ describe('confirm racing expiry at the deadline', () => {
         (r, i) =>
           new Promise<Outcome<ReservationView>>((resolve, reject) => {
             const at = Date.parse(r.expiresAt) + ((i % 15) - 11) * 5;
-            setTimeout(() => {
-              const confirm = app.inventory.confirm(me, r.reservationId, '');
-              Promise.all([confirm, app.inventory.expireNextDue('test:race', `race-${i}`)]).then(([c]) => resolve(c), reject);
-            }, Math.max(0, at - Date.now()));
+            setTimeout(
+              () => {
+                const confirm = app.inventory.confirm(me, r.reservationId, '');
+                Promise.all([confirm, app.inventory.expireNextDue('test:race', `race-${i}`)]).then(
+                  ([c]) => resolve(c),
+                  reject,
+                );
+              },
+              Math.max(0, at - Date.now()),
+            );
           }),
       ),
     );

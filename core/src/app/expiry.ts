@@ -6,7 +6,12 @@ import type { Inventory } from './inventory.js';
 
 export type ExpiryLoop = { stop(): Promise<void> };
 
-export const startExpiryLoop = (inventory: Inventory, intervalMs: number, log: Logger, maxPerPass = 500): ExpiryLoop => {
+export const startExpiryLoop = (
+  inventory: Inventory,
+  intervalMs: number,
+  log: Logger,
+  maxPerPass = 500,
+): ExpiryLoop => {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let current: Promise<void> = Promise.resolve();
@@ -14,7 +19,8 @@ export const startExpiryLoop = (inventory: Inventory, intervalMs: number, log: L
   const pass = async () => {
     let expired = 0;
     try {
-      while (!stopped && expired < maxPerPass && (await inventory.expireNextDue('system:expiry', randomUUID()))) expired++;
+      while (!stopped && expired < maxPerPass && (await inventory.expireNextDue('system:expiry', randomUUID())))
+        expired++;
       if (expired > 0) log.info({ expired }, 'reservations expired');
     } catch (err) {
       log.warn({ err }, 'expiry pass failed; retrying on the next tick');

@@ -59,7 +59,8 @@ export type StockAtQuery = { keys: StockKeyInput[]; locationId: string; atUs: nu
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
-const encodeCursor = (c: Cursor): string => Buffer.from(JSON.stringify({ r: c.recordedUs, p: c.position })).toString('base64url');
+const encodeCursor = (c: Cursor): string =>
+  Buffer.from(JSON.stringify({ r: c.recordedUs, p: c.position })).toString('base64url');
 
 const decodeCursor = (token: string): Cursor | null => {
   try {
@@ -78,12 +79,14 @@ const checkMovements = (q: MovementsQuery): Cursor | null => {
   if (q.sku !== '') c.key('sku', q.sku);
   if (q.locationId !== '') c.key('location_id', q.locationId);
   c.text('operator', q.operator);
-  if (!(Number.isSafeInteger(q.pageSize) && q.pageSize >= 0 && q.pageSize <= 500)) c.add('page_size', 'between 1 and 500 (0 = 100)');
+  if (!(Number.isSafeInteger(q.pageSize) && q.pageSize >= 0 && q.pageSize <= 500))
+    c.add('page_size', 'between 1 and 500 (0 = 100)');
   if (q.fromUs !== null && !isInstant(q.fromUs)) c.add('from', 'not a valid instant');
   if (q.toUs !== null && !isInstant(q.toUs)) c.add('to', 'not a valid instant');
   if (q.fromUs !== null && q.toUs !== null && q.toUs <= q.fromUs) c.add('to', 'must be later than from');
   const after = q.pageToken === '' ? null : decodeCursor(q.pageToken);
-  if (q.pageToken !== '' && after === null) c.add('page_token', 'not a token this service issued; send the next_page_token of the previous page');
+  if (q.pageToken !== '' && after === null)
+    c.add('page_token', 'not a token this service issued; send the next_page_token of the previous page');
   c.done();
   return after;
 };
@@ -107,13 +110,24 @@ const checkStockAt = (q: StockAtQuery, nowUs: number): number => {
 
 const tooMany = (n: number, field: string) =>
   new AppError('INVALID_ARGUMENT', `the request covers ${n} stock items; at most ${LIMITS.maxExpandedKeys} per call`, {
-    reason: 'INVALID_ARGUMENT', violations: [{ field, description: `covers at most ${LIMITS.maxExpandedKeys} stock items per call; send keys or a smaller location` }],
+    reason: 'INVALID_ARGUMENT',
+    violations: [
+      {
+        field,
+        description: `covers at most ${LIMITS.maxExpandedKeys} stock items per call; send keys or a smaller location`,
+      },
+    ],
   });
 
 /** Levels from a stored `levelsAfter`, or null when the item had not moved yet. */
 const levelsOf = (v: unknown): Levels | null => (v === null || v === undefined ? null : (v as Levels));
 
-export const createHistory = (deps: { pool: pg.Pool; policies: PolicySource; catalog: Catalog; nowUs?: () => number }) => {
+export const createHistory = (deps: {
+  pool: pg.Pool;
+  policies: PolicySource;
+  catalog: Catalog;
+  nowUs?: () => number;
+}) => {
   const { pool, policies, catalog } = deps;
   const nowUs = deps.nowUs ?? (() => Date.now() * 1000);
 
@@ -149,27 +163,50 @@ export const createHistory = (deps: { pool: pg.Pool; policies: PolicySource; cat
     let locationIds: string[] | null = null;
     if (q.locationId !== '') {
       const tree = await catalog.treeForRead(caller.tenantId).catch(() => null);
-      locationIds = tree?.byId.get(q.locationId)?.kind === 'REGION' ? stockLocationsUnder(tree, q.locationId) : [q.locationId];
+      locationIds =
+        tree?.byId.get(q.locationId)?.kind === 'REGION' ? stockLocationsUnder(tree, q.locationId) : [q.locationId];
     }
     const { policy } = await policies.get(caller.tenantId, 'read');
-    const rows = await listMovements(pool, caller.tenantId, {
-      sku: q.sku === '' ? null : q.sku, locationIds, channel: q.channel, operator: q.operator === '' ? null : q.operator,
-      fromUs: q.fromUs, toUs: q.toUs, after,
-    }, limit + 1);
+    const rows = await listMovements(
+      pool,
+      caller.tenantId,
+      {
+        sku: q.sku === '' ? null : q.sku,
+        locationIds,
+        channel: q.channel,
+        operator: q.operator === '' ? null : q.operator,
+        fromUs: q.fromUs,
+        toUs: q.toUs,
+        after,
+      },
+      limit + 1,
+    );
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    const next = rows.length > limit && last !== undefined ? encodeCursor({ recordedUs: last.recordedUs, position: last.position }) : '';
+    const next =
+      rows.length > limit && last !== undefined
+        ? encodeCursor({ recordedUs: last.recordedUs, position: last.position })
+        : '';
     return { movements: page.map((r) => movementView(r, policy)), next };
   };
 
   /** Per stock item: levels and version at the instant, by the basis asked for. */
-  const itemLevels = async (caller: Caller, keys: StockKeyInput[], atUs: number, basis: TimeBasis): Promise<{ levels: Levels | null; version: number }[]> => {
+  const itemLevels = async (
+    caller: Caller,
+    keys: StockKeyInput[],
+    atUs: number,
+    basis: TimeBasis,
+  ): Promise<{ levels: Levels | null; version: number }[]> => {
     const rows = await levelsRecordedAt(pool, caller.tenantId, keys, atUs);
     const out = rows.map((r) => ({ levels: levelsOf(r.levels), version: r.version }));
     if (basis === 'RECORDED') return out;
     const streams = rows.flatMap((r, i) => (r.streamId === null ? [] : [[r.streamId, i] as const]));
     const indexOf = new Map(streams);
-    for (const late of await backdatedAfter(pool, streams.map(([id]) => id), atUs)) {
+    for (const late of await backdatedAfter(
+      pool,
+      streams.map(([id]) => id),
+      atUs,
+    )) {
       const i = indexOf.get(late.streamId) as number;
       const item = out[i] as (typeof out)[number];
       const event = { type: parseWireEventType(late.eventType)?.domainType, data: late.data } as StockItemEvent;

@@ -81,18 +81,30 @@ const must = (streams: Map<string, StoredStream>, key: StreamKey): StoredStream 
   return s;
 };
 
-const reservationState = (s: StoredStream): Reservation => (s.version === 0 ? reservation.initialState() : (s.state as Reservation));
-const stockState = (s: StoredStream): stock.StockItem => (s.version === 0 ? stock.initialState() : (s.state as stock.StockItem));
+const reservationState = (s: StoredStream): Reservation =>
+  s.version === 0 ? reservation.initialState() : (s.state as Reservation);
+const stockState = (s: StoredStream): stock.StockItem =>
+  s.version === 0 ? stock.initialState() : (s.state as stock.StockItem);
 
 export const createInventory = (deps: InventoryDeps) => {
   const { pool, policies } = deps;
   const catalog = createCatalog({ pool, ...(deps.readPool === undefined ? {} : { readPool: deps.readPool }) });
-  const runner = createMovementRunner({ pool, policies, refusals: deps.refusals, producer: deps.producer, notifyChannel: deps.notifyChannel ?? null });
+  const runner = createMovementRunner({
+    pool,
+    policies,
+    refusals: deps.refusals,
+    producer: deps.producer,
+    notifyChannel: deps.notifyChannel ?? null,
+  });
   const movements = createStockMovements({ pool, catalog, runner });
   const history = createHistory({ pool: deps.readPool ?? pool, policies, catalog });
 
-  const metadata = (caller: Caller, causationId: string, channel: string | null, policyVersion: number): EventMetadata =>
-    commandMetadata(deps.producer, caller, causationId, channel, policyVersion);
+  const metadata = (
+    caller: Caller,
+    causationId: string,
+    channel: string | null,
+    policyVersion: number,
+  ): EventMetadata => commandMetadata(deps.producer, caller, causationId, channel, policyVersion);
 
   /** Appends a workflow decision: the reservation stream and the stock item of each line. */
   const appendDecision = async (
@@ -136,7 +148,10 @@ export const createInventory = (deps: InventoryDeps) => {
         };
       }),
     ];
-    await appendToStreams(client, caller.tenantId, appends, meta, now, { ...extras, notifyChannel: deps.notifyChannel ?? null });
+    await appendToStreams(client, caller.tenantId, appends, meta, now, {
+      ...extras,
+      notifyChannel: deps.notifyChannel ?? null,
+    });
     return resState;
   };
 
@@ -148,9 +163,23 @@ export const createInventory = (deps: InventoryDeps) => {
     const { version: policyVersion, policy } = await policies.get(caller.tenantId);
     const baseQuantities = await catalog.toBase(
       caller.tenantId,
-      input.lines.map((l, i) => ({ ...l, fields: { sku: `lines[${i}].sku`, locationId: `lines[${i}].location_id`, quantity: `lines[${i}].quantity`, unit: `lines[${i}].unit` } })),
+      input.lines.map((l, i) => ({
+        ...l,
+        fields: {
+          sku: `lines[${i}].sku`,
+          locationId: `lines[${i}].location_id`,
+          quantity: `lines[${i}].quantity`,
+          unit: `lines[${i}].unit`,
+        },
+      })),
     );
-    const lines = input.lines.map((l, i) => ({ sku: l.sku, locationId: l.locationId, quantity: baseQuantities[i] as number, unit: l.unit, unitQuantity: l.quantity }));
+    const lines = input.lines.map((l, i) => ({
+      sku: l.sku,
+      locationId: l.locationId,
+      quantity: baseQuantities[i] as number,
+      unit: l.unit,
+      unitQuantity: l.quantity,
+    }));
     const resKey = reservationStreamKey(input.reservationId);
     const itemKeys = lines.map((l) => stockItemStreamKey(l.locationId, l.sku));
 
@@ -163,14 +192,27 @@ export const createInventory = (deps: InventoryDeps) => {
       const itemStreams = itemKeys.map((k) => must(streams, k));
       const expiresAt = new Date(now.getTime() + (input.ttlMs ?? reservationTtlMs(policy, channel)));
       const decision = decidePlace(
-        { reservationId: input.reservationId, channel, lines, expiresAt: expiresAt.toISOString(), orderRef: input.orderRef, safetyStock: policy.safetyStock },
+        {
+          reservationId: input.reservationId,
+          channel,
+          lines,
+          expiresAt: expiresAt.toISOString(),
+          orderRef: input.orderRef,
+          safetyStock: policy.safetyStock,
+        },
         reservationState(resStream),
         itemStreams.map(stockState),
       );
-      if (decision.kind === 'refused') return { commit: false, value: { ok: false as const, refusal: decision.refusal } };
+      if (decision.kind === 'refused')
+        return { commit: false, value: { ok: false as const, refusal: decision.refusal } };
       const meta = metadata(caller, input.reservationId, channel, policyVersion);
       const placed = decision.reservation.reduce(reservation.evolve, reservationState(resStream));
-      const view = reservationView(placed as ActiveReservation, resStream.version + decision.reservation.length, now, now);
+      const view = reservationView(
+        placed as ActiveReservation,
+        resStream.version + decision.reservation.length,
+        now,
+        now,
+      );
       await appendDecision(c, caller, 'reserve', resStream, itemStreams, decision, now, meta, {
         expiry: { reservationId: input.reservationId, expiresAt },
         idempotency: { scope: 'reservation', key: input.reservationId, response: view },
@@ -180,8 +222,15 @@ export const createInventory = (deps: InventoryDeps) => {
     if (!outcome.ok && outcome.refusal.reason === 'INSUFFICIENT_STOCK') {
       const r = outcome.refusal;
       deps.refusals.record({
-        tenantId: caller.tenantId, channel, command: 'reserve', reservationId: input.reservationId, sku: r.sku, locationId: r.locationId,
-        requested: r.requested, available: r.available, at: new Date(),
+        tenantId: caller.tenantId,
+        channel,
+        command: 'reserve',
+        reservationId: input.reservationId,
+        sku: r.sku,
+        locationId: r.locationId,
+        requested: r.requested,
+        available: r.available,
+        at: new Date(),
       });
     }
     return outcome;
@@ -200,7 +249,9 @@ export const createInventory = (deps: InventoryDeps) => {
     // Lines never change after placement, so reading them unlocked tells which streams to lock.
     const placed = (await readStreams(c, caller.tenantId, [resKey])).get(streamKeyId(resKey));
     if (placed === undefined || placed.version === 0) {
-      throw new AppError('NOT_FOUND', `reservation "${reservationId}" does not exist`, { reason: 'RESERVATION_NOT_FOUND' });
+      throw new AppError('NOT_FOUND', `reservation "${reservationId}" does not exist`, {
+        reason: 'RESERVATION_NOT_FOUND',
+      });
     }
     const placedState = placed.state as ActiveReservation;
     caller.authorize?.({ channel: placedState.channel, locations: placedState.lines.map((l) => l.locationId) });
@@ -212,22 +263,43 @@ export const createInventory = (deps: InventoryDeps) => {
     const decision = decideTransition(build(now), current, itemStreams.map(stockState));
     if (decision.kind === 'refused') return { commit: false, value: { ok: false, refusal: decision.refusal } };
     if (decision.reservation.length === 0) {
-      return { commit: false, value: ok(reservationView(current as ActiveReservation, resStream.version, resStream.createdAt ?? now, resStream.updatedAt ?? now)) };
+      return {
+        commit: false,
+        value: ok(
+          reservationView(
+            current as ActiveReservation,
+            resStream.version,
+            resStream.createdAt ?? now,
+            resStream.updatedAt ?? now,
+          ),
+        ),
+      };
     }
     const meta = metadata(caller, reservationId, (current as ActiveReservation).channel, policyVersion);
     const state = await appendDecision(c, caller, command, resStream, itemStreams, decision, now, meta);
     const version = resStream.version + decision.reservation.length;
-    return { commit: true, value: ok(reservationView(state as ActiveReservation, version, resStream.createdAt ?? now, now)) };
+    return {
+      commit: true,
+      value: ok(reservationView(state as ActiveReservation, version, resStream.createdAt ?? now, now)),
+    };
   };
 
-  const transition = async (caller: Caller, reservationId: string, command: string, build: (now: Date) => Transition) => {
+  const transition = async (
+    caller: Caller,
+    reservationId: string,
+    command: string,
+    build: (now: Date) => Transition,
+  ) => {
     const { version } = await policies.get(caller.tenantId);
     return inTransaction(pool, caller.signal, (c) => transitionIn(c, caller, reservationId, command, build, version));
   };
 
   const confirm = (caller: Caller, reservationId: string, orderRef: string) => {
     checkReservationId(reservationId, { order_ref: orderRef });
-    return transition(caller, reservationId, 'confirm', (now) => ({ type: 'ConfirmReservation', data: { orderRef, now: now.toISOString() } }));
+    return transition(caller, reservationId, 'confirm', (now) => ({
+      type: 'ConfirmReservation',
+      data: { orderRef, now: now.toISOString() },
+    }));
   };
 
   const fulfil = (caller: Caller, reservationId: string, shipmentRef: string) => {
@@ -237,7 +309,10 @@ export const createInventory = (deps: InventoryDeps) => {
 
   const release = (caller: Caller, reservationId: string, reason: string) => {
     checkReservationId(reservationId, { reason });
-    return transition(caller, reservationId, 'release', () => ({ type: 'ReleaseReservation', data: { reason: reason || 'RELEASED' } }));
+    return transition(caller, reservationId, 'release', () => ({
+      type: 'ReleaseReservation',
+      data: { reason: reason || 'RELEASED' },
+    }));
   };
 
   /**
@@ -282,7 +357,9 @@ export const createInventory = (deps: InventoryDeps) => {
     const key = reservationStreamKey(reservationId);
     const s = (await readStreams(pool, caller.tenantId, [key])).get(streamKeyId(key));
     if (s === undefined || s.version === 0 || s.createdAt === null || s.updatedAt === null) {
-      throw new AppError('NOT_FOUND', `reservation "${reservationId}" does not exist`, { reason: 'RESERVATION_NOT_FOUND' });
+      throw new AppError('NOT_FOUND', `reservation "${reservationId}" does not exist`, {
+        reason: 'RESERVATION_NOT_FOUND',
+      });
     }
     const state = s.state as ActiveReservation;
     caller.authorize?.({ channel: state.channel, locations: state.lines.map((l) => l.locationId) });
@@ -307,22 +384,36 @@ export const createInventory = (deps: InventoryDeps) => {
    * trip), filling never-projected keys from the ledger. Redis down: the
    * ledger answers. Ledger down: Redis answers with stale = true.
    */
-  const queryItems = async (caller: Caller, keys: StockKeyInput[], consistency: Consistency): Promise<StockLevelView[]> => {
+  const queryItems = async (
+    caller: Caller,
+    keys: StockKeyInput[],
+    consistency: Consistency,
+  ): Promise<StockLevelView[]> => {
     const { policy } = await policies.get(caller.tenantId, 'read');
     const { availability } = deps;
     const fromLedger = async (subset: StockKeyInput[]): Promise<StockLevelView[]> => {
-      const { items, readAt } = await readStockItems(deps.readPool ?? pool, caller.tenantId, subset).catch((err: unknown) => {
-        noteLedgerError(err);
-        throw err;
-      });
+      const { items, readAt } = await readStockItems(deps.readPool ?? pool, caller.tenantId, subset).catch(
+        (err: unknown) => {
+          noteLedgerError(err);
+          throw err;
+        },
+      );
       ledger.down = false;
       return subset.map((k, i) => {
         const item = items[i] ?? null;
-        return stockLevelView(k, item === null ? null : (item.state as { levels: Levels }).levels, item?.version ?? 0, readAt, policy);
+        return stockLevelView(
+          k,
+          item === null ? null : (item.state as { levels: Levels }).levels,
+          item?.version ?? 0,
+          readAt,
+          policy,
+        );
       });
     };
     const fromCache = (k: StockKeyInput, r: AvailabilityRecord | null, stale: boolean): StockLevelView =>
-      r === null ? stockLevelView(k, null, 0, new Date(), policy, stale) : stockLevelView(k, r.levels, r.version, new Date(r.asOf), policy, stale);
+      r === null
+        ? stockLevelView(k, null, 0, new Date(), policy, stale)
+        : stockLevelView(k, r.levels, r.version, new Date(r.asOf), policy, stale);
 
     if (consistency === 'STRONG' || availability === undefined) {
       try {
@@ -359,16 +450,27 @@ export const createInventory = (deps: InventoryDeps) => {
    * Levels per key, in request order. A key whose location is a region answers the sum over every
    * warehouse and store below it (`aggregated`); with the ledger down, the last known tree is used.
    */
-  const queryStock = async (caller: Caller, keys: StockKeyInput[], consistency: Consistency = 'STRONG'): Promise<StockLevelView[]> => {
+  const queryStock = async (
+    caller: Caller,
+    keys: StockKeyInput[],
+    consistency: Consistency = 'STRONG',
+  ): Promise<StockLevelView[]> => {
     checkQuery(keys);
     const tree = await catalog.treeForRead(caller.tenantId).catch(() => null);
     const { policy } = await policies.get(caller.tenantId, 'read');
     const groups = expandRegions(tree, keys);
     const flat = groups.flat();
     if (flat.length > LIMITS.maxExpandedKeys) {
-      throw new AppError('INVALID_ARGUMENT', `the keys cover ${flat.length} stock items; at most ${LIMITS.maxExpandedKeys} per call`, {
-        reason: 'INVALID_ARGUMENT', violations: [{ field: 'keys', description: `regions expand to at most ${LIMITS.maxExpandedKeys} stock items per call` }],
-      });
+      throw new AppError(
+        'INVALID_ARGUMENT',
+        `the keys cover ${flat.length} stock items; at most ${LIMITS.maxExpandedKeys} per call`,
+        {
+          reason: 'INVALID_ARGUMENT',
+          violations: [
+            { field: 'keys', description: `regions expand to at most ${LIMITS.maxExpandedKeys} stock items per call` },
+          ],
+        },
+      );
     }
     const views = flat.length === 0 ? [] : await queryItems(caller, flat, consistency);
     let at = 0;
@@ -390,7 +492,18 @@ export const createInventory = (deps: InventoryDeps) => {
   };
 
   return {
-    reserve, confirm, fulfil, release, expireNextDue, getReservation, queryStock, catalog, getPolicy, putPolicy, history, ...movements,
+    reserve,
+    confirm,
+    fulfil,
+    release,
+    expireNextDue,
+    getReservation,
+    queryStock,
+    catalog,
+    getPolicy,
+    putPolicy,
+    history,
+    ...movements,
   };
 };
 
@@ -399,7 +512,9 @@ export type Inventory = ReturnType<typeof createInventory>;
 /** Each key as the stock items it stands for: itself, or every warehouse and store below a region. */
 export const expandRegions = (tree: Tree | null, keys: StockKeyInput[]): StockKeyInput[][] =>
   keys.map((k) =>
-    tree?.byId.get(k.locationId)?.kind === 'REGION' ? stockLocationsUnder(tree, k.locationId).map((locationId) => ({ sku: k.sku, locationId })) : [k],
+    tree?.byId.get(k.locationId)?.kind === 'REGION'
+      ? stockLocationsUnder(tree, k.locationId).map((locationId) => ({ sku: k.sku, locationId }))
+      : [k],
   );
 
 const reusedId = (field: string, id: string): AppError =>

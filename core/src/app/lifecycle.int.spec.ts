@@ -3,7 +3,17 @@
 // that repeating one already done appends nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from './errors.js';
-import { accepted, caller, probes, receiveInput, refused, rejection, reserveInput, sleep, startApp } from '../../../test/support/app.js';
+import {
+  accepted,
+  caller,
+  probes,
+  receiveInput,
+  refused,
+  rejection,
+  reserveInput,
+  sleep,
+  startApp,
+} from '../../../test/support/app.js';
 import { registerCatalog } from '../../../test/support/catalog.js';
 import type { AppHarness } from '../../../test/support/app.js';
 
@@ -68,7 +78,9 @@ describe('reservation lifecycle', () => {
     accepted(await app.inventory.fulfil(me, id, 'ship'));
     const before = await db.eventCount();
 
-    expect(refused(await app.inventory.release(me, id, 'changed mind'))).toMatchObject({ reason: 'RESERVATION_FULFILLED' });
+    expect(refused(await app.inventory.release(me, id, 'changed mind'))).toMatchObject({
+      reason: 'RESERVATION_FULFILLED',
+    });
     expect(await db.eventCount()).toBe(before);
     expect(await level(sku)).toMatchObject({ onHand: 7, reserved: 0, committed: 0 });
   });
@@ -124,7 +136,10 @@ describe('reservation lifecycle', () => {
     accepted(await app.inventory.release(me, b.id, 'first'));
     events = await db.eventCount();
     version = await db.reservationVersion(T, b.id);
-    expect(accepted(await app.inventory.release(me, b.id, 'second'))).toMatchObject({ status: 'RELEASED', releaseReason: 'first' });
+    expect(accepted(await app.inventory.release(me, b.id, 'second'))).toMatchObject({
+      status: 'RELEASED',
+      releaseReason: 'first',
+    });
     expect(await db.eventCount()).toBe(events);
     expect(await db.reservationVersion(T, b.id)).toBe(version);
     expect(await level(b.sku)).toMatchObject({ reserved: 0, available: 10 });

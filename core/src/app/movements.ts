@@ -27,7 +27,10 @@ export type MovementResult = { movementId: string; level: StockLevelView; baseQu
 
 type StockKey = { sku: string; locationId: string };
 
-export type ItemDecision = { key: StockKey; command: (state: StockItem, now: Date, policy: TenantPolicy) => StockItemCommand };
+export type ItemDecision = {
+  key: StockKey;
+  command: (state: StockItem, now: Date, policy: TenantPolicy) => StockItemCommand;
+};
 
 export type MovementSpec<R> = {
   /** Names the command in event ids: a retry yields the same ids. */
@@ -56,7 +59,13 @@ export type MovementDeps = {
 const stockState = (s: StoredStream): StockItem => (s.version === 0 ? stock.initialState() : (s.state as StockItem));
 
 /** What every event of a command carries besides its payload: who, through which channel, why, under which policy. */
-export const commandMetadata = (producer: string, caller: Caller, causationId: string, channel: string | null, policyVersion: number): EventMetadata => ({
+export const commandMetadata = (
+  producer: string,
+  caller: Caller,
+  causationId: string,
+  channel: string | null,
+  policyVersion: number,
+): EventMetadata => ({
   channel,
   operator: caller.operator,
   correlationId: caller.correlationId,
@@ -67,7 +76,6 @@ export const commandMetadata = (producer: string, caller: Caller, causationId: s
 });
 
 export const createMovementRunner = (deps: MovementDeps) => {
-
   const run = async <R>(caller: Caller, spec: MovementSpec<R>): Promise<MovementOutcome<R>> => {
     const hash = requestHash({ command: spec.command, request: spec.request });
     const { version: policyVersion, policy } = await deps.policies.get(caller.tenantId);
@@ -76,9 +84,14 @@ export const createMovementRunner = (deps: MovementDeps) => {
       const claim = await claimKey(c, caller.tenantId, spec.scope, spec.id, hash);
       if (claim.kind === 'replay') return { commit: false, value: { ok: true as const, value: claim.response as R } };
       if (claim.kind === 'conflict') {
-        throw new AppError('ALREADY_EXISTS', `${spec.scope} id "${spec.id}" was already used with a different request; use a new id`, {
-          reason: 'IDEMPOTENCY_KEY_REUSED', metadata: { [`${spec.scope}_id`]: spec.id },
-        });
+        throw new AppError(
+          'ALREADY_EXISTS',
+          `${spec.scope} id "${spec.id}" was already used with a different request; use a new id`,
+          {
+            reason: 'IDEMPOTENCY_KEY_REUSED',
+            metadata: { [`${spec.scope}_id`]: spec.id },
+          },
+        );
       }
       const { streams, now } = await lockStreams(c, caller.tenantId, keys);
       const occurredAt = spec.occurredAt !== null && spec.occurredAt < now ? spec.occurredAt : now;
@@ -87,11 +100,24 @@ export const createMovementRunner = (deps: MovementDeps) => {
         const stream = streams.get(streamKeyId(keys[i] as (typeof keys)[number])) as StoredStream;
         const before = stockState(stream);
         const decision = stock.decide(item.command(before, now, policy), before);
-        if (decision.kind === 'refused') return { commit: false, value: { ok: false as const, refusal: { ...decision.refusal, sku: item.key.sku, locationId: item.key.locationId } } };
+        if (decision.kind === 'refused')
+          return {
+            commit: false,
+            value: {
+              ok: false as const,
+              refusal: { ...decision.refusal, sku: item.key.sku, locationId: item.key.locationId },
+            },
+          };
         decided.push({ stream, state: decision.events.reduce(stock.evolve, before), events: decision.events });
       }
-      const levels = decided.map((d, i) => stockLevelView(spec.items[i]?.key as StockKey, d.state.levels, d.stream.version + d.events.length, now, policy));
-      const answer = spec.answer(levels, decided.map((d) => d.events), now);
+      const levels = decided.map((d, i) =>
+        stockLevelView(spec.items[i]?.key as StockKey, d.state.levels, d.stream.version + d.events.length, now, policy),
+      );
+      const answer = spec.answer(
+        levels,
+        decided.map((d) => d.events),
+        now,
+      );
       await spec.alsoWrite?.(c, now);
       await appendToStreams(
         c,
@@ -109,15 +135,25 @@ export const createMovementRunner = (deps: MovementDeps) => {
         })),
         commandMetadata(deps.producer, caller, spec.id, spec.channel, policyVersion),
         now,
-        { notifyChannel: deps.notifyChannel ?? null, idempotency: { scope: spec.scope, key: spec.id, response: answer } },
+        {
+          notifyChannel: deps.notifyChannel ?? null,
+          idempotency: { scope: spec.scope, key: spec.id, response: answer },
+        },
       );
       return { commit: true, value: { ok: true as const, value: answer } };
     });
     if (!outcome.ok && outcome.refusal.reason === 'INSUFFICIENT_STOCK') {
       const r = outcome.refusal;
       deps.refusals.record({
-        tenantId: caller.tenantId, channel: spec.channel, command: spec.command, reservationId: spec.id, sku: r.sku, locationId: r.locationId,
-        requested: r.requested, available: r.available, at: new Date(),
+        tenantId: caller.tenantId,
+        channel: spec.channel,
+        command: spec.command,
+        reservationId: spec.id,
+        sku: r.sku,
+        locationId: r.locationId,
+        requested: r.requested,
+        available: r.available,
+        at: new Date(),
       });
     }
     return outcome;

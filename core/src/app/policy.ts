@@ -5,7 +5,11 @@ import { AppError, invalidArgument } from './errors.js';
 import type pg from 'pg';
 import type { Channel } from '../domain/shared.js';
 
-const seconds = z.number().int().positive().max(30 * 24 * 3600);
+const seconds = z
+  .number()
+  .int()
+  .positive()
+  .max(30 * 24 * 3600);
 
 export const tenantPolicySchema = z.object({
   reservationTtlSeconds: z
@@ -35,12 +39,23 @@ export const tenantPolicySchema = z.object({
   replenishment: z
     .array(
       z
-        .object({ sku: z.string().min(1).max(128), locationId: z.string().min(1).max(128), reorderPoint: z.number().int().min(0), targetLevel: z.number().int().min(1) })
-        .refine((r) => r.targetLevel > r.reorderPoint, { message: 'target_level must be above reorder_point', path: ['targetLevel'] }),
+        .object({
+          sku: z.string().min(1).max(128),
+          locationId: z.string().min(1).max(128),
+          reorderPoint: z.number().int().min(0),
+          targetLevel: z.number().int().min(1),
+        })
+        .refine((r) => r.targetLevel > r.reorderPoint, {
+          message: 'target_level must be above reorder_point',
+          path: ['targetLevel'],
+        }),
     )
     .max(10_000)
     .default([])
-    .refine((rs) => new Set(rs.map((r) => JSON.stringify([r.sku, r.locationId]))).size === rs.length, 'one threshold per sku and location'),
+    .refine(
+      (rs) => new Set(rs.map((r) => JSON.stringify([r.sku, r.locationId]))).size === rs.length,
+      'one threshold per sku and location',
+    ),
 });
 
 export type TenantPolicy = z.infer<typeof tenantPolicySchema>;
@@ -50,7 +65,8 @@ export type VersionedPolicy = { version: number; policy: TenantPolicy };
 
 export const DEFAULT_POLICY: VersionedPolicy = { version: 0, policy: tenantPolicySchema.parse({}) };
 
-export const reservationTtlMs = (policy: TenantPolicy, channel: Channel): number => policy.reservationTtlSeconds[channel] * 1000;
+export const reservationTtlMs = (policy: TenantPolicy, channel: Channel): number =>
+  policy.reservationTtlSeconds[channel] * 1000;
 
 /**
  * `read`: when the ledger is unreachable, answer with the last known policy
@@ -59,7 +75,10 @@ export const reservationTtlMs = (policy: TenantPolicy, channel: Channel): number
  */
 export type PolicyPurpose = 'read' | 'write';
 
-export type PolicySource = { get(tenantId: string, purpose?: PolicyPurpose): Promise<VersionedPolicy>; forget(tenantId: string): void };
+export type PolicySource = {
+  get(tenantId: string, purpose?: PolicyPurpose): Promise<VersionedPolicy>;
+  forget(tenantId: string): void;
+};
 
 /**
  * Reads the newest policy per tenant, cached briefly: a policy change takes
@@ -84,7 +103,8 @@ export const createPolicySource = (pool: pg.Pool, ttlMs = 5_000, now: () => numb
         return hit?.value ?? DEFAULT_POLICY;
       }
       const row = rows[0];
-      const value = row === undefined ? DEFAULT_POLICY : { version: row.version, policy: tenantPolicySchema.parse(row.policy) };
+      const value =
+        row === undefined ? DEFAULT_POLICY : { version: row.version, policy: tenantPolicySchema.parse(row.policy) };
       cache.set(tenantId, { at: now(), value });
       return value;
     },
@@ -97,7 +117,9 @@ const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 /** zod issues as field violations named like the request fields (policy.low_stock_threshold). */
 const violations = (error: z.ZodError) =>
   error.issues.map((i) => ({
-    field: ['policy', ...i.path.map((p) => (typeof p === 'number' ? `[${p}]` : snake(String(p))))].join('.').replaceAll('.[', '['),
+    field: ['policy', ...i.path.map((p) => (typeof p === 'number' ? `[${p}]` : snake(String(p))))]
+      .join('.')
+      .replaceAll('.[', '['),
     description: i.message,
   }));
 
@@ -111,17 +133,29 @@ export const readPolicyRecord = async (pool: pg.Pool, tenantId: string): Promise
   });
   const row = rows[0];
   if (row === undefined) return { ...DEFAULT_POLICY, updatedAt: null, updatedBy: '' };
-  return { version: row.version, policy: tenantPolicySchema.parse(row.policy), updatedAt: row.updated_at, updatedBy: row.updated_by };
+  return {
+    version: row.version,
+    policy: tenantPolicySchema.parse(row.policy),
+    updatedAt: row.updated_at,
+    updatedBy: row.updated_by,
+  };
 };
 
 /**
  * Writes the next version of a tenant's policy, validated by the one schema. `expectedVersion` is
  * the version the caller read: a concurrent update in between answers ABORTED, never a lost update.
  */
-export const updatePolicy = async (pool: pg.Pool, tenantId: string, input: unknown, expectedVersion: number, operator: string): Promise<PolicyRecord> => {
+export const updatePolicy = async (
+  pool: pg.Pool,
+  tenantId: string,
+  input: unknown,
+  expectedVersion: number,
+  operator: string,
+): Promise<PolicyRecord> => {
   const parsed = tenantPolicySchema.safeParse(input);
   if (!parsed.success) throw invalidArgument(violations(parsed.error));
-  if (!(Number.isSafeInteger(expectedVersion) && expectedVersion >= 0)) throw invalidArgument([{ field: 'expected_version', description: 'the version you read (0 for the defaults)' }]);
+  if (!(Number.isSafeInteger(expectedVersion) && expectedVersion >= 0))
+    throw invalidArgument([{ field: 'expected_version', description: 'the version you read (0 for the defaults)' }]);
   const { rows } = await pool.query<{ updated_at: Date }>({
     name: 'sm_policy_insert',
     text: `insert into tenant_policies (tenant_id, version, policy, updated_by)
@@ -133,9 +167,14 @@ export const updatePolicy = async (pool: pg.Pool, tenantId: string, input: unkno
   });
   const row = rows[0];
   if (row === undefined) {
-    throw new AppError('ABORTED', `the policy changed since version ${expectedVersion}; read it again and reapply your change`, {
-      reason: 'POLICY_VERSION_CONFLICT', metadata: { expected_version: String(expectedVersion) },
-    });
+    throw new AppError(
+      'ABORTED',
+      `the policy changed since version ${expectedVersion}; read it again and reapply your change`,
+      {
+        reason: 'POLICY_VERSION_CONFLICT',
+        metadata: { expected_version: String(expectedVersion) },
+      },
+    );
   }
   return { version: expectedVersion + 1, policy: parsed.data, updatedAt: row.updated_at, updatedBy: operator };
 };

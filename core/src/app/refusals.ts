@@ -32,7 +32,17 @@ export const createRefusalLog = (pool: pg.Pool, log: Logger, flushEveryMs = 250,
       await pool.query(
         `insert into demand_refusals (tenant_id, channel, reservation_id, sku, location_id, requested, available, recorded_at, command)
          select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::timestamptz[], $9::text[])`,
-        [col('tenantId'), col('channel'), col('reservationId'), col('sku'), col('locationId'), col('requested'), col('available'), col('at'), col('command')],
+        [
+          col('tenantId'),
+          col('channel'),
+          col('reservationId'),
+          col('sku'),
+          col('locationId'),
+          col('requested'),
+          col('available'),
+          col('at'),
+          col('command'),
+        ],
       );
     } catch (err) {
       log.warn({ err, lost: batch.length }, 'could not record demand refusals (analytics only; stock is unaffected)');

@@ -6,7 +6,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from './errors.js';
 import { CancelledBeforeCommit } from '../store/tx.js';
 import {
-  accepted, caller, eventually, probes, receiveInput, refused, rejection, reserveInput, sleep, startApp, levelsOf as stockLevels } from '../../../test/support/app.js';
+  accepted,
+  caller,
+  eventually,
+  probes,
+  receiveInput,
+  refused,
+  rejection,
+  reserveInput,
+  sleep,
+  startApp,
+  levelsOf as stockLevels,
+} from '../../../test/support/app.js';
 import { registerCatalog } from '../../../test/support/catalog.js';
 import type { AppHarness, Line } from '../../../test/support/app.js';
 import type { ReserveInput } from './validation.js';
@@ -21,14 +32,23 @@ beforeAll(async () => {
   app = await startApp('app_reserve');
   db = probes(app.db);
   // Writes to an SKU or location the catalog does not know answer NOT_FOUND: register every one moved here.
-  const register = (tenant: string, skus: string[], locations: string[], units: { name: string; baseUnits: number }[] = []) =>
-    registerCatalog(app.inventory, tenant, { skus, locations, units });
+  const register = (
+    tenant: string,
+    skus: string[],
+    locations: string[],
+    units: { name: string; baseUnits: number }[] = [],
+  ) => registerCatalog(app.inventory, tenant, { skus, locations, units });
   await register('all-or-none', ['sku-a', 'sku-b', 'sku-c'], ['wh-1', 'wh-2']);
   await register('idem', ['sku-r', 'sku-burst', 'sku-mv'], ['wh-1']);
   await register('write-path', ['sku-hot', 'sku-m', 'sku-n', 'sku-pool'], ['wh-1', 'wh-2']);
   await register('cancel', ['sku-x'], ['wh-1']);
   await register('demand', ['sku-scarce'], ['store-7']);
-  await register('validation', ['sku-v', 'sku-w', ...Array.from({ length: 101 }, (_, i) => `sku-${i}`)], ['wh-1'], [{ name: 'box', baseUnits: 12 }]);
+  await register(
+    'validation',
+    ['sku-v', 'sku-w', ...Array.from({ length: 101 }, (_, i) => `sku-${i}`)],
+    ['wh-1'],
+    [{ name: 'box', baseUnits: 12 }],
+  );
 });
 afterAll(async () => {
   await app?.close();
@@ -41,7 +61,11 @@ const stock = async (tenant: string, sku: string, quantity: number, loc = 'wh-1'
 
 describe('all lines or none', () => {
   const T = 'all-or-none';
-  const lines: Line[] = [['sku-a', 'wh-1', 5], ['sku-b', 'wh-2', 5], ['sku-c', 'wh-1', 3]];
+  const lines: Line[] = [
+    ['sku-a', 'wh-1', 5],
+    ['sku-b', 'wh-2', 5],
+    ['sku-c', 'wh-1', 3],
+  ];
 
   it('refuses a reservation whose last line lacks stock, naming that line, and appends nothing for any line', async () => {
     await stock(T, 'sku-a', 10);
@@ -56,7 +80,13 @@ describe('all lines or none', () => {
     };
 
     const refusal = refused(await app.inventory.reserve(caller(T), reserveInput('res-aon', lines)));
-    expect(refusal).toEqual({ reason: 'INSUFFICIENT_STOCK', sku: 'sku-c', locationId: 'wh-1', requested: 3, available: 2 });
+    expect(refusal).toEqual({
+      reason: 'INSUFFICIENT_STOCK',
+      sku: 'sku-c',
+      locationId: 'wh-1',
+      requested: 3,
+      available: 2,
+    });
 
     expect(await db.eventCount()).toBe(before.events);
     expect(await db.streamCount()).toBe(before.streams);
@@ -114,7 +144,9 @@ describe('idempotency', () => {
   it('gives ten concurrent identical reservations one hold, one ReservationPlaced event and the same view', async () => {
     await stock(T, 'sku-burst', 10);
     const input = reserveInput('res-burst', [['sku-burst', 'wh-1', 3]]);
-    const views = (await Promise.all(Array.from({ length: 10 }, () => app.inventory.reserve(caller(T), structuredClone(input))))).map(accepted);
+    const views = (
+      await Promise.all(Array.from({ length: 10 }, () => app.inventory.reserve(caller(T), structuredClone(input))))
+    ).map(accepted);
     for (const v of views) expect(v).toEqual(views[0]);
     const placed = (await db.eventsOfType(PLACED, T)).filter((e) => e.data.reservationId === 'res-burst');
     expect(placed).toHaveLength(1);
@@ -146,10 +178,13 @@ describe('write path', () => {
   it('never sells the last unit twice: 30 concurrent one-unit reservations of 10 units hold exactly 10', async () => {
     await stock(T, 'sku-hot', 10);
     const outcomes = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => app.inventory.reserve(caller(T), reserveInput(`res-hot-${i}`, [['sku-hot', 'wh-1', 1]]))),
+      Array.from({ length: 30 }, (_, i) =>
+        app.inventory.reserve(caller(T), reserveInput(`res-hot-${i}`, [['sku-hot', 'wh-1', 1]])),
+      ),
     );
     expect(outcomes.filter((o) => o.ok)).toHaveLength(10);
-    for (const o of outcomes.filter((x) => !x.ok)) expect(refused(o)).toMatchObject({ reason: 'INSUFFICIENT_STOCK', available: 0 });
+    for (const o of outcomes.filter((x) => !x.ok))
+      expect(refused(o)).toMatchObject({ reason: 'INSUFFICIENT_STOCK', available: 0 });
     expect(await levelsOf(T, 'sku-hot')).toMatchObject({ onHand: 10, reserved: 10, available: 0 });
     expect(await db.stockVersion(T, 'sku-hot', 'wh-1')).toBe(11);
   });
@@ -159,7 +194,10 @@ describe('write path', () => {
     await stock(T, 'sku-n', 12, 'wh-2');
     const outcomes = await Promise.all(
       Array.from({ length: 16 }, (_, i) => {
-        const lines: Line[] = [['sku-m', 'wh-1', 1], ['sku-n', 'wh-2', 1]];
+        const lines: Line[] = [
+          ['sku-m', 'wh-1', 1],
+          ['sku-n', 'wh-2', 1],
+        ];
         return app.inventory.reserve(caller(T), reserveInput(`res-mn-${i}`, i % 2 === 0 ? lines : lines.reverse()));
       }),
     );
@@ -176,8 +214,12 @@ describe('write path', () => {
     app.db.pool.on('remove', onRemove);
     try {
       for (let i = 0; i < 5; i++) {
-        expect(await rejection(app.inventory.confirm(caller(T), 'res-unknown', ''))).toMatchObject({ code: 'NOT_FOUND' });
-        expect(await rejection(app.inventory.reserve(caller(T), reserveInput('res-pool', [['sku-pool', 'wh-1', 2]])))).toMatchObject({
+        expect(await rejection(app.inventory.confirm(caller(T), 'res-unknown', ''))).toMatchObject({
+          code: 'NOT_FOUND',
+        });
+        expect(
+          await rejection(app.inventory.reserve(caller(T), reserveInput('res-pool', [['sku-pool', 'wh-1', 2]]))),
+        ).toMatchObject({
           code: 'ALREADY_EXISTS',
         });
       }
@@ -196,9 +238,13 @@ describe('cancellation before commit', () => {
   it('rejects with CancelledBeforeCommit and touches nothing when the signal already fired', async () => {
     await stock(T, 'sku-x', 10);
     const events = await db.eventCount();
-    const err = await rejection(app.inventory.reserve(caller(T, AbortSignal.abort()), reserveInput('res-pre', [['sku-x', 'wh-1', 1]])));
+    const err = await rejection(
+      app.inventory.reserve(caller(T, AbortSignal.abort()), reserveInput('res-pre', [['sku-x', 'wh-1', 1]])),
+    );
     expect(err).toBeInstanceOf(CancelledBeforeCommit);
-    const err2 = await rejection(app.inventory.receive(caller(T, AbortSignal.abort()), receiveInput('mv-pre', 'sku-x', 'wh-1', 1)));
+    const err2 = await rejection(
+      app.inventory.receive(caller(T, AbortSignal.abort()), receiveInput('mv-pre', 'sku-x', 'wh-1', 1)),
+    );
     expect(err2).toBeInstanceOf(CancelledBeforeCommit);
     expect(await db.eventCount()).toBe(events);
     expect(await db.idempotencyRows(T, 'reservation', 'res-pre')).toBe(0);
@@ -216,13 +262,19 @@ describe('cancellation before commit', () => {
         [T],
       );
       const controller = new AbortController();
-      const outcome = rejection(app.inventory.reserve(caller(T, controller.signal), reserveInput('res-wait', [['sku-x', 'wh-1', 2]])));
-      await eventually(async () => {
-        const { rows } = await holder.query(
-          `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
-        );
-        expect(rows[0].n).toBe(1);
-      }, 1_500, 10);
+      const outcome = rejection(
+        app.inventory.reserve(caller(T, controller.signal), reserveInput('res-wait', [['sku-x', 'wh-1', 2]])),
+      );
+      await eventually(
+        async () => {
+          const { rows } = await holder.query(
+            `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+          );
+          expect(rows[0].n).toBe(1);
+        },
+        1_500,
+        10,
+      );
       controller.abort();
       await holder.query('rollback');
 
@@ -232,7 +284,9 @@ describe('cancellation before commit', () => {
       expect(await db.reservationVersion(T, 'res-wait')).toBeNull();
       expect(await levelsOf(T, 'sku-x')).toMatchObject({ reserved: 0, available: 10 });
       // Nothing remembers the cancelled id: a retry goes through.
-      expect(accepted(await app.inventory.reserve(caller(T), reserveInput('res-wait', [['sku-x', 'wh-1', 2]]))).status).toBe('PENDING');
+      expect(
+        accepted(await app.inventory.reserve(caller(T), reserveInput('res-wait', [['sku-x', 'wh-1', 2]]))).status,
+      ).toBe('PENDING');
     } finally {
       await holder.end();
     }
@@ -246,7 +300,10 @@ describe('lost demand', () => {
     await stock(T, 'sku-scarce', 2, 'store-7');
     const counted = app.refusals.total();
     const r = refused(
-      await app.inventory.reserve(caller(T), reserveInput('res-greedy', [['sku-scarce', 'store-7', 5]], { channel: 'POS' })),
+      await app.inventory.reserve(
+        caller(T),
+        reserveInput('res-greedy', [['sku-scarce', 'store-7', 5]], { channel: 'POS' }),
+      ),
     );
     expect(r).toMatchObject({ reason: 'INSUFFICIENT_STOCK', requested: 5, available: 2 });
     expect(app.refusals.total()).toBe(counted + 1);
@@ -257,7 +314,15 @@ describe('lost demand', () => {
         [T],
       );
       expect(rows).toEqual([
-        { tenant_id: T, channel: 'POS', reservation_id: 'res-greedy', sku: 'sku-scarce', location_id: 'store-7', requested: 5, available: 2 },
+        {
+          tenant_id: T,
+          channel: 'POS',
+          reservation_id: 'res-greedy',
+          sku: 'sku-scarce',
+          location_id: 'store-7',
+          requested: 5,
+          available: 2,
+        },
       ]);
     }, 2_000);
   });
@@ -297,7 +362,13 @@ describe('input validation', () => {
   it("rejects a unit the product does not have, naming the field and listing the product's units", async () => {
     await stock(T, 'sku-v', 5);
     const events = await db.eventCount();
-    const err = await rejection(app.inventory.reserve(caller(T), { ...good(), reservationId: 'res-pallet', lines: [{ ...line('sku-v'), unit: 'pallet' }] }));
+    const err = await rejection(
+      app.inventory.reserve(caller(T), {
+        ...good(),
+        reservationId: 'res-pallet',
+        lines: [{ ...line('sku-v'), unit: 'pallet' }],
+      }),
+    );
     expect(err).toMatchObject({ code: 'INVALID_ARGUMENT' });
     const violation = (err as AppError).details.violations?.find((v) => v.field === 'lines[0].unit');
     expect(violation?.description).toContain('"pallet"');

@@ -18,15 +18,41 @@ type Common = { movementId: string; sku: string; locationId: string; quantity: n
 export type ReceiveInput = Common & { reference: string; channel: Channel | null; expectedMovementId?: string };
 export type SaleInput = Common & { channel: Channel | null; reference: string; occurredAt: Date | null };
 export type AdjustmentKind = 'CYCLE_COUNT' | WriteOffKind | 'SENSOR';
-export type AdjustInput = Common & { kind: AdjustmentKind | null; delta: number; reason: string; channel: Channel | null; occurredAt: Date | null };
+export type AdjustInput = Common & {
+  kind: AdjustmentKind | null;
+  delta: number;
+  reason: string;
+  channel: Channel | null;
+  occurredAt: Date | null;
+};
 export type ExpectInput = Common & { reference: string; expectedAt: Date | null };
-export type DispatchInput = { transferId: string; sku: string; fromLocationId: string; toLocationId: string; quantity: number; unit: string; reference: string; reason: string };
-export type ReceiveTransferInput = { movementId: string; transferId: string; quantity: number; unit: string; reason: string };
+export type DispatchInput = {
+  transferId: string;
+  sku: string;
+  fromLocationId: string;
+  toLocationId: string;
+  quantity: number;
+  unit: string;
+  reference: string;
+  reason: string;
+};
+export type ReceiveTransferInput = {
+  movementId: string;
+  transferId: string;
+  quantity: number;
+  unit: string;
+  reason: string;
+};
 export type ReturnInput = Common & { channel: Channel | null; soldAt: Date | null; reference: string; reason: string };
 export type QualityCheckInput = Common & { passed: boolean | null; reason: string };
 
 export type AdjustResult = MovementResult & { difference: number };
-export type DispatchResult = { transferId: string; source: StockLevelView; destination: StockLevelView; baseQuantity: number };
+export type DispatchResult = {
+  transferId: string;
+  source: StockLevelView;
+  destination: StockLevelView;
+  baseQuantity: number;
+};
 export type ReceiveTransferResult = MovementResult & { shortage: number };
 export type ReturnResult = MovementResult & { quarantined: boolean };
 
@@ -34,7 +60,12 @@ export type ReturnResult = MovementResult & { quarantined: boolean };
 const SKEW_MS = 5 * 60 * 1000;
 const MAX_BACKDATE_MS = 366 * 24 * 3600 * 1000;
 
-const fieldsOf = (quantity = 'quantity', sku = 'sku', locationId = 'location_id') => ({ sku, locationId, quantity, unit: 'unit' });
+const fieldsOf = (quantity = 'quantity', sku = 'sku', locationId = 'location_id') => ({
+  sku,
+  locationId,
+  quantity,
+  unit: 'unit',
+});
 
 const checkCommon = (c: Checker, i: Common, o: { zeroQuantity?: boolean } = {}) => {
   c.id('movement_id', i.movementId);
@@ -50,32 +81,63 @@ const checkPast = (c: Checker, field: string, at: Date | null, now: number) => {
   else if (now - at.getTime() > MAX_BACKDATE_MS) c.add(field, 'at most a year ago');
 };
 
-export const createStockMovements = (deps: { pool: pg.Pool; catalog: Catalog; runner: MovementRunner; now?: () => number }) => {
+export const createStockMovements = (deps: {
+  pool: pg.Pool;
+  catalog: Catalog;
+  runner: MovementRunner;
+  now?: () => number;
+}) => {
   const { catalog, runner } = deps;
   const now = deps.now ?? Date.now;
-  const base = async (caller: Caller, q: QuantityInput): Promise<number> => (await catalog.toBase(caller.tenantId, [q]))[0] as number;
-  const single = (i: Common, quantity = i.quantity, field = 'quantity'): QuantityInput => ({ sku: i.sku, locationId: i.locationId, quantity, unit: i.unit, fields: fieldsOf(field) });
-  const result = (movementId: string, baseQuantity: number) => (levels: StockLevelView[]): MovementResult => ({
-    movementId, level: levels[0] as StockLevelView, baseQuantity,
+  const base = async (caller: Caller, q: QuantityInput): Promise<number> =>
+    (await catalog.toBase(caller.tenantId, [q]))[0] as number;
+  const single = (i: Common, quantity = i.quantity, field = 'quantity'): QuantityInput => ({
+    sku: i.sku,
+    locationId: i.locationId,
+    quantity,
+    unit: i.unit,
+    fields: fieldsOf(field),
   });
+  const result =
+    (movementId: string, baseQuantity: number) =>
+    (levels: StockLevelView[]): MovementResult => ({
+      movementId,
+      level: levels[0] as StockLevelView,
+      baseQuantity,
+    });
 
   const receive = async (caller: Caller, input: ReceiveInput): Promise<MovementResult> => {
     const c = new Checker();
     checkCommon(c, input);
     c.text('reference', input.reference);
-    if (input.expectedMovementId !== undefined && input.expectedMovementId !== '') c.id('expected_movement_id', input.expectedMovementId);
+    if (input.expectedMovementId !== undefined && input.expectedMovementId !== '')
+      c.id('expected_movement_id', input.expectedMovementId);
     c.done();
     const q = await base(caller, single(input));
     const expectationId = input.expectedMovementId === '' ? undefined : input.expectedMovementId;
     const out = await runner.run(caller, {
-      command: 'receive', scope: 'movement', id: input.movementId, request: input, channel: input.channel, occurredAt: null,
-      items: [{
-        key: input,
-        command: () => ({
-          type: 'ReceiveStock',
-          data: { movementId: input.movementId, quantity: q, unit: input.unit, unitQuantity: input.quantity, reference: input.reference, ...(expectationId === undefined ? {} : { expectationId }) },
-        }),
-      }],
+      command: 'receive',
+      scope: 'movement',
+      id: input.movementId,
+      request: input,
+      channel: input.channel,
+      occurredAt: null,
+      items: [
+        {
+          key: input,
+          command: () => ({
+            type: 'ReceiveStock',
+            data: {
+              movementId: input.movementId,
+              quantity: q,
+              unit: input.unit,
+              unitQuantity: input.quantity,
+              reference: input.reference,
+              ...(expectationId === undefined ? {} : { expectationId }),
+            },
+          }),
+        },
+      ],
       answer: result(input.movementId, q),
     });
     return unwrapOrThrow(out);
@@ -89,14 +151,28 @@ export const createStockMovements = (deps: { pool: pg.Pool; catalog: Catalog; ru
     c.done();
     const q = await base(caller, single(input));
     return runner.run(caller, {
-      command: 'sale', scope: 'movement', id: input.movementId, request: input, channel: input.channel ?? 'POS', occurredAt: input.occurredAt,
-      items: [{
-        key: input,
-        command: (_s, _now, policy) => ({
-          type: 'SellStock',
-          data: { movementId: input.movementId, quantity: q, unit: input.unit, unitQuantity: input.quantity, reference: input.reference, safetyStock: policy.safetyStock },
-        }),
-      }],
+      command: 'sale',
+      scope: 'movement',
+      id: input.movementId,
+      request: input,
+      channel: input.channel ?? 'POS',
+      occurredAt: input.occurredAt,
+      items: [
+        {
+          key: input,
+          command: (_s, _now, policy) => ({
+            type: 'SellStock',
+            data: {
+              movementId: input.movementId,
+              quantity: q,
+              unit: input.unit,
+              unitQuantity: input.quantity,
+              reference: input.reference,
+              safetyStock: policy.safetyStock,
+            },
+          }),
+        },
+      ],
       answer: result(input.movementId, q),
     });
   };
@@ -121,20 +197,30 @@ export const createStockMovements = (deps: { pool: pg.Pool; catalog: Catalog; ru
     const q = await base(caller, sensor ? single(input, Math.abs(input.delta), 'delta') : single(input));
     const at = { movementId: input.movementId, unit: input.unit, reason: input.reason };
     return runner.run(caller, {
-      command: 'adjust', scope: 'movement', id: input.movementId, request: input, channel: input.channel, occurredAt: input.occurredAt,
-      items: [{
-        key: input,
-        command: () => {
-          switch (kind) {
-            case 'CYCLE_COUNT':
-              return { type: 'CountStock', data: { ...at, counted: q, unitQuantity: input.quantity } };
-            case 'SENSOR':
-              return { type: 'ApplySensorDelta', data: { ...at, delta: Math.sign(input.delta) * q, unitQuantity: input.delta } };
-            default:
-              return { type: 'WriteOffStock', data: { ...at, kind, quantity: q, unitQuantity: input.quantity } };
-          }
+      command: 'adjust',
+      scope: 'movement',
+      id: input.movementId,
+      request: input,
+      channel: input.channel,
+      occurredAt: input.occurredAt,
+      items: [
+        {
+          key: input,
+          command: () => {
+            switch (kind) {
+              case 'CYCLE_COUNT':
+                return { type: 'CountStock', data: { ...at, counted: q, unitQuantity: input.quantity } };
+              case 'SENSOR':
+                return {
+                  type: 'ApplySensorDelta',
+                  data: { ...at, delta: Math.sign(input.delta) * q, unitQuantity: input.delta },
+                };
+              default:
+                return { type: 'WriteOffStock', data: { ...at, kind, quantity: q, unitQuantity: input.quantity } };
+            }
+          },
         },
-      }],
+      ],
       answer: (levels, events) => {
         const e = events[0]?.[0];
         const difference = e === undefined ? 0 : (deltaOf(e).onHand ?? 0);
@@ -150,14 +236,28 @@ export const createStockMovements = (deps: { pool: pg.Pool; catalog: Catalog; ru
     c.done();
     const q = await base(caller, single(input));
     const out = await runner.run(caller, {
-      command: 'expect', scope: 'movement', id: input.movementId, request: input, channel: null, occurredAt: null,
-      items: [{
-        key: input,
-        command: () => ({
-          type: 'ExpectStock',
-          data: { movementId: input.movementId, quantity: q, unit: input.unit, unitQuantity: input.quantity, reference: input.reference, expectedAt: input.expectedAt?.toISOString() ?? null },
-        }),
-      }],
+      command: 'expect',
+      scope: 'movement',
+      id: input.movementId,
+      request: input,
+      channel: null,
+      occurredAt: null,
+      items: [
+        {
+          key: input,
+          command: () => ({
+            type: 'ExpectStock',
+            data: {
+              movementId: input.movementId,
+              quantity: q,
+              unit: input.unit,
+              unitQuantity: input.quantity,
+              reference: input.reference,
+              expectedAt: input.expectedAt?.toISOString() ?? null,
+            },
+          }),
+        },
+      ],
       answer: result(input.movementId, q),
     });
     return unwrapOrThrow(out);
@@ -169,59 +269,117 @@ export const createStockMovements = (deps: { pool: pg.Pool; catalog: Catalog; ru
     c.key('sku', input.sku);
     c.key('from_location_id', input.fromLocationId);
     c.key('to_location_id', input.toLocationId);
-    if (input.fromLocationId === input.toLocationId && input.fromLocationId !== '') c.add('to_location_id', 'must differ from from_location_id');
+    if (input.fromLocationId === input.toLocationId && input.fromLocationId !== '')
+      c.add('to_location_id', 'must differ from from_location_id');
     c.quantity('quantity', input.quantity);
     c.text('reference', input.reference);
     c.text('reason', input.reason);
     c.done();
-    const [q] = await catalog.toBase(caller.tenantId, [
-      { sku: input.sku, locationId: input.fromLocationId, quantity: input.quantity, unit: input.unit, fields: fieldsOf('quantity', 'sku', 'from_location_id') },
-      { sku: input.sku, locationId: input.toLocationId, quantity: input.quantity, unit: input.unit, fields: fieldsOf('quantity', 'sku', 'to_location_id') },
-    ]) as [number, number];
+    const [q] = (await catalog.toBase(caller.tenantId, [
+      {
+        sku: input.sku,
+        locationId: input.fromLocationId,
+        quantity: input.quantity,
+        unit: input.unit,
+        fields: fieldsOf('quantity', 'sku', 'from_location_id'),
+      },
+      {
+        sku: input.sku,
+        locationId: input.toLocationId,
+        quantity: input.quantity,
+        unit: input.unit,
+        fields: fieldsOf('quantity', 'sku', 'to_location_id'),
+      },
+    ])) as [number, number];
     const sent = { transferId: input.transferId, unit: input.unit, unitQuantity: input.quantity, quantity: q };
     return runner.run(caller, {
-      command: 'dispatch', scope: 'transfer', id: input.transferId, request: input, channel: null, occurredAt: null,
+      command: 'dispatch',
+      scope: 'transfer',
+      id: input.transferId,
+      request: input,
+      channel: null,
+      occurredAt: null,
       items: [
         {
           key: { sku: input.sku, locationId: input.fromLocationId },
           command: (_s, _now, policy) => ({
             type: 'DispatchTransfer',
-            data: { ...sent, toLocationId: input.toLocationId, reference: input.reference, reason: input.reason, safetyStock: policy.safetyStock },
+            data: {
+              ...sent,
+              toLocationId: input.toLocationId,
+              reference: input.reference,
+              reason: input.reason,
+              safetyStock: policy.safetyStock,
+            },
           }),
         },
         {
           key: { sku: input.sku, locationId: input.toLocationId },
-          command: () => ({ type: 'ExpectTransfer', data: { transferId: input.transferId, fromLocationId: input.fromLocationId, quantity: q } }),
+          command: () => ({
+            type: 'ExpectTransfer',
+            data: { transferId: input.transferId, fromLocationId: input.fromLocationId, quantity: q },
+          }),
         },
       ],
       alsoWrite: (client, at) => recordTransfer(client, caller.tenantId, { ...input, dispatchedAt: at }),
-      answer: (levels) => ({ transferId: input.transferId, source: levels[0] as StockLevelView, destination: levels[1] as StockLevelView, baseQuantity: q }),
+      answer: (levels) => ({
+        transferId: input.transferId,
+        source: levels[0] as StockLevelView,
+        destination: levels[1] as StockLevelView,
+        baseQuantity: q,
+      }),
     });
   };
 
-  const receiveTransfer = async (caller: Caller, input: ReceiveTransferInput): Promise<MovementOutcome<ReceiveTransferResult>> => {
+  const receiveTransfer = async (
+    caller: Caller,
+    input: ReceiveTransferInput,
+  ): Promise<MovementOutcome<ReceiveTransferResult>> => {
     const c = new Checker();
     c.id('movement_id', input.movementId);
     c.id('transfer_id', input.transferId);
-    if (!(Number.isSafeInteger(input.quantity) && input.quantity >= 0)) c.add('quantity', 'what arrived: a whole number, 0 or more');
+    if (!(Number.isSafeInteger(input.quantity) && input.quantity >= 0))
+      c.add('quantity', 'what arrived: a whole number, 0 or more');
     c.text('reason', input.reason);
     c.done();
     const transfer = await readTransfer(deps.pool, caller.tenantId, input.transferId);
     if (transfer === null) {
-      throw new AppError('NOT_FOUND', `transfer "${input.transferId}" was never dispatched`, { reason: 'TRANSFER_NOT_FOUND', metadata: { transfer_id: input.transferId } });
+      throw new AppError('NOT_FOUND', `transfer "${input.transferId}" was never dispatched`, {
+        reason: 'TRANSFER_NOT_FOUND',
+        metadata: { transfer_id: input.transferId },
+      });
     }
     caller.authorize?.({ locations: [transfer.toLocationId] });
     const key = { sku: transfer.sku, locationId: transfer.toLocationId };
-    const q = await base(caller, { ...key, quantity: input.quantity, unit: input.unit, fields: fieldsOf('quantity', 'transfer_id', 'transfer_id') });
+    const q = await base(caller, {
+      ...key,
+      quantity: input.quantity,
+      unit: input.unit,
+      fields: fieldsOf('quantity', 'transfer_id', 'transfer_id'),
+    });
     return runner.run(caller, {
-      command: 'receive-transfer', scope: 'movement', id: input.movementId, request: input, channel: null, occurredAt: null,
-      items: [{
-        key,
-        command: () => ({
-          type: 'ReceiveTransfer',
-          data: { movementId: input.movementId, transferId: input.transferId, received: q, unit: input.unit, unitQuantity: input.quantity, reason: input.reason },
-        }),
-      }],
+      command: 'receive-transfer',
+      scope: 'movement',
+      id: input.movementId,
+      request: input,
+      channel: null,
+      occurredAt: null,
+      items: [
+        {
+          key,
+          command: () => ({
+            type: 'ReceiveTransfer',
+            data: {
+              movementId: input.movementId,
+              transferId: input.transferId,
+              received: q,
+              unit: input.unit,
+              unitQuantity: input.quantity,
+              reason: input.reason,
+            },
+          }),
+        },
+      ],
       answer: (levels, events) => {
         const e = events[0]?.[0];
         const shortage = e?.type === 'TransferReceived' ? e.data.shortage : 0;
@@ -235,25 +393,44 @@ export const createStockMovements = (deps: { pool: pg.Pool; catalog: Catalog; ru
     checkCommon(c, input);
     c.text('reference', input.reference);
     c.text('reason', input.reason);
-    if (input.soldAt === null) c.add('sold_at', 'required: when the goods were sold (the return window counts from it)');
+    if (input.soldAt === null)
+      c.add('sold_at', 'required: when the goods were sold (the return window counts from it)');
     else if (!(input.soldAt.getTime() <= now() + SKEW_MS)) c.add('sold_at', 'must not be in the future');
     c.done();
     const q = await base(caller, single(input));
     return runner.run(caller, {
-      command: 'return', scope: 'movement', id: input.movementId, request: input, channel: input.channel, occurredAt: null,
-      items: [{
-        key: input,
-        command: (_s, at, policy) => ({
-          type: 'AcceptReturn',
-          data: {
-            movementId: input.movementId, quantity: q, unit: input.unit, unitQuantity: input.quantity, reference: input.reference, reason: input.reason,
-            soldAt: (input.soldAt as Date).toISOString(), now: at.toISOString(), returnWindowDays: policy.returnWindowDays, qualityCheckRequired: policy.qualityCheckRequired,
-          },
-        }),
-      }],
+      command: 'return',
+      scope: 'movement',
+      id: input.movementId,
+      request: input,
+      channel: input.channel,
+      occurredAt: null,
+      items: [
+        {
+          key: input,
+          command: (_s, at, policy) => ({
+            type: 'AcceptReturn',
+            data: {
+              movementId: input.movementId,
+              quantity: q,
+              unit: input.unit,
+              unitQuantity: input.quantity,
+              reference: input.reference,
+              reason: input.reason,
+              soldAt: (input.soldAt as Date).toISOString(),
+              now: at.toISOString(),
+              returnWindowDays: policy.returnWindowDays,
+              qualityCheckRequired: policy.qualityCheckRequired,
+            },
+          }),
+        },
+      ],
       answer: (levels, events) => {
         const e = events[0]?.[0];
-        return { ...result(input.movementId, q)(levels), quarantined: e?.type === 'StockReturned' && e.data.quarantined };
+        return {
+          ...result(input.movementId, q)(levels),
+          quarantined: e?.type === 'StockReturned' && e.data.quarantined,
+        };
       },
     });
   };
@@ -266,14 +443,28 @@ export const createStockMovements = (deps: { pool: pg.Pool; catalog: Catalog; ru
     c.done();
     const q = await base(caller, single(input));
     return runner.run(caller, {
-      command: 'quality-check', scope: 'movement', id: input.movementId, request: input, channel: null, occurredAt: null,
-      items: [{
-        key: input,
-        command: () => ({
-          type: 'CompleteQualityCheck',
-          data: { movementId: input.movementId, quantity: q, unit: input.unit, unitQuantity: input.quantity, passed: input.passed as boolean, reason: input.reason },
-        }),
-      }],
+      command: 'quality-check',
+      scope: 'movement',
+      id: input.movementId,
+      request: input,
+      channel: null,
+      occurredAt: null,
+      items: [
+        {
+          key: input,
+          command: () => ({
+            type: 'CompleteQualityCheck',
+            data: {
+              movementId: input.movementId,
+              quantity: q,
+              unit: input.unit,
+              unitQuantity: input.quantity,
+              passed: input.passed as boolean,
+              reason: input.reason,
+            },
+          }),
+        },
+      ],
       answer: result(input.movementId, q),
     });
   };
@@ -286,9 +477,14 @@ const unwrapOrThrow = (out: MovementOutcome<MovementResult>): MovementResult => 
   if (out.ok) return out.value;
   const r = out.refusal;
   if (r.reason === 'EXPECTATION_NOT_OPEN') {
-    throw new AppError('FAILED_PRECONDITION', `no open expectation "${r.expectationId}" for "${r.sku}" at "${r.locationId}"; announce it with ExpectStock or receive without expected_movement_id`, {
-      reason: 'EXPECTATION_NOT_OPEN', metadata: { expected_movement_id: r.expectationId, sku: r.sku, location_id: r.locationId },
-    });
+    throw new AppError(
+      'FAILED_PRECONDITION',
+      `no open expectation "${r.expectationId}" for "${r.sku}" at "${r.locationId}"; announce it with ExpectStock or receive without expected_movement_id`,
+      {
+        reason: 'EXPECTATION_NOT_OPEN',
+        metadata: { expected_movement_id: r.expectationId, sku: r.sku, location_id: r.locationId },
+      },
+    );
   }
   throw new AppError('INTERNAL', `unexpected refusal ${r.reason}`);
 };

@@ -3,7 +3,17 @@
 // tenant sees and holds, and only that tenant.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from './errors.js';
-import { accepted, caller, probes, receiveInput, refused, rejection, reserveInput, startApp, levelsOf as stockLevels } from '../../../test/support/app.js';
+import {
+  accepted,
+  caller,
+  probes,
+  receiveInput,
+  refused,
+  rejection,
+  reserveInput,
+  startApp,
+  levelsOf as stockLevels,
+} from '../../../test/support/app.js';
 import { registerCatalog } from '../../../test/support/catalog.js';
 import type { AppHarness } from '../../../test/support/app.js';
 
@@ -19,7 +29,8 @@ beforeAll(async () => {
   db = probes(app.db);
   // The catalog is per tenant: tenant-b registers sku-t in its own test.
   await registerCatalog(app.inventory, 'tenant-a', { skus: ['sku-t'], locations: ['wh-1'] });
-  for (const t of ['policy-p', 'policy-q']) await registerCatalog(app.inventory, t, { skus: ['sku-pol', 'sku-b2b'], locations: ['wh-1'] });
+  for (const t of ['policy-p', 'policy-q'])
+    await registerCatalog(app.inventory, t, { skus: ['sku-pol', 'sku-b2b'], locations: ['wh-1'] });
 });
 afterAll(async () => {
   await app?.close();
@@ -37,7 +48,14 @@ describe('tenant isolation', () => {
     expect(await levelsOf(A, 'sku-t')).toMatchObject({ onHand: 10, reserved: 3, available: 7, version: 2 });
 
     expect(await levelsOf(B, 'sku-t')).toEqual({
-      onHand: 0, reserved: 0, committed: 0, inTransit: 0, quarantined: 0, available: 0, status: 'OUT_OF_STOCK', version: 0,
+      onHand: 0,
+      reserved: 0,
+      committed: 0,
+      inTransit: 0,
+      quarantined: 0,
+      available: 0,
+      status: 'OUT_OF_STOCK',
+      version: 0,
     });
   });
 
@@ -60,8 +78,11 @@ describe('tenant isolation', () => {
 
   it("lets a tenant use the same movement and reservation ids as another tenant without replaying the other's answer", async () => {
     // Another tenant's catalog is not this tenant's: sku-t is unknown to B until B registers it.
-    expect(await rejection(app.inventory.receive(caller(B), receiveInput('mv-shared', 'sku-t', 'wh-1', 4)))).toMatchObject({
-      code: 'NOT_FOUND', details: { reason: 'PRODUCT_NOT_FOUND' },
+    expect(
+      await rejection(app.inventory.receive(caller(B), receiveInput('mv-shared', 'sku-t', 'wh-1', 4))),
+    ).toMatchObject({
+      code: 'NOT_FOUND',
+      details: { reason: 'PRODUCT_NOT_FOUND' },
     });
     await registerCatalog(app.inventory, B, { skus: ['sku-t'], locations: ['wh-1'] });
     const received = await app.inventory.receive(caller(B), receiveInput('mv-shared', 'sku-t', 'wh-1', 4));
@@ -90,10 +111,15 @@ describe('tenant policy', () => {
     expect(await levelsOf(P, 'sku-pol')).toMatchObject({ onHand: 10, available: 8, status: 'IN_STOCK' });
     expect(await levelsOf(Q, 'sku-pol')).toMatchObject({ onHand: 10, available: 10, status: 'IN_STOCK' });
 
-    expect(refused(await app.inventory.reserve(caller(P), reserveInput('res-pol-big', [['sku-pol', 'wh-1', 9]])))).toMatchObject({
-      reason: 'INSUFFICIENT_STOCK', requested: 9, available: 8,
+    expect(
+      refused(await app.inventory.reserve(caller(P), reserveInput('res-pol-big', [['sku-pol', 'wh-1', 9]]))),
+    ).toMatchObject({
+      reason: 'INSUFFICIENT_STOCK',
+      requested: 9,
+      available: 8,
     });
-    for (const t of [P, Q]) accepted(await app.inventory.reserve(caller(t), reserveInput('res-pol', [['sku-pol', 'wh-1', 6]])));
+    for (const t of [P, Q])
+      accepted(await app.inventory.reserve(caller(t), reserveInput('res-pol', [['sku-pol', 'wh-1', 6]])));
     // Two left: above P's threshold of 1, at or under the default of 5 for Q.
     expect(await levelsOf(P, 'sku-pol')).toMatchObject({ reserved: 6, available: 2, status: 'IN_STOCK' });
     expect(await levelsOf(Q, 'sku-pol')).toMatchObject({ reserved: 6, available: 4, status: 'LOW_STOCK' });
@@ -104,15 +130,21 @@ describe('tenant policy', () => {
   it("holds B2B reservations for the tenant's TTL and records the policy version on the events", async () => {
     await app.inventory.receive(caller(P), receiveInput('mv-b2b', 'sku-b2b', 'wh-1', 10));
     await app.inventory.receive(caller(Q), receiveInput('mv-b2b', 'sku-b2b', 'wh-1', 10));
-    const p = accepted(await app.inventory.reserve(caller(P), reserveInput('res-b2b', [['sku-b2b', 'wh-1', 1]], { channel: 'B2B' })));
+    const p = accepted(
+      await app.inventory.reserve(caller(P), reserveInput('res-b2b', [['sku-b2b', 'wh-1', 1]], { channel: 'B2B' })),
+    );
     const pWeb = accepted(await app.inventory.reserve(caller(P), reserveInput('res-web', [['sku-b2b', 'wh-1', 1]])));
-    const q = accepted(await app.inventory.reserve(caller(Q), reserveInput('res-b2b', [['sku-b2b', 'wh-1', 1]], { channel: 'B2B' })));
+    const q = accepted(
+      await app.inventory.reserve(caller(Q), reserveInput('res-b2b', [['sku-b2b', 'wh-1', 1]], { channel: 'B2B' })),
+    );
     expect(ttlOf(p)).toBe(60_000);
     expect(ttlOf(pWeb)).toBe(15 * 60_000); // channels the policy does not name keep their defaults
     expect(ttlOf(q)).toBe(48 * 3600_000);
 
     const placedBy = async (tenant: string, id: string) =>
-      (await db.eventsOfType(PLACED, tenant)).filter((e) => e.data.reservationId === id).map((e) => e.metadata.policyVersion);
+      (await db.eventsOfType(PLACED, tenant))
+        .filter((e) => e.data.reservationId === id)
+        .map((e) => e.metadata.policyVersion);
     expect(await placedBy(P, 'res-b2b')).toEqual([1]);
     expect(await placedBy(Q, 'res-b2b')).toEqual([0]);
     const reservedByP = (await db.eventsOfType(RESERVED, P)).filter((e) => e.data.reservationId === 'res-b2b');
@@ -133,6 +165,15 @@ describe('tenant policy', () => {
     expect(accepted(await app.inventory.reserve(caller(P), { ...input }))).toEqual(first);
     expect(await db.eventCount(P)).toBe(events);
     // The new policy is in force for new requests: the retry matched on the request, not the outcome.
-    expect(ttlOf(accepted(await app.inventory.reserve(caller(P), reserveInput('res-after', [['sku-b2b', 'wh-1', 1]], { channel: 'B2B' }))))).toBe(120_000);
+    expect(
+      ttlOf(
+        accepted(
+          await app.inventory.reserve(
+            caller(P),
+            reserveInput('res-after', [['sku-b2b', 'wh-1', 1]], { channel: 'B2B' }),
+          ),
+        ),
+      ),
+    ).toBe(120_000);
   });
 });

@@ -84,7 +84,11 @@ export const stockLevelView = (
  * The sum over a region's locations. Available is the sum of each location's available (safety
  * stock is kept at every location); the version is the sum of versions, so it moves whenever any does.
  */
-export const aggregateViews = (key: { sku: string; locationId: string }, parts: StockLevelView[], policy: TenantPolicy): StockLevelView => {
+export const aggregateViews = (
+  key: { sku: string; locationId: string },
+  parts: StockLevelView[],
+  policy: TenantPolicy,
+): StockLevelView => {
   const levels = zeroLevels();
   let free = 0;
   let version = 0;

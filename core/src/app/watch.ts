@@ -33,14 +33,21 @@ export const checkWatch = (filter: WatchFilter): void => {
 const refuseRegions = async (inventory: Inventory, tenantId: string, filter: WatchFilter): Promise<void> => {
   const tree = await inventory.catalog.treeForRead(tenantId).catch(() => null);
   const isRegion = (id: string) => tree?.byId.get(id)?.kind === 'REGION';
-  const fields = 'keys' in filter
-    ? filter.keys.flatMap((k, i) => (isRegion(k.locationId) ? [{ field: `keys[${i}].location_id`, id: k.locationId }] : []))
-    : isRegion(filter.locationId) ? [{ field: 'location_id', id: filter.locationId }] : [];
+  const fields =
+    'keys' in filter
+      ? filter.keys.flatMap((k, i) =>
+          isRegion(k.locationId) ? [{ field: `keys[${i}].location_id`, id: k.locationId }] : [],
+        )
+      : isRegion(filter.locationId)
+        ? [{ field: 'location_id', id: filter.locationId }]
+        : [];
   if (fields.length === 0) return;
-  throw invalidArgument(fields.map((f) => ({
-    field: f.field,
-    description: `"${f.id}" is a region: watch its warehouses and stores (ListLocations with root_id "${f.id}"), or poll QueryStock for its sum`,
-  })));
+  throw invalidArgument(
+    fields.map((f) => ({
+      field: f.field,
+      description: `"${f.id}" is a region: watch its warehouses and stores (ListLocations with root_id "${f.id}"), or poll QueryStock for its sum`,
+    })),
+  );
 };
 
 export async function* watchStock(
@@ -53,9 +60,13 @@ export async function* watchStock(
   checkWatch(filter);
   await refuseRegions(deps.inventory, caller.tenantId, filter);
   if (!deps.hub.ready()) {
-    throw new AppError('UNAVAILABLE', 'live stock changes are unavailable right now (the event broker is unreachable); retry shortly', {
-      reason: 'BROKER_UNAVAILABLE',
-    });
+    throw new AppError(
+      'UNAVAILABLE',
+      'live stock changes are unavailable right now (the event broker is unreachable); retry shortly',
+      {
+        reason: 'BROKER_UNAVAILABLE',
+      },
+    );
   }
   const queue: StockChange[] = [];
   let overflow = false;
@@ -89,14 +100,22 @@ export async function* watchStock(
     }
     while (!signal.aborted) {
       if (ended) {
-        throw new AppError('UNAVAILABLE', 'live changes were interrupted (shutdown or broker disconnect); reconnect with send_current to resume', {
-          reason: 'WATCH_INTERRUPTED',
-        });
+        throw new AppError(
+          'UNAVAILABLE',
+          'live changes were interrupted (shutdown or broker disconnect); reconnect with send_current to resume',
+          {
+            reason: 'WATCH_INTERRUPTED',
+          },
+        );
       }
       if (overflow) {
-        throw new AppError('ABORTED', 'this watcher fell too far behind and was dropped; reconnect (with send_current) to resume', {
-          reason: 'WATCHER_TOO_SLOW',
-        });
+        throw new AppError(
+          'ABORTED',
+          'this watcher fell too far behind and was dropped; reconnect (with send_current) to resume',
+          {
+            reason: 'WATCHER_TOO_SLOW',
+          },
+        );
       }
       const change = queue.shift();
       if (change === undefined) {
@@ -114,7 +133,10 @@ export async function* watchStock(
       }
       if (!fresh(change.sku, change.locationId, change.version)) continue;
       const { policy } = await deps.policies.get(caller.tenantId, 'read');
-      yield { level: stockLevelView(change, change.levels, change.version, new Date(change.at), policy), eventId: change.eventId };
+      yield {
+        level: stockLevelView(change, change.levels, change.version, new Date(change.at), policy),
+        eventId: change.eventId,
+      };
     }
   } finally {
     unwatch();

@@ -11,7 +11,16 @@ import type { Claims, Role } from './tokens.js';
  */
 export type Action = 'reserve' | 'transition' | 'receive' | 'move' | 'read' | 'audit' | 'policy_read' | 'manage';
 
-export const ACTIONS: readonly Action[] = ['reserve', 'transition', 'receive', 'move', 'read', 'audit', 'policy_read', 'manage'];
+export const ACTIONS: readonly Action[] = [
+  'reserve',
+  'transition',
+  'receive',
+  'move',
+  'read',
+  'audit',
+  'policy_read',
+  'manage',
+];
 
 export type Scope = { channel?: Channel | null; locations?: string[] };
 
@@ -39,7 +48,9 @@ export const PERMISSIONS: Record<Role, Rule> = {
 export const authorize = (claims: Claims, action: Action, scope: Scope = {}): void => {
   const withAction = claims.roles.filter((r) => PERMISSIONS[r].actions.includes(action));
   if (withAction.length === 0) {
-    throw new AppError('PERMISSION_DENIED', `roles [${claims.roles.join(', ')}] may not ${action}`, { reason: 'ROLE_NOT_ALLOWED' });
+    throw new AppError('PERMISSION_DENIED', `roles [${claims.roles.join(', ')}] may not ${action}`, {
+      reason: 'ROLE_NOT_ALLOWED',
+    });
   }
   if (withAction.some((r) => PERMISSIONS[r].inScope(claims, scope))) return;
   const notes = withAction.map((r) => `${r}: ${PERMISSIONS[r].scopeNote}`).join('; ');

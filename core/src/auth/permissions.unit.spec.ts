@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { authorize } from './permissions.js';
 import type { Claims } from './tokens.js';
 
-const token = (over: Partial<Claims>): Claims => ({ tenant: 'acme', sub: 'x', roles: [], locations: [], channels: [], ...over });
+const token = (over: Partial<Claims>): Claims => ({
+  tenant: 'acme',
+  sub: 'x',
+  roles: [],
+  locations: [],
+  channels: [],
+  ...over,
+});
 const allowed = (c: Claims, ...args: Parameters<typeof authorize> extends [unknown, ...infer R] ? R : never) => {
   try {
     authorize(c, ...args);
@@ -15,7 +22,8 @@ const allowed = (c: Claims, ...args: Parameters<typeof authorize> extends [unkno
 describe('permission table', () => {
   it('admin may do everything, for every channel and location', () => {
     const admin = token({ roles: ['admin'] });
-    for (const a of ['reserve', 'transition', 'receive', 'read'] as const) expect(allowed(admin, a, { channel: 'B2B', locations: ['W9'] })).toBe(true);
+    for (const a of ['reserve', 'transition', 'receive', 'read'] as const)
+      expect(allowed(admin, a, { channel: 'B2B', locations: ['W9'] })).toBe(true);
   });
 
   it('a channel service acts only for the channels in its token', () => {

@@ -23,7 +23,13 @@ export const fromFields = (values: (string | null)[]): AvailabilityRecord | null
   if (version == null || asOf == null) return null;
   return {
     version: Number(version),
-    levels: { onHand: Number(onHand), reserved: Number(reserved), committed: Number(committed), inTransit: Number(inTransit), quarantined: Number(quarantined) },
+    levels: {
+      onHand: Number(onHand),
+      reserved: Number(reserved),
+      committed: Number(committed),
+      inTransit: Number(inTransit),
+      quarantined: Number(quarantined),
+    },
     asOf,
   };
 };

@@ -27,7 +27,9 @@ export type Envelope = {
 };
 
 export const streamIdOf = (s: StreamRef): string =>
-  s.kind === 'stock_item' ? `stock_item.${encodePart(s.locationId)}.${encodePart(s.sku)}` : `reservation.${encodePart(s.reservationId)}`;
+  s.kind === 'stock_item'
+    ? `stock_item.${encodePart(s.locationId)}.${encodePart(s.sku)}`
+    : `reservation.${encodePart(s.reservationId)}`;
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 

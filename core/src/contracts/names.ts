@@ -18,7 +18,8 @@ export const eventSubject = (namespace: string, tenantId: string, eventType: str
 export const allEventsSubject = (namespace: string): string => `${namespace}.evt.>`;
 export const stockEventsSubject = (namespace: string, tenantId = '*'): string => `${namespace}.evt.${tenantId}.stock.>`;
 
-export const consumerName = (namespace: string, projector: string): string => `${namespace}_${projector}`.replace(/[^A-Za-z0-9_-]/g, '_');
+export const consumerName = (namespace: string, projector: string): string =>
+  `${namespace}_${projector}`.replace(/[^A-Za-z0-9_-]/g, '_');
 
 /** The Redis hash of one stock item; the hash tag keeps a tenant's location on one Redis Cluster slot. */
 export const availabilityKey = (namespace: string, tenantId: string, locationId: string, sku: string): string =>
@@ -27,7 +28,10 @@ export const availabilityKey = (namespace: string, tenantId: string, locationId:
 export const availabilityPattern = (namespace: string, tenantId?: string): string =>
   tenantId === undefined ? `${namespace}:avail:*` : `${namespace}:avail:{${tenantId}:*`;
 
-export const parseAvailabilityKey = (namespace: string, key: string): { tenantId: string; locationId: string; sku: string } | undefined => {
+export const parseAvailabilityKey = (
+  namespace: string,
+  key: string,
+): { tenantId: string; locationId: string; sku: string } | undefined => {
   const prefix = `${namespace}:avail:{`;
   if (!key.startsWith(prefix)) return undefined;
   const m = /^([a-z0-9-]+):([A-Za-z0-9_-]*)\}:([A-Za-z0-9_-]*)$/.exec(key.slice(prefix.length));

@@ -4,10 +4,7 @@ export const CHANNELS = ['ECOMMERCE', 'POS', 'B2B', 'MARKETPLACE'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
 /** A rule the code relies on was broken: a bug or corrupted state, never a business outcome. */
-export type InvariantRule =
-  | 'LEVEL_WOULD_GO_NEGATIVE'
-  | 'NON_POSITIVE_QUANTITY'
-  | 'EVENT_DOES_NOT_FIT_STATE';
+export type InvariantRule = 'LEVEL_WOULD_GO_NEGATIVE' | 'NON_POSITIVE_QUANTITY' | 'EVENT_DOES_NOT_FIT_STATE';
 
 export class InvariantViolation extends Error {
   constructor(

@@ -8,11 +8,23 @@ import type { Logger } from 'pino';
 import type { Envelope } from '../contracts/envelope.js';
 import type { Levels } from '../domain/stock/levels.js';
 
-export type StockChange = { eventId: string; sku: string; locationId: string; levels: Levels; version: number; at: string };
+export type StockChange = {
+  eventId: string;
+  sku: string;
+  locationId: string;
+  levels: Levels;
+  version: number;
+  at: string;
+};
 
 export type WatchFilter = { keys: { sku: string; locationId: string }[] } | { locationId: string };
 
-type Watcher = { tenantId: string; matches: (c: StockChange) => boolean; push: (c: StockChange) => void; end: () => void };
+type Watcher = {
+  tenantId: string;
+  matches: (c: StockChange) => boolean;
+  push: (c: StockChange) => void;
+  end: () => void;
+};
 
 export type StockWatchHub = {
   /** Registers a watcher (`end` is called when the hub closes); returns the function that removes it. */
@@ -27,7 +39,11 @@ const matcher = (filter: WatchFilter): ((c: StockChange) => boolean) => {
   return (c) => wanted.has(JSON.stringify([c.locationId, c.sku]));
 };
 
-export const createStockWatchHub = (connectNats: () => Promise<NatsConnection>, namespace: string, log: Logger): StockWatchHub => {
+export const createStockWatchHub = (
+  connectNats: () => Promise<NatsConnection>,
+  namespace: string,
+  log: Logger,
+): StockWatchHub => {
   const watchers = new Map<string, Set<Watcher>>();
   let nc: NatsConnection | null = null;
   let sub: Subscription | null = null;
@@ -76,7 +92,14 @@ export const createStockWatchHub = (connectNats: () => Promise<NatsConnection>, 
         const set = watchers.get(e.tenantId);
         const levels = (e.payload as { levelsAfter?: Levels } | null)?.levelsAfter;
         if (set === undefined || levels === undefined || e.stream?.kind !== 'stock_item') return;
-        const change = { eventId: e.eventId, sku: e.stream.sku, locationId: e.stream.locationId, levels, version: e.streamVersion, at: e.recordedAt };
+        const change = {
+          eventId: e.eventId,
+          sku: e.stream.sku,
+          locationId: e.stream.locationId,
+          levels,
+          version: e.streamVersion,
+          at: e.recordedAt,
+        };
         for (const w of set) if (w.matches(change)) w.push(change);
       },
     });

@@ -3,21 +3,64 @@
 import type pg from 'pg';
 
 export type UnitRow = { name: string; baseUnits: number };
-export type ProductRow = { sku: string; name: string; baseUnit: string; units: UnitRow[]; version: number; updatedAt: Date };
+export type ProductRow = {
+  sku: string;
+  name: string;
+  baseUnit: string;
+  units: UnitRow[];
+  version: number;
+  updatedAt: Date;
+};
 export type LocationKind = 'WAREHOUSE' | 'STORE' | 'REGION';
-export type LocationRow = { locationId: string; name: string; kind: LocationKind; parentId: string; version: number; updatedAt: Date };
+export type LocationRow = {
+  locationId: string;
+  name: string;
+  kind: LocationKind;
+  parentId: string;
+  version: number;
+  updatedAt: Date;
+};
 
 type Db = pg.Pool | pg.ClientBase;
 
-const toProduct = (r: { sku: string; name: string; base_unit: string; units: UnitRow[]; version: number; updated_at: Date }): ProductRow => ({
-  sku: r.sku, name: r.name, baseUnit: r.base_unit, units: r.units, version: r.version, updatedAt: r.updated_at,
+const toProduct = (r: {
+  sku: string;
+  name: string;
+  base_unit: string;
+  units: UnitRow[];
+  version: number;
+  updated_at: Date;
+}): ProductRow => ({
+  sku: r.sku,
+  name: r.name,
+  baseUnit: r.base_unit,
+  units: r.units,
+  version: r.version,
+  updatedAt: r.updated_at,
 });
 
-const toLocation = (r: { location_id: string; name: string; kind: LocationKind; parent_id: string; version: number; updated_at: Date }): LocationRow => ({
-  locationId: r.location_id, name: r.name, kind: r.kind, parentId: r.parent_id, version: r.version, updatedAt: r.updated_at,
+const toLocation = (r: {
+  location_id: string;
+  name: string;
+  kind: LocationKind;
+  parent_id: string;
+  version: number;
+  updated_at: Date;
+}): LocationRow => ({
+  locationId: r.location_id,
+  name: r.name,
+  kind: r.kind,
+  parentId: r.parent_id,
+  version: r.version,
+  updatedAt: r.updated_at,
 });
 
-export const upsertProduct = async (db: Db, tenantId: string, p: Omit<ProductRow, 'version' | 'updatedAt'>, operator: string): Promise<ProductRow> => {
+export const upsertProduct = async (
+  db: Db,
+  tenantId: string,
+  p: Omit<ProductRow, 'version' | 'updatedAt'>,
+  operator: string,
+): Promise<ProductRow> => {
   const { rows } = await db.query({
     name: 'sm_product_upsert',
     text: `insert into products as p (tenant_id, sku, name, base_unit, units, version, updated_at, updated_by)
@@ -41,7 +84,12 @@ export const readProducts = async (db: Db, tenantId: string, skus: string[]): Pr
 };
 
 /** A page in SKU order, after `afterSku` (exclusive). */
-export const listProducts = async (db: Db, tenantId: string, afterSku: string, limit: number): Promise<ProductRow[]> => {
+export const listProducts = async (
+  db: Db,
+  tenantId: string,
+  afterSku: string,
+  limit: number,
+): Promise<ProductRow[]> => {
   const { rows } = await db.query({
     name: 'sm_products_list',
     text: `select sku, name, base_unit, units, version, updated_at from products
@@ -68,10 +116,19 @@ export const readLocations = async (db: Db, tenantId: string): Promise<LocationR
 
 /** Serialises tree edits per tenant, so two concurrent moves cannot build a cycle together. */
 export const lockTree = async (client: pg.ClientBase, tenantId: string): Promise<void> => {
-  await client.query({ name: 'sm_tree_lock', text: "select pg_advisory_xact_lock(hashtext('stockmind.locations'), hashtext($1))", values: [tenantId] });
+  await client.query({
+    name: 'sm_tree_lock',
+    text: "select pg_advisory_xact_lock(hashtext('stockmind.locations'), hashtext($1))",
+    values: [tenantId],
+  });
 };
 
-export const writeLocation = async (client: pg.ClientBase, tenantId: string, l: Omit<LocationRow, 'version' | 'updatedAt'>, operator: string): Promise<LocationRow> => {
+export const writeLocation = async (
+  client: pg.ClientBase,
+  tenantId: string,
+  l: Omit<LocationRow, 'version' | 'updatedAt'>,
+  operator: string,
+): Promise<LocationRow> => {
   const { rows } = await client.query({
     name: 'sm_location_upsert',
     text: `insert into locations as l (tenant_id, location_id, name, kind, parent_id, version, updated_at, updated_by)

@@ -53,7 +53,11 @@ const append = async (c: pg.ClientBase, tenant: string, key: StreamKey, count = 
  * Reads on from `after` until `want` events arrived. Any write transaction in the
  * cluster (other databases included) holds the reader back, so this waits a bounded time.
  */
-const readUntil = async (after: Checkpoint, want: number, limit: number): Promise<{ events: CommittedEvent[]; checkpoint: Checkpoint }> => {
+const readUntil = async (
+  after: Checkpoint,
+  want: number,
+  limit: number,
+): Promise<{ events: CommittedEvent[]; checkpoint: Checkpoint }> => {
   const events: CommittedEvent[] = [];
   let checkpoint = after;
   const deadline = Date.now() + 5_000;
@@ -81,7 +85,10 @@ describe('reading in commit order', () => {
     try {
       await a.query('begin');
       aIds = await append(a, 'acme', stockItemStreamKey('wh-1', 'sku-a'));
-      bIds = await inTransaction(db.pool, undefined, async (c) => ({ commit: true, value: await append(c, 'acme', stockItemStreamKey('wh-1', 'sku-b')) }));
+      bIds = await inTransaction(db.pool, undefined, async (c) => ({
+        commit: true,
+        value: await append(c, 'acme', stockItemStreamKey('wh-1', 'sku-b')),
+      }));
 
       const whileAOpen = await readInCommitOrder(db.pool, START, 100);
       expect(whileAOpen.events.map((e) => e.eventId)).toEqual([]);
@@ -100,7 +107,11 @@ describe('reading in commit order', () => {
     const [first, second] = events;
     // A took the lower position: a reader that had moved past B by position would have lost A for good.
     expect(BigInt(first!.globalPosition)).toBeLessThan(BigInt(second!.globalPosition));
-    expect(first).toMatchObject({ tenantId: 'acme', streamVersion: 1, stream: { kind: 'stock_item', locationId: 'wh-1', sku: 'sku-a' } });
+    expect(first).toMatchObject({
+      tenantId: 'acme',
+      streamVersion: 1,
+      stream: { kind: 'stock_item', locationId: 'wh-1', sku: 'sku-a' },
+    });
     expect(checkpoint).toEqual({ txId: second!.txId, position: second!.globalPosition });
 
     expect((await readInCommitOrder(db.pool, checkpoint, 100)).events).toEqual([]);

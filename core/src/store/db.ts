@@ -57,7 +57,9 @@ export const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""
 export type PgError = Error & { code: string };
 
 export const isPgError = (err: unknown, code?: string): err is PgError =>
-  err instanceof Error && typeof (err as Partial<PgError>).code === 'string' && (code === undefined || (err as PgError).code === code);
+  err instanceof Error &&
+  typeof (err as Partial<PgError>).code === 'string' &&
+  (code === undefined || (err as PgError).code === code);
 
 /** The server is unreachable or went away (not a query's fault). */
 export const isConnectionError = (err: unknown): boolean => {

@@ -5,13 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../test/support/db.js';
 import { newEvent, specMetadata, storeHelpers, streamOf } from '../../../test/support/store.js';
 import { isPgError } from './db.js';
-import {
-  ConcurrencyError,
-  appendToStreams,
-  readStreams,
-  stockItemStreamKey,
-  streamKeyId,
-} from './eventStore.js';
+import { ConcurrencyError, appendToStreams, readStreams, stockItemStreamKey, streamKeyId } from './eventStore.js';
 import { inTransaction } from './tx.js';
 import type { TestDatabase } from '../../../test/support/db.js';
 import type { StoredStream, StreamKey } from './eventStore.js';
@@ -19,7 +13,6 @@ import type { StreamRow } from '../../../test/support/store.js';
 
 const TENANT = 'acme';
 const META = specMetadata('event-store-spec');
-
 
 const isVersionConflict = (err: unknown): boolean => err instanceof ConcurrencyError || isPgError(err, '23505');
 
@@ -52,7 +45,13 @@ describe('versioned append without the lock', () => {
         clients.map(async (c, i) => {
           const a = attempts[i]!;
           try {
-            await appendToStreams(c, TENANT, [{ stream: snapshot, events: [a.event], state: a.state }], META, new Date());
+            await appendToStreams(
+              c,
+              TENANT,
+              [{ stream: snapshot, events: [a.event], state: a.state }],
+              META,
+              new Date(),
+            );
             await c.query('commit');
           } catch (err) {
             await c.query('rollback');
@@ -77,7 +76,11 @@ describe('versioned append without the lock', () => {
 });
 
 describe('multi-stream append', () => {
-  const keys = [stockItemStreamKey('wh-2', 'sku-a'), stockItemStreamKey('wh-2', 'sku-b'), stockItemStreamKey('wh-2', 'sku-c')] as const;
+  const keys = [
+    stockItemStreamKey('wh-2', 'sku-a'),
+    stockItemStreamKey('wh-2', 'sku-b'),
+    stockItemStreamKey('wh-2', 'sku-c'),
+  ] as const;
   const [a, b, c] = keys;
 
   /** A, B and C at version 1, a snapshot of all three, then B moves on: the snapshot of B is stale. */
@@ -91,13 +94,20 @@ describe('multi-stream append', () => {
 
   const threeStreamAppend = (snapshot: Map<string, StoredStream>, order: StreamKey[]) => {
     const events = order.map((k) => [newEvent({ k: streamKeyId(k), n: 1 }), newEvent({ k: streamKeyId(k), n: 2 })]);
-    const appends = order.map((k, i) => ({ stream: streamOf(snapshot, k), events: events[i]!, state: { overwritten: true } }));
+    const appends = order.map((k, i) => ({
+      stream: streamOf(snapshot, k),
+      events: events[i]!,
+      state: { overwritten: true },
+    }));
     return { appends, eventIds: events.flat().map((e) => e.eventId) };
   };
 
   const expectNothingWritten = async (before: StreamRow[], eventIds: string[]): Promise<void> => {
     expect(await Promise.all(keys.map(streamRow))).toEqual(before);
-    const { rows } = await db.pool.query<{ n: string }>('select count(*) as n from events where event_id = any($1::uuid[])', [eventIds]);
+    const { rows } = await db.pool.query<{ n: string }>(
+      'select count(*) as n from events where event_id = any($1::uuid[])',
+      [eventIds],
+    );
     expect(Number(rows[0]?.n)).toBe(0);
   };
 
@@ -140,7 +150,9 @@ describe('multi-stream append', () => {
 
     const client = await db.pool.connect();
     try {
-      expect(await failure(appendToStreams(client, TENANT, appends, META, new Date()))).toBeInstanceOf(ConcurrencyError);
+      expect(await failure(appendToStreams(client, TENANT, appends, META, new Date()))).toBeInstanceOf(
+        ConcurrencyError,
+      );
       expect(client.getTransactionStatus()).toBe('I');
     } finally {
       client.release();

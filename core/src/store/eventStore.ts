@@ -5,10 +5,13 @@ import type pg from 'pg';
 import type { IdempotencyScope } from './idempotency.js';
 
 export type StreamKey =
-  | { kind: 'stock_item'; locationId: string; sku: string }
-  | { kind: 'reservation'; reservationId: string };
+  { kind: 'stock_item'; locationId: string; sku: string } | { kind: 'reservation'; reservationId: string };
 
-export const stockItemStreamKey = (locationId: string, sku: string): StreamKey => ({ kind: 'stock_item', locationId, sku });
+export const stockItemStreamKey = (locationId: string, sku: string): StreamKey => ({
+  kind: 'stock_item',
+  locationId,
+  sku,
+});
 export const reservationStreamKey = (reservationId: string): StreamKey => ({ kind: 'reservation', reservationId });
 
 /** The stream's identity columns: (kind, location_id, sku, reservation_id). */
@@ -103,7 +106,11 @@ export const lockStreams = async (
 };
 
 /** Reads streams without locking (for queries and for immutable parts of state). */
-export const readStreams = async (db: pg.Pool | pg.ClientBase, tenantId: string, keys: StreamKey[]): Promise<Map<string, StoredStream>> => {
+export const readStreams = async (
+  db: pg.Pool | pg.ClientBase,
+  tenantId: string,
+  keys: StreamKey[],
+): Promise<Map<string, StoredStream>> => {
   const { rows } = await db.query<StreamRow>({
     name: 'sm_streams_read',
     text: `select stream_id, kind, location_id, sku, reservation_id, version, state, created_at, updated_at
@@ -167,7 +174,8 @@ export const appendToStreams = async (
   recordedAt: Date,
   options: AppendOptions = {},
 ): Promise<void> => {
-  if (client.getTransactionStatus() !== 'I') return appendInTransaction(client, tenantId, appends, metadata, recordedAt, options);
+  if (client.getTransactionStatus() !== 'I')
+    return appendInTransaction(client, tenantId, appends, metadata, recordedAt, options);
   // Outside a transaction block the append statement would commit on its own, before the version
   // check below: a ConcurrencyError would leave events behind on the streams that did not move.
   await client.query('begin');
@@ -190,7 +198,15 @@ const appendInTransaction = async (
 ): Promise<void> => {
   const writes = appends.filter((a) => a.events.length > 0);
   if (writes.length === 0) return;
-  const ev = { streamIds: [] as string[], versions: [] as number[], ids: [] as string[], types: [] as string[], schemas: [] as number[], data: [] as string[], occurred: [] as Date[] };
+  const ev = {
+    streamIds: [] as string[],
+    versions: [] as number[],
+    ids: [] as string[],
+    types: [] as string[],
+    schemas: [] as number[],
+    data: [] as string[],
+    occurred: [] as Date[],
+  };
   const st = { streamIds: [] as string[], expected: [] as number[], next: [] as number[], states: [] as string[] };
   for (const a of writes) {
     a.events.forEach((e, i) => {
@@ -230,15 +246,32 @@ const appendInTransaction = async (
            select (select count(*) from moved) as updated, (select count(*) from appended) as inserted,
                   case when $15::text is not null then pg_notify($15, '') end as notified`,
     values: [
-      tenantId, ev.streamIds, ev.versions, ev.ids, ev.types, ev.schemas, ev.data, JSON.stringify(metadata), recordedAt, ev.occurred,
-      st.streamIds, st.expected, st.next, st.states, options.notifyChannel ?? null,
-      options.expiry?.reservationId ?? null, options.expiry?.expiresAt ?? null,
-      options.idempotency?.scope ?? null, options.idempotency?.key ?? null,
+      tenantId,
+      ev.streamIds,
+      ev.versions,
+      ev.ids,
+      ev.types,
+      ev.schemas,
+      ev.data,
+      JSON.stringify(metadata),
+      recordedAt,
+      ev.occurred,
+      st.streamIds,
+      st.expected,
+      st.next,
+      st.states,
+      options.notifyChannel ?? null,
+      options.expiry?.reservationId ?? null,
+      options.expiry?.expiresAt ?? null,
+      options.idempotency?.scope ?? null,
+      options.idempotency?.key ?? null,
       options.idempotency === undefined ? null : JSON.stringify(options.idempotency.response),
     ],
   });
   if (Number(rows[0]?.updated) !== writes.length) {
-    throw new ConcurrencyError(`a stream moved past its expected version (${rows[0]?.updated}/${writes.length} updated)`);
+    throw new ConcurrencyError(
+      `a stream moved past its expected version (${rows[0]?.updated}/${writes.length} updated)`,
+    );
   }
 };
 
@@ -264,7 +297,9 @@ export const readStockItems = async (
     values: [tenantId, keys.map((k) => k.locationId), keys.map((k) => k.sku)],
   });
   return {
-    items: rows.map((r) => (r.version === null || r.version === 0 ? null : { version: r.version, state: r.state, updatedAt: r.updated_at })),
+    items: rows.map((r) =>
+      r.version === null || r.version === 0 ? null : { version: r.version, state: r.state, updatedAt: r.updated_at },
+    ),
     readAt: rows[0]?.read_at ?? new Date(),
   };
 };

@@ -68,7 +68,12 @@ const toMovement = (r: Row): MovementRow => ({
  * locations, each matching stream is read backwards on events_stream_recorded (at most one page
  * each) and the heads merged; otherwise events_tenant_recorded is walked backwards from the cursor.
  */
-export const listMovements = async (db: pg.Pool | pg.ClientBase, tenantId: string, f: MovementFilter, limit: number): Promise<MovementRow[]> => {
+export const listMovements = async (
+  db: pg.Pool | pg.ClientBase,
+  tenantId: string,
+  f: MovementFilter,
+  limit: number,
+): Promise<MovementRow[]> => {
   const values: unknown[] = [tenantId, limit];
   const param = (v: unknown) => `$${values.push(v)}`;
   const eventConds: string[] = [];
@@ -85,7 +90,10 @@ export const listMovements = async (db: pg.Pool | pg.ClientBase, tenantId: strin
   if (f.after !== null) {
     const at = US(param(f.after.recordedUs));
     // The first condition is the one the index can seek on; the row comparison breaks ties.
-    eventConds.push(`e.recorded_at <= ${at}`, `(e.recorded_at, e.global_position) < (${at}, ${param(f.after.position)}::bigint)`);
+    eventConds.push(
+      `e.recorded_at <= ${at}`,
+      `(e.recorded_at, e.global_position) < (${at}, ${param(f.after.position)}::bigint)`,
+    );
     shape.push('a');
   }
   const streamConds = [`s.tenant_id = $1`, `s.kind = 'stock_item'`];
@@ -97,17 +105,20 @@ export const listMovements = async (db: pg.Pool | pg.ClientBase, tenantId: strin
   const where = (conds: string[]) => (conds.length === 0 ? '' : `and ${conds.join(' and ')}`);
   const order = 'order by e.recorded_at desc, e.global_position desc';
   const perStream = f.sku !== null || f.locationIds !== null;
-  const text =
-    perStream
-      ? `select x.* from streams s
+  const text = perStream
+    ? `select x.* from streams s
          cross join lateral (
            select ${COLUMNS} from events e where e.stream_id = s.stream_id ${where(eventConds)} ${order} limit $2
          ) x
          where ${streamConds.join(' and ')}
          order by x.recorded_at desc, x.global_position desc limit $2`
-      : `select ${COLUMNS} from events e join streams s on s.stream_id = e.stream_id and ${streamConds.join(' and ')}
+    : `select ${COLUMNS} from events e join streams s on s.stream_id = e.stream_id and ${streamConds.join(' and ')}
          where e.tenant_id = $1 ${where(eventConds)} ${order} limit $2`;
-  const { rows } = await db.query<Row>({ name: `sm_history_movements_${perStream ? 's' : 't'}${f.sku === null ? '' : 'k'}${shape.join('')}`, text, values });
+  const { rows } = await db.query<Row>({
+    name: `sm_history_movements_${perStream ? 's' : 't'}${f.sku === null ? '' : 'k'}${shape.join('')}`,
+    text,
+    values,
+  });
   return rows.map(toMovement);
 };
 
@@ -156,7 +167,11 @@ export type BackdatedRow = { streamId: string; version: number; eventType: strin
  * version order. `occurred_at < recorded_at` holds for every one of them and lets the planner use
  * the partial index events_backdated, which holds only back-dated events.
  */
-export const backdatedAfter = async (db: pg.Pool | pg.ClientBase, streamIds: string[], atUs: number): Promise<BackdatedRow[]> => {
+export const backdatedAfter = async (
+  db: pg.Pool | pg.ClientBase,
+  streamIds: string[],
+  atUs: number,
+): Promise<BackdatedRow[]> => {
   if (streamIds.length === 0) return [];
   const { rows } = await db.query<{ stream_id: string; version: number; event_type: string; data: unknown }>({
     name: 'sm_history_backdated',

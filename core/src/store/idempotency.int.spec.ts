@@ -10,7 +10,12 @@ import type { Claim } from './idempotency.js';
 
 /** What the command's append does with AppendOptions.idempotency. */
 const recordResponse = async (c: pg.ClientBase, tenantId: string, scope: string, key: string, response: unknown) => {
-  await c.query('update idempotency_keys set response = $4 where tenant_id = $1 and scope = $2 and key = $3', [tenantId, scope, key, JSON.stringify(response)]);
+  await c.query('update idempotency_keys set response = $4 where tenant_id = $1 and scope = $2 and key = $3', [
+    tenantId,
+    scope,
+    key,
+    JSON.stringify(response),
+  ]);
 };
 
 const TENANT = 'acme';
@@ -46,7 +51,9 @@ const claim = (key: string, hash: string, tenant = TENANT): Promise<Claim> =>
   committed((c) => claimKey(c, tenant, 'reservation', key, hash));
 
 const keyRows = async (key: string): Promise<number> => {
-  const { rows } = await db.pool.query<{ n: string }>('select count(*) as n from idempotency_keys where key = $1', [key]);
+  const { rows } = await db.pool.query<{ n: string }>('select count(*) as n from idempotency_keys where key = $1', [
+    key,
+  ]);
   return Number(rows[0]?.n);
 };
 

@@ -60,7 +60,11 @@ describe('lock ordering', () => {
       const { streams, now } = await lockStreams(c, TENANT, keys);
       expect(streams.size).toBe(keys.length);
       await c.query('select pg_sleep(0.002)');
-      const appends = keys.map((k) => ({ stream: streamOf(streams, k), events: [newEvent({ locked: keys.map(streamKeyId) })], state: {} }));
+      const appends = keys.map((k) => ({
+        stream: streamOf(streams, k),
+        events: [newEvent({ locked: keys.map(streamKeyId) })],
+        state: {},
+      }));
       await appendToStreams(c, TENANT, appends, META, now);
       await c.query('commit');
     } catch (err) {
@@ -91,7 +95,12 @@ describe('lock ordering', () => {
         // Fresh keys every round, so each command must create them too.
         const x = stockItemStreamKey(`wh-3-r${round}`, 'sku-x');
         const y = stockItemStreamKey(`wh-3-r${round}`, 'sku-y');
-        const orders: StreamKey[][] = [[x, y, e1, e2], [e2, e1, y, x], [y, e1, x], [e2, x, e1, y]];
+        const orders: StreamKey[][] = [
+          [x, y, e1, e2],
+          [e2, e1, y, x],
+          [y, e1, x],
+          [e2, x, e1, y],
+        ];
         const clients = await Promise.all(orders.map(() => db.pool.connect()));
         try {
           await Promise.all(clients.map((c) => c.query('begin')));

@@ -46,7 +46,9 @@ describe('migrate', () => {
   it('applies every migration exactly once when 4 processes migrate a new database at the same time', async () => {
     const name = freshName('migrate');
     await admin(`create database ${quoteIdent(name)}`);
-    const starting = Array.from({ length: 4 }, (_, i) => createPool({ databaseUrl: urlOf(name), max: 1, applicationName: `migrate-spec-${i}` }));
+    const starting = Array.from({ length: 4 }, (_, i) =>
+      createPool({ databaseUrl: urlOf(name), max: 1, applicationName: `migrate-spec-${i}` }),
+    );
     pools.push(...starting);
 
     const results = await Promise.allSettled(starting.map((p) => migrate(p)));

@@ -36,7 +36,13 @@ const appendOne = async (c: pg.ClientBase, key: StreamKey): Promise<string> => {
   const stream = streams.get(streamKeyId(key));
   if (stream === undefined) throw new Error('stream not locked');
   const eventId = randomUUID();
-  const event = { eventId, eventType: 'stockmind.stock.stock_received.v1', schemaVersion: 1, data: {}, occurredAt: now };
+  const event = {
+    eventId,
+    eventType: 'stockmind.stock.stock_received.v1',
+    schemaVersion: 1,
+    data: {},
+    occurredAt: now,
+  };
   await appendToStreams(c, TENANT, [{ stream, events: [event], state: { version: stream.version + 1 } }], META, now);
   return eventId;
 };
@@ -46,11 +52,14 @@ const count = async (sql: string, values: unknown[] = []): Promise<number> => {
   return Number(rows[0]?.n);
 };
 
-const streamExists = async (key: StreamKey): Promise<boolean> => (await readStreams(db.pool, TENANT, [key])).has(streamKeyId(key));
+const streamExists = async (key: StreamKey): Promise<boolean> =>
+  (await readStreams(db.pool, TENANT, [key])).has(streamKeyId(key));
 const eventExists = async (eventId: string | undefined): Promise<boolean> =>
   (await count('select count(*) as n from events where event_id = $1', [eventId])) === 1;
 const openTransactions = (): Promise<number> =>
-  count(`select count(*) as n from pg_stat_activity where datname = current_database() and state like 'idle in transaction%'`);
+  count(
+    `select count(*) as n from pg_stat_activity where datname = current_database() and state like 'idle in transaction%'`,
+  );
 
 describe('inTransaction', () => {
   it('commits nothing when the signal fires after the work ran but before commit', async () => {
@@ -98,14 +107,20 @@ describe('inTransaction', () => {
 
   it('commits what the work did when it answers commit: true', async () => {
     const key = stockItemStreamKey('wh-1', 'sku-committed');
-    const eventId = await inTransaction(db.pool, new AbortController().signal, async (c) => ({ commit: true, value: await appendOne(c, key) }));
+    const eventId = await inTransaction(db.pool, new AbortController().signal, async (c) => ({
+      commit: true,
+      value: await appendOne(c, key),
+    }));
     expect(await eventExists(eventId)).toBe(true);
   });
 
   it('retries a deadlock victim and applies each command exactly once', async () => {
     const x = stockItemStreamKey('wh-2', 'sku-x');
     const y = stockItemStreamKey('wh-2', 'sku-y');
-    await inTransaction(db.pool, undefined, async (c) => ({ commit: true, value: (await lockStreams(c, TENANT, [x, y])).streams }));
+    await inTransaction(db.pool, undefined, async (c) => ({
+      commit: true,
+      value: (await lockStreams(c, TENANT, [x, y])).streams,
+    }));
     let runs = 0;
     let arrived = 0;
     let bothHoldOne: () => void = () => undefined;
@@ -133,6 +148,8 @@ describe('inTransaction', () => {
     for (const id of results.flat()) expect(await eventExists(id)).toBe(true);
     const streams = await readStreams(db.pool, TENANT, [x, y]);
     expect([...streams.values()].map((s) => s.version)).toEqual([2, 2]);
-    expect(await count('select count(*) as n from events')).toBe(await count('select coalesce(sum(version), 0) as n from streams'));
+    expect(await count('select count(*) as n from events')).toBe(
+      await count('select coalesce(sum(version), 0) as n from streams'),
+    );
   });
 });

@@ -31,14 +31,16 @@ const checkout = async (pool: pg.Pool, signal: AbortSignal | undefined): Promise
       return await untilAborted(pool.connect(), signal);
     } catch (err) {
       if (!(err instanceof Error && err.message === POOL_CHECKOUT_TIMEOUT)) throw err;
-      if (Date.now() - started >= MAX_QUEUE_MS) throw new PoolBusy('every ledger connection stayed busy; nothing was applied, retry shortly');
+      if (Date.now() - started >= MAX_QUEUE_MS)
+        throw new PoolBusy('every ledger connection stayed busy; nothing was applied, retry shortly');
     }
   }
 };
 
 const untilAborted = (pending: Promise<pg.PoolClient>, signal: AbortSignal | undefined): Promise<pg.PoolClient> =>
   new Promise((resolve, reject) => {
-    const onAbort = () => reject(new CancelledBeforeCommit('the caller cancelled while waiting for a connection; nothing was applied'));
+    const onAbort = () =>
+      reject(new CancelledBeforeCommit('the caller cancelled while waiting for a connection; nothing was applied'));
     if (signal?.aborted) onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
     pending.then(
@@ -88,7 +90,10 @@ export const inTransaction = async <T>(
     } catch (err) {
       // A clean rollback proves the session is usable, whatever `work` threw (a SQL error, a
       // NOT_FOUND, our own cancellation); only a failed rollback or a lost connection drops it.
-      const rolledBack = await client.query('rollback').then(() => true, () => false);
+      const rolledBack = await client.query('rollback').then(
+        () => true,
+        () => false,
+      );
       if (!rolledBack || isConnectionError(err)) broken = err;
       if (!(isPgError(err) && RETRYABLE.has(err.code) && attempt < MAX_ATTEMPTS)) throw err;
     } finally {

@@ -10,17 +10,44 @@ const parse = (marketplace: string, body: unknown) => {
 
 describe('amazon adapter', () => {
   it('maps Pending to a reservation, merging items of the same SKU', () => {
-    const body = amazonOrder({ notificationId: 'n-1', orderId: '113-1', status: 'Pending', node: 'W3', items: [{ sku: 'A', qty: 1 }, { sku: 'B', qty: 2 }, { sku: 'A', qty: 3 }] });
+    const body = amazonOrder({
+      notificationId: 'n-1',
+      orderId: '113-1',
+      status: 'Pending',
+      node: 'W3',
+      items: [
+        { sku: 'A', qty: 1 },
+        { sku: 'B', qty: 2 },
+        { sku: 'A', qty: 3 },
+      ],
+    });
     expect(parse('amazon', body)).toEqual({
       ok: true,
-      notification: { eventId: 'n-1', action: { kind: 'reserve', orderId: '113-1', lines: [{ sku: 'A', locationId: 'W3', quantity: 4 }, { sku: 'B', locationId: 'W3', quantity: 2 }] } },
+      notification: {
+        eventId: 'n-1',
+        action: {
+          kind: 'reserve',
+          orderId: '113-1',
+          lines: [
+            { sku: 'A', locationId: 'W3', quantity: 4 },
+            { sku: 'B', locationId: 'W3', quantity: 2 },
+          ],
+        },
+      },
     });
   });
 
   it('maps Unshipped to confirm, Canceled to release and Shipped to nothing', () => {
-    expect(parse('amazon', amazonOrder({ notificationId: 'n-2', orderId: '113-1', status: 'Unshipped' }))).toMatchObject({ ok: true, notification: { action: { kind: 'confirm', orderId: '113-1' } } });
-    expect(parse('amazon', amazonOrder({ notificationId: 'n-3', orderId: '113-1', status: 'Canceled' }))).toMatchObject({ ok: true, notification: { action: { kind: 'release', orderId: '113-1' } } });
-    expect(parse('amazon', amazonOrder({ notificationId: 'n-4', orderId: '113-1', status: 'Shipped' }))).toMatchObject({ ok: true, notification: { action: { kind: 'ignore' } } });
+    expect(
+      parse('amazon', amazonOrder({ notificationId: 'n-2', orderId: '113-1', status: 'Unshipped' })),
+    ).toMatchObject({ ok: true, notification: { action: { kind: 'confirm', orderId: '113-1' } } });
+    expect(parse('amazon', amazonOrder({ notificationId: 'n-3', orderId: '113-1', status: 'Canceled' }))).toMatchObject(
+      { ok: true, notification: { action: { kind: 'release', orderId: '113-1' } } },
+    );
+    expect(parse('amazon', amazonOrder({ notificationId: 'n-4', orderId: '113-1', status: 'Shipped' }))).toMatchObject({
+      ok: true,
+      notification: { action: { kind: 'ignore' } },
+    });
   });
 
   it('refuses a Pending order without a fulfilment node or items, naming the field', () => {
@@ -30,30 +57,74 @@ describe('amazon adapter', () => {
   });
 
   it('refuses unknown statuses and wrong types', () => {
-    expect(parse('amazon', { ...amazonOrder({ notificationId: 'n-6', orderId: '1', status: 'Shipped' }), notificationType: 'FEED_PROCESSED' }).ok).toBe(false);
-    const zero = amazonOrder({ notificationId: 'n-7', orderId: '1', status: 'Pending', node: 'W3', items: [{ sku: 'A', qty: 0 }] });
+    expect(
+      parse('amazon', {
+        ...amazonOrder({ notificationId: 'n-6', orderId: '1', status: 'Shipped' }),
+        notificationType: 'FEED_PROCESSED',
+      }).ok,
+    ).toBe(false);
+    const zero = amazonOrder({
+      notificationId: 'n-7',
+      orderId: '1',
+      status: 'Pending',
+      node: 'W3',
+      items: [{ sku: 'A', qty: 0 }],
+    });
     expect(parse('amazon', zero).ok).toBe(false);
   });
 });
 
 describe('jumia adapter', () => {
   it('maps order.created to a reservation', () => {
-    expect(parse('jumia', jumiaOrder({ eventId: 'e-1', orderNumber: 'JM-1', event: 'order.created', warehouse: 'W3', items: [{ sku: 'A', qty: 2 }] }))).toEqual({
+    expect(
+      parse(
+        'jumia',
+        jumiaOrder({
+          eventId: 'e-1',
+          orderNumber: 'JM-1',
+          event: 'order.created',
+          warehouse: 'W3',
+          items: [{ sku: 'A', qty: 2 }],
+        }),
+      ),
+    ).toEqual({
       ok: true,
-      notification: { eventId: 'e-1', action: { kind: 'reserve', orderId: 'JM-1', lines: [{ sku: 'A', locationId: 'W3', quantity: 2 }] } },
+      notification: {
+        eventId: 'e-1',
+        action: { kind: 'reserve', orderId: 'JM-1', lines: [{ sku: 'A', locationId: 'W3', quantity: 2 }] },
+      },
     });
   });
 
   it('maps order.paid to confirm and order.cancelled to release with the reason', () => {
-    expect(parse('jumia', jumiaOrder({ eventId: 'e-2', orderNumber: 'JM-1', event: 'order.paid' }))).toMatchObject({ ok: true, notification: { action: { kind: 'confirm', orderId: 'JM-1' } } });
-    expect(parse('jumia', jumiaOrder({ eventId: 'e-3', orderNumber: 'JM-1', event: 'order.cancelled', reason: 'out of delivery area' }))).toMatchObject({
+    expect(parse('jumia', jumiaOrder({ eventId: 'e-2', orderNumber: 'JM-1', event: 'order.paid' }))).toMatchObject({
+      ok: true,
+      notification: { action: { kind: 'confirm', orderId: 'JM-1' } },
+    });
+    expect(
+      parse(
+        'jumia',
+        jumiaOrder({ eventId: 'e-3', orderNumber: 'JM-1', event: 'order.cancelled', reason: 'out of delivery area' }),
+      ),
+    ).toMatchObject({
       ok: true,
       notification: { action: { kind: 'release', orderId: 'JM-1', reason: 'jumia: out of delivery area' } },
     });
   });
 
   it('refuses an amazon-shaped body', () => {
-    expect(parse('jumia', amazonOrder({ notificationId: 'n-1', orderId: '1', status: 'Pending', node: 'W3', items: [{ sku: 'A', qty: 1 }] })).ok).toBe(false);
+    expect(
+      parse(
+        'jumia',
+        amazonOrder({
+          notificationId: 'n-1',
+          orderId: '1',
+          status: 'Pending',
+          node: 'W3',
+          items: [{ sku: 'A', qty: 1 }],
+        }),
+      ).ok,
+    ).toBe(false);
   });
 });
 

@@ -21,15 +21,28 @@ const schema = z
         orderStatus: z.enum(['Pending', 'Unshipped', 'Canceled', 'Shipped']),
         fulfillmentNodeId: stockKey.optional(),
         cancellationReason: z.string().max(200).optional(),
-        items: z.array(z.object({ orderItemId: externalId, sellerSku: stockKey, quantityOrdered: quantity })).max(100).optional(),
+        items: z
+          .array(z.object({ orderItemId: externalId, sellerSku: stockKey, quantityOrdered: quantity }))
+          .max(100)
+          .optional(),
       }),
     }),
   })
   .superRefine((n, ctx) => {
     const o = n.payload.order;
     if (o.orderStatus !== 'Pending') return;
-    if (o.fulfillmentNodeId === undefined) ctx.addIssue({ code: 'custom', path: ['payload', 'order', 'fulfillmentNodeId'], message: 'required for a Pending order: the StockMind location that ships it' });
-    if ((o.items ?? []).length === 0) ctx.addIssue({ code: 'custom', path: ['payload', 'order', 'items'], message: 'a Pending order needs at least one item' });
+    if (o.fulfillmentNodeId === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['payload', 'order', 'fulfillmentNodeId'],
+        message: 'required for a Pending order: the StockMind location that ships it',
+      });
+    if ((o.items ?? []).length === 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['payload', 'order', 'items'],
+        message: 'a Pending order needs at least one item',
+      });
   });
 
 export const amazonAdapter: MarketplaceAdapter<typeof schema> = {
@@ -46,15 +59,31 @@ export const amazonAdapter: MarketplaceAdapter<typeof schema> = {
           action: {
             kind: 'reserve',
             orderId,
-            lines: mergeLines((o.items ?? []).map((i) => ({ sku: i.sellerSku, locationId: o.fulfillmentNodeId ?? '', quantity: i.quantityOrdered }))),
+            lines: mergeLines(
+              (o.items ?? []).map((i) => ({
+                sku: i.sellerSku,
+                locationId: o.fulfillmentNodeId ?? '',
+                quantity: i.quantityOrdered,
+              })),
+            ),
           },
         };
       case 'Unshipped':
         return { eventId, action: { kind: 'confirm', orderId } };
       case 'Canceled':
-        return { eventId, action: { kind: 'release', orderId, reason: `amazon: ${o.cancellationReason ?? 'order canceled'}` } };
+        return {
+          eventId,
+          action: { kind: 'release', orderId, reason: `amazon: ${o.cancellationReason ?? 'order canceled'}` },
+        };
       case 'Shipped':
-        return { eventId, action: { kind: 'ignore', orderId, note: 'shipped: the shipment is recorded by the warehouse (FulfilReservation)' } };
+        return {
+          eventId,
+          action: {
+            kind: 'ignore',
+            orderId,
+            note: 'shipped: the shipment is recorded by the warehouse (FulfilReservation)',
+          },
+        };
       default: {
         const never: never = o.orderStatus;
         throw new Error(`unhandled status ${String(never)}`);

@@ -16,7 +16,11 @@ export type Parsed = { ok: true; notification: MarketplaceNotification } | { ok:
 
 export const parseNotification = (adapter: MarketplaceAdapter, body: unknown): Parsed => {
   const parsed = adapter.schema.safeParse(body);
-  if (!parsed.success) return { ok: false, issues: parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message })) };
+  if (!parsed.success)
+    return {
+      ok: false,
+      issues: parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message })),
+    };
   return { ok: true, notification: adapter.toNotification(parsed.data) };
 };
 

@@ -19,13 +19,22 @@ const schema = z
       order_number: externalId,
       warehouse: stockKey.optional(),
       cancel_reason: z.string().max(200).optional(),
-      items: z.array(z.object({ seller_sku: stockKey, qty: quantity })).max(100).optional(),
+      items: z
+        .array(z.object({ seller_sku: stockKey, qty: quantity }))
+        .max(100)
+        .optional(),
     }),
   })
   .superRefine((e, ctx) => {
     if (e.event !== 'order.created') return;
-    if (e.order.warehouse === undefined) ctx.addIssue({ code: 'custom', path: ['order', 'warehouse'], message: 'required for order.created: the StockMind location that ships it' });
-    if ((e.order.items ?? []).length === 0) ctx.addIssue({ code: 'custom', path: ['order', 'items'], message: 'order.created needs at least one item' });
+    if (e.order.warehouse === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['order', 'warehouse'],
+        message: 'required for order.created: the StockMind location that ships it',
+      });
+    if ((e.order.items ?? []).length === 0)
+      ctx.addIssue({ code: 'custom', path: ['order', 'items'], message: 'order.created needs at least one item' });
   });
 
 export const jumiaAdapter: MarketplaceAdapter<typeof schema> = {
@@ -41,15 +50,31 @@ export const jumiaAdapter: MarketplaceAdapter<typeof schema> = {
           action: {
             kind: 'reserve',
             orderId,
-            lines: mergeLines((e.order.items ?? []).map((i) => ({ sku: i.seller_sku, locationId: e.order.warehouse ?? '', quantity: i.qty }))),
+            lines: mergeLines(
+              (e.order.items ?? []).map((i) => ({
+                sku: i.seller_sku,
+                locationId: e.order.warehouse ?? '',
+                quantity: i.qty,
+              })),
+            ),
           },
         };
       case 'order.paid':
         return { eventId, action: { kind: 'confirm', orderId } };
       case 'order.cancelled':
-        return { eventId, action: { kind: 'release', orderId, reason: `jumia: ${e.order.cancel_reason ?? 'order cancelled'}` } };
+        return {
+          eventId,
+          action: { kind: 'release', orderId, reason: `jumia: ${e.order.cancel_reason ?? 'order cancelled'}` },
+        };
       case 'order.shipped':
-        return { eventId, action: { kind: 'ignore', orderId, note: 'shipped: the shipment is recorded by the warehouse (FulfilReservation)' } };
+        return {
+          eventId,
+          action: {
+            kind: 'ignore',
+            orderId,
+            note: 'shipped: the shipment is recorded by the warehouse (FulfilReservation)',
+          },
+        };
       default: {
         const never: never = e.event;
         throw new Error(`unhandled event ${String(never)}`);

@@ -49,7 +49,10 @@ export type ReservationEvent =
     }
   | { type: 'ReservationConfirmed'; data: { reservationId: string; orderRef: string } }
   | { type: 'ReservationFulfilled'; data: { reservationId: string; shipmentRef: string } }
-  | { type: 'ReservationReleased'; data: { reservationId: string; reason: string; previousStatus: 'PENDING' | 'CONFIRMED' } }
+  | {
+      type: 'ReservationReleased';
+      data: { reservationId: string; reason: string; previousStatus: 'PENDING' | 'CONFIRMED' };
+    }
   | { type: 'ReservationExpired'; data: { reservationId: string; expiresAt: string } };
 
 export type ReservationRefusalReason =
@@ -61,11 +64,14 @@ export type ReservationRefusalReason =
   | 'RESERVATION_RELEASED'
   | 'ORDER_REF_MISMATCH';
 
-export type ReservationRefusal = { reason: ReservationRefusalReason; reservationId: string; status: Reservation['status'] };
+export type ReservationRefusal = {
+  reason: ReservationRefusalReason;
+  reservationId: string;
+  status: Reservation['status'];
+};
 
 export type ReservationDecision =
-  | { kind: 'accepted'; events: ReservationEvent[] }
-  | { kind: 'refused'; refusal: ReservationRefusal };
+  { kind: 'accepted'; events: ReservationEvent[] } | { kind: 'refused'; refusal: ReservationRefusal };
 
 const nothingToDo: ReservationDecision = { kind: 'accepted', events: [] };
 
@@ -109,11 +115,19 @@ export const decide = (command: ReservationCommand, state: Reservation): Reserva
       if (state.status === 'FULFILLED') return refuse('RESERVATION_FULFILLED', state);
       return {
         kind: 'accepted',
-        events: [{ type: 'ReservationReleased', data: { reservationId, reason: command.data.reason, previousStatus: state.status } }],
+        events: [
+          {
+            type: 'ReservationReleased',
+            data: { reservationId, reason: command.data.reason, previousStatus: state.status },
+          },
+        ],
       };
     case 'ExpireReservation':
       if (state.status !== 'PENDING' || !isDue(state, command.data.now)) return nothingToDo;
-      return { kind: 'accepted', events: [{ type: 'ReservationExpired', data: { reservationId, expiresAt: state.expiresAt } }] };
+      return {
+        kind: 'accepted',
+        events: [{ type: 'ReservationExpired', data: { reservationId, expiresAt: state.expiresAt } }],
+      };
     default:
       return assertNever(command);
   }
@@ -127,7 +141,9 @@ const decideConfirm = (data: { orderRef: string; now: string }, state: ActiveRes
       if (conflictingRef) return refuse('ORDER_REF_MISMATCH', state);
       return {
         kind: 'accepted',
-        events: [{ type: 'ReservationConfirmed', data: { reservationId: state.reservationId, orderRef: data.orderRef } }],
+        events: [
+          { type: 'ReservationConfirmed', data: { reservationId: state.reservationId, orderRef: data.orderRef } },
+        ],
       };
     case 'CONFIRMED':
     case 'FULFILLED':

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { deciderSpec } from '../testing.js';
 import { decide, evolve, initialState, isDue } from './reservation.js';
-import type { ActiveReservation, ReservationEvent, ReservationLine, ReservationRefusalReason, ReservationStatus } from './reservation.js';
+import type {
+  ActiveReservation,
+  ReservationEvent,
+  ReservationLine,
+  ReservationRefusalReason,
+  ReservationStatus,
+} from './reservation.js';
 
 const spec = deciderSpec({ decide, evolve, initialState });
 
@@ -15,9 +21,18 @@ const lines: ReservationLine[] = [
 ];
 const placeData = { reservationId: ID, channel: 'B2B', lines, expiresAt: EXPIRES, orderRef: 'order-1' } as const;
 
-const placed = (orderRef = 'order-1'): ReservationEvent => ({ type: 'ReservationPlaced', data: { ...placeData, orderRef } });
-const confirmed = (orderRef = 'order-1'): ReservationEvent => ({ type: 'ReservationConfirmed', data: { reservationId: ID, orderRef } });
-const fulfilled: ReservationEvent = { type: 'ReservationFulfilled', data: { reservationId: ID, shipmentRef: 'ship-1' } };
+const placed = (orderRef = 'order-1'): ReservationEvent => ({
+  type: 'ReservationPlaced',
+  data: { ...placeData, orderRef },
+});
+const confirmed = (orderRef = 'order-1'): ReservationEvent => ({
+  type: 'ReservationConfirmed',
+  data: { reservationId: ID, orderRef },
+});
+const fulfilled: ReservationEvent = {
+  type: 'ReservationFulfilled',
+  data: { reservationId: ID, shipmentRef: 'ship-1' },
+};
 const releasedFrom = (previousStatus: 'PENDING' | 'CONFIRMED'): ReservationEvent => ({
   type: 'ReservationReleased',
   data: { reservationId: ID, reason: 'customer cancelled', previousStatus },
@@ -33,12 +48,17 @@ const history: Record<ReservationStatus, ReservationEvent[]> = {
 };
 
 const place = { type: 'PlaceReservation', data: placeData } as const;
-const confirm = (now: string, orderRef = 'order-1') => ({ type: 'ConfirmReservation', data: { orderRef, now } }) as const;
+const confirm = (now: string, orderRef = 'order-1') =>
+  ({ type: 'ConfirmReservation', data: { orderRef, now } }) as const;
 const fulfil = { type: 'FulfilReservation', data: { shipmentRef: 'ship-1' } } as const;
 const release = { type: 'ReleaseReservation', data: { reason: 'customer cancelled' } } as const;
 const expire = (now: string) => ({ type: 'ExpireReservation', data: { now } }) as const;
 
-const refusal = (reason: ReservationRefusalReason, status: ReservationStatus) => ({ reason, reservationId: ID, status });
+const refusal = (reason: ReservationRefusalReason, status: ReservationStatus) => ({
+  reason,
+  reservationId: ID,
+  status,
+});
 const stateOf = (events: ReservationEvent[]): ActiveReservation => {
   const state = spec.given(events).state;
   if (state.status === 'NONE') throw new Error('expected an active reservation');
@@ -83,12 +103,18 @@ describe('Reservation', () => {
     });
 
     it('confirms without an order ref and keeps the one given at placement', () => {
-      spec.given(history.PENDING).when(confirm(BEFORE, '')).thenEvents([confirmed('')]);
+      spec
+        .given(history.PENDING)
+        .when(confirm(BEFORE, ''))
+        .thenEvents([confirmed('')]);
       expect(stateOf([...history.PENDING, confirmed('')]).orderRef).toBe('order-1');
     });
 
     it('takes the order ref from the confirmation when none was given at placement', () => {
-      spec.given([placed('')]).when(confirm(BEFORE, 'order-9')).thenEvents([confirmed('order-9')]);
+      spec
+        .given([placed('')])
+        .when(confirm(BEFORE, 'order-9'))
+        .thenEvents([confirmed('order-9')]);
       expect(stateOf([placed(''), confirmed('order-9')]).orderRef).toBe('order-9');
     });
 
@@ -106,7 +132,10 @@ describe('Reservation', () => {
     });
 
     it('refuses a different non-empty order ref with ORDER_REF_MISMATCH', () => {
-      spec.given(history.PENDING).when(confirm(BEFORE, 'order-2')).thenRefused(refusal('ORDER_REF_MISMATCH', 'PENDING'));
+      spec
+        .given(history.PENDING)
+        .when(confirm(BEFORE, 'order-2'))
+        .thenRefused(refusal('ORDER_REF_MISMATCH', 'PENDING'));
     });
 
     it('does nothing when confirming a confirmed reservation again', () => {
@@ -122,7 +151,10 @@ describe('Reservation', () => {
     });
 
     it('refuses a repeat confirmation with another order ref with ORDER_REF_MISMATCH', () => {
-      spec.given(history.CONFIRMED).when(confirm(BEFORE, 'order-2')).thenRefused(refusal('ORDER_REF_MISMATCH', 'CONFIRMED'));
+      spec
+        .given(history.CONFIRMED)
+        .when(confirm(BEFORE, 'order-2'))
+        .thenRefused(refusal('ORDER_REF_MISMATCH', 'CONFIRMED'));
     });
 
     it('does nothing when confirming a fulfilled reservation: it was confirmed already', () => {
@@ -130,7 +162,10 @@ describe('Reservation', () => {
     });
 
     it('refuses to confirm a fulfilled reservation with another order ref', () => {
-      spec.given(history.FULFILLED).when(confirm(BEFORE, 'order-2')).thenRefused(refusal('ORDER_REF_MISMATCH', 'FULFILLED'));
+      spec
+        .given(history.FULFILLED)
+        .when(confirm(BEFORE, 'order-2'))
+        .thenRefused(refusal('ORDER_REF_MISMATCH', 'FULFILLED'));
     });
 
     it('refuses to confirm a released reservation with RESERVATION_RELEASED', () => {
@@ -167,12 +202,18 @@ describe('Reservation', () => {
 
   describe('ReleaseReservation', () => {
     it('releases a pending reservation, remembering it was PENDING', () => {
-      spec.given(history.PENDING).when(release).thenEvents([releasedFrom('PENDING')]);
+      spec
+        .given(history.PENDING)
+        .when(release)
+        .thenEvents([releasedFrom('PENDING')]);
       expect(stateOf(history.RELEASED)).toMatchObject({ status: 'RELEASED', releaseReason: 'customer cancelled' });
     });
 
     it('releases a confirmed reservation, remembering it was CONFIRMED', () => {
-      spec.given(history.CONFIRMED).when(release).thenEvents([releasedFrom('CONFIRMED')]);
+      spec
+        .given(history.CONFIRMED)
+        .when(release)
+        .thenEvents([releasedFrom('CONFIRMED')]);
       expect(stateOf([...history.CONFIRMED, releasedFrom('CONFIRMED')]).status).toBe('RELEASED');
     });
 
@@ -182,7 +223,10 @@ describe('Reservation', () => {
 
     it('does nothing when releasing a released reservation again', () => {
       spec.given(history.RELEASED).when(release).thenNothingToDo();
-      spec.given([...history.CONFIRMED, releasedFrom('CONFIRMED')]).when(release).thenNothingToDo();
+      spec
+        .given([...history.CONFIRMED, releasedFrom('CONFIRMED')])
+        .when(release)
+        .thenNothingToDo();
     });
 
     it('does nothing when releasing an expired reservation: its stock is already back', () => {

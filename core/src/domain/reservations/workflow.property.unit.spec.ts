@@ -38,16 +38,33 @@ type Step = { advanceSeconds: number; op: Op };
 const location = fc.constantFrom(...LOCATIONS);
 const sku = fc.constantFrom(...SKUS);
 const target = fc.nat({ max: 20 });
-const orderRef = fc.oneof({ arbitrary: fc.constant(''), weight: 3 }, { arbitrary: fc.constantFrom('order-1', 'order-2'), weight: 1 });
+const orderRef = fc.oneof(
+  { arbitrary: fc.constant(''), weight: 3 },
+  { arbitrary: fc.constantFrom('order-1', 'order-2'), weight: 1 },
+);
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { arbitrary: fc.record({ kind: fc.constant('receive' as const), locationId: location, sku, quantity: fc.integer({ min: 1, max: 20 }) }), weight: 4 },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('receive' as const),
+      locationId: location,
+      sku,
+      quantity: fc.integer({ min: 1, max: 20 }),
+    }),
+    weight: 4,
+  },
   {
     arbitrary: fc.record({
       kind: fc.constant('place' as const),
       target: fc.oneof({ arbitrary: fc.constant(null), weight: 7 }, { arbitrary: target, weight: 1 }),
-      lines: fc.array(fc.record({ locationId: location, sku, quantity: fc.integer({ min: 1, max: 4 }) }), { minLength: 1, maxLength: 3 }),
+      lines: fc.array(fc.record({ locationId: location, sku, quantity: fc.integer({ min: 1, max: 4 }) }), {
+        minLength: 1,
+        maxLength: 3,
+      }),
       ttlSeconds: fc.integer({ min: 60, max: 1200 }),
-      safetyStock: fc.oneof({ arbitrary: fc.constant(0), weight: 3 }, { arbitrary: fc.integer({ min: 1, max: 2 }), weight: 1 }),
+      safetyStock: fc.oneof(
+        { arbitrary: fc.constant(0), weight: 3 },
+        { arbitrary: fc.integer({ min: 1, max: 2 }), weight: 1 },
+      ),
       orderRef,
     }),
     weight: 4,
@@ -100,7 +117,10 @@ class Store {
       stream.events.push(event);
     }
     const expectedLines = decision.reservation.length === 0 ? 0 : lines.length;
-    check(decision.stock.length === expectedLines, () => `${decision.stock.length} stock event lists for ${expectedLines} lines`);
+    check(
+      decision.stock.length === expectedLines,
+      () => `${decision.stock.length} stock event lists for ${expectedLines} lines`,
+    );
     decision.stock.forEach((events, i) => {
       const line = lines[i];
       if (line === undefined) throw new Error(`stock events for missing line ${i}`);
@@ -127,10 +147,18 @@ const check = (ok: boolean, problem: () => string): void => {
 const show = (value: unknown): string => JSON.stringify(value);
 
 /** Place succeeds iff the id is new and, per stock item, all its lines together fit what is available. */
-const checkPlaceOutcome = (store: Store, op: Extract<Op, { kind: 'place' }>, before: Reservation, decision: WorkflowDecision) => {
+const checkPlaceOutcome = (
+  store: Store,
+  op: Extract<Op, { kind: 'place' }>,
+  before: Reservation,
+  decision: WorkflowDecision,
+) => {
   const demand = new Map<string, number>();
-  for (const l of op.lines) demand.set(Store.key(l.locationId, l.sku), (demand.get(Store.key(l.locationId, l.sku)) ?? 0) + l.quantity);
-  const fits = [...demand].every(([key, wanted]) => wanted <= available(store.items.get(key)?.state.levels ?? zeroLevels(), op.safetyStock));
+  for (const l of op.lines)
+    demand.set(Store.key(l.locationId, l.sku), (demand.get(Store.key(l.locationId, l.sku)) ?? 0) + l.quantity);
+  const fits = [...demand].every(
+    ([key, wanted]) => wanted <= available(store.items.get(key)?.state.levels ?? zeroLevels(), op.safetyStock),
+  );
   const expected = before.status !== 'NONE' ? 'RESERVATION_EXISTS' : fits ? 'accepted' : 'INSUFFICIENT_STOCK';
   const actual = decision.kind === 'accepted' ? 'accepted' : decision.refusal.reason;
   check(actual === expected, () => `place ${show(op.lines)}: expected ${expected}, got ${show(decision)}`);
@@ -143,7 +171,13 @@ const run = (store: Store, step: Step, nowMs: number): void => {
     const stream = store.item(op.locationId, op.sku);
     const command = {
       type: 'ReceiveStock',
-      data: { movementId: `m-${stream.events.length}`, quantity: op.quantity, unit: 'each', unitQuantity: op.quantity, reference: 'po' },
+      data: {
+        movementId: `m-${stream.events.length}`,
+        quantity: op.quantity,
+        unit: 'each',
+        unitQuantity: op.quantity,
+        reference: 'po',
+      },
     } as const;
     const decision = stock.decide(command, stream.state);
     check(decision.kind === 'accepted', () => `receive refused: ${show(decision)}`);
@@ -211,11 +245,17 @@ const checkStreams = (store: Store): void => {
     let folded = stock.initialState();
     for (const [i, event] of events.entries()) {
       folded = stock.evolve(folded, event);
-      check(isDeepStrictEqual(event.data.levelsAfter, folded.levels), () => `${key} event ${i}: levelsAfter ${show(event.data.levelsAfter)}, fold ${show(folded.levels)}`);
+      check(
+        isDeepStrictEqual(event.data.levelsAfter, folded.levels),
+        () => `${key} event ${i}: levelsAfter ${show(event.data.levelsAfter)}, fold ${show(folded.levels)}`,
+      );
     }
     check(isDeepStrictEqual(folded, state), () => `${key}: fold ${show(folded)} != snapshot ${show(state)}`);
     const last = events.at(-1)?.data.levelsAfter ?? zeroLevels();
-    check(isDeepStrictEqual(last, state.levels), () => `${key}: last levelsAfter ${show(last)} != snapshot ${show(state.levels)}`);
+    check(
+      isDeepStrictEqual(last, state.levels),
+      () => `${key}: last levelsAfter ${show(last)} != snapshot ${show(state.levels)}`,
+    );
   }
   for (const [id, { state, events }] of store.reservations) {
     const folded = events.reduce(reservation.evolve, reservation.initialState());
@@ -241,7 +281,10 @@ const checkConservation = (store: Store): void => {
       ...(held.get(key) ?? zeroLevels()),
       onHand: (store.received.get(key) ?? 0) - (store.shipped.get(key) ?? 0),
     };
-    check(isDeepStrictEqual(state.levels, expected), () => `${key}: levels ${show(state.levels)}, expected ${show(expected)}`);
+    check(
+      isDeepStrictEqual(state.levels, expected),
+      () => `${key}: levels ${show(state.levels)}, expected ${show(expected)}`,
+    );
   }
 };
 

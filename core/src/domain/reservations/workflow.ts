@@ -4,8 +4,22 @@ import { InvariantViolation, assertNever } from '../shared.js';
 import * as stock from '../stock/stockItem.js';
 import * as reservation from './reservation.js';
 import type { Channel } from '../shared.js';
-import type { ReleaseReason, ReleaseSource, StockItem, StockItemCommand, StockItemEvent, StockRefusal } from '../stock/stockItem.js';
-import type { ActiveReservation, Reservation, ReservationCommand, ReservationEvent, ReservationLine, ReservationRefusal } from './reservation.js';
+import type {
+  ReleaseReason,
+  ReleaseSource,
+  StockItem,
+  StockItemCommand,
+  StockItemEvent,
+  StockRefusal,
+} from '../stock/stockItem.js';
+import type {
+  ActiveReservation,
+  Reservation,
+  ReservationCommand,
+  ReservationEvent,
+  ReservationLine,
+  ReservationRefusal,
+} from './reservation.js';
 
 export type LineRefusal = {
   reason: 'INSUFFICIENT_STOCK';
@@ -74,7 +88,9 @@ const decideLines = (
   lines: ReservationLine[],
   items: StockItem[],
   commandFor: (line: ReservationLine) => StockItemCommand,
-): { kind: 'accepted'; stock: StockItemEvent[][] } | { kind: 'refused'; line: ReservationLine; refusal: StockRefusal } => {
+):
+  | { kind: 'accepted'; stock: StockItemEvent[][] }
+  | { kind: 'refused'; line: ReservationLine; refusal: StockRefusal } => {
   const running = new Map<string, StockItem>();
   const stockEvents: StockItemEvent[][] = [];
   for (const [i, line] of lines.entries()) {
@@ -88,7 +104,11 @@ const decideLines = (
   return { kind: 'accepted', stock: stockEvents };
 };
 
-const stockCommandFor = (event: ReservationEvent, line: ReservationLine, state: ActiveReservation): StockItemCommand => {
+const stockCommandFor = (
+  event: ReservationEvent,
+  line: ReservationLine,
+  state: ActiveReservation,
+): StockItemCommand => {
   const base = { reservationId: state.reservationId, quantity: line.quantity };
   const release = (from: ReleaseSource, reason: ReleaseReason): StockItemCommand => ({
     type: 'ReleaseStock',

@@ -37,7 +37,10 @@ const placedEvent = (lines: ReservationLine[]): ReservationEvent => ({
   data: { reservationId: ID, channel: 'ECOMMERCE', lines, expiresAt: EXPIRES, orderRef: 'order-1' },
 });
 const reservationAfter = (events: ReservationEvent[]): Reservation => events.reduce(evolve, initialState());
-const confirmedEvent: ReservationEvent = { type: 'ReservationConfirmed', data: { reservationId: ID, orderRef: 'order-1' } };
+const confirmedEvent: ReservationEvent = {
+  type: 'ReservationConfirmed',
+  data: { reservationId: ID, orderRef: 'order-1' },
+};
 
 const reservedEvent = (quantity: number, levelsAfter: Partial<Levels>): StockItemEvent[] => [
   { type: 'StockReserved', data: { reservationId: ID, quantity, levelsAfter: L(levelsAfter) } },
@@ -77,10 +80,12 @@ describe('decidePlace: all lines or none', () => {
   });
 
   it('refuses a line whose item was not loaded: an unknown item has nothing available', () => {
-    expect(decidePlace(placeCommand(threeLines), initialState(), [item({ onHand: 10 }), item({ onHand: 10 })])).toEqual({
-      kind: 'refused',
-      refusal: { reason: 'INSUFFICIENT_STOCK', sku: 'SKU-A', locationId: 'store-7', requested: 1, available: 0 },
-    });
+    expect(decidePlace(placeCommand(threeLines), initialState(), [item({ onHand: 10 }), item({ onHand: 10 })])).toEqual(
+      {
+        kind: 'refused',
+        refusal: { reason: 'INSUFFICIENT_STOCK', sku: 'SKU-A', locationId: 'store-7', requested: 1, available: 0 },
+      },
+    );
   });
 
   it('honours safety stock on every line', () => {
@@ -142,24 +147,52 @@ describe('decideTransition: each line follows the reservation', () => {
   const heldReserved = [item({ onHand: 10, reserved: 3 }), item({ onHand: 5, reserved: 5 })];
   const heldCommitted = [item({ onHand: 10, reserved: 1, committed: 2 }), item({ onHand: 5, committed: 5 })];
 
-  it('confirm commits every line\'s reserved units', () => {
-    expect(decideTransition({ type: 'ConfirmReservation', data: { orderRef: 'order-1', now: BEFORE } }, pending, heldReserved)).toEqual({
+  it("confirm commits every line's reserved units", () => {
+    expect(
+      decideTransition(
+        { type: 'ConfirmReservation', data: { orderRef: 'order-1', now: BEFORE } },
+        pending,
+        heldReserved,
+      ),
+    ).toEqual({
       kind: 'accepted',
       reservation: [confirmedEvent],
       stock: [
-        [{ type: 'ReservedStockCommitted', data: { reservationId: ID, quantity: 2, levelsAfter: L({ onHand: 10, reserved: 1, committed: 2 }) } }],
-        [{ type: 'ReservedStockCommitted', data: { reservationId: ID, quantity: 5, levelsAfter: L({ onHand: 5, committed: 5 }) } }],
+        [
+          {
+            type: 'ReservedStockCommitted',
+            data: { reservationId: ID, quantity: 2, levelsAfter: L({ onHand: 10, reserved: 1, committed: 2 }) },
+          },
+        ],
+        [
+          {
+            type: 'ReservedStockCommitted',
+            data: { reservationId: ID, quantity: 5, levelsAfter: L({ onHand: 5, committed: 5 }) },
+          },
+        ],
       ],
     });
   });
 
-  it('fulfil ships every line\'s committed units', () => {
-    expect(decideTransition({ type: 'FulfilReservation', data: { shipmentRef: 'ship-1' } }, confirmed, heldCommitted)).toEqual({
+  it("fulfil ships every line's committed units", () => {
+    expect(
+      decideTransition({ type: 'FulfilReservation', data: { shipmentRef: 'ship-1' } }, confirmed, heldCommitted),
+    ).toEqual({
       kind: 'accepted',
       reservation: [{ type: 'ReservationFulfilled', data: { reservationId: ID, shipmentRef: 'ship-1' } }],
       stock: [
-        [{ type: 'StockShipped', data: { reservationId: ID, quantity: 2, shipmentRef: 'ship-1', levelsAfter: L({ onHand: 8, reserved: 1 }) } }],
-        [{ type: 'StockShipped', data: { reservationId: ID, quantity: 5, shipmentRef: 'ship-1', levelsAfter: L({ onHand: 0 }) } }],
+        [
+          {
+            type: 'StockShipped',
+            data: { reservationId: ID, quantity: 2, shipmentRef: 'ship-1', levelsAfter: L({ onHand: 8, reserved: 1 }) },
+          },
+        ],
+        [
+          {
+            type: 'StockShipped',
+            data: { reservationId: ID, quantity: 5, shipmentRef: 'ship-1', levelsAfter: L({ onHand: 0 }) },
+          },
+        ],
       ],
     });
   });
@@ -168,18 +201,35 @@ describe('decideTransition: each line follows the reservation', () => {
     const release = { type: 'ReleaseReservation', data: { reason: 'cart abandoned' } } as const;
     expect(decideTransition(release, pending, heldReserved)).toEqual({
       kind: 'accepted',
-      reservation: [{ type: 'ReservationReleased', data: { reservationId: ID, reason: 'cart abandoned', previousStatus: 'PENDING' } }],
+      reservation: [
+        {
+          type: 'ReservationReleased',
+          data: { reservationId: ID, reason: 'cart abandoned', previousStatus: 'PENDING' },
+        },
+      ],
       stock: [
         [
           {
             type: 'ReservedStockReleased',
-            data: { reservationId: ID, quantity: 2, from: 'RESERVED', reason: 'RELEASED', levelsAfter: L({ onHand: 10, reserved: 1 }) },
+            data: {
+              reservationId: ID,
+              quantity: 2,
+              from: 'RESERVED',
+              reason: 'RELEASED',
+              levelsAfter: L({ onHand: 10, reserved: 1 }),
+            },
           },
         ],
         [
           {
             type: 'ReservedStockReleased',
-            data: { reservationId: ID, quantity: 5, from: 'RESERVED', reason: 'RELEASED', levelsAfter: L({ onHand: 5 }) },
+            data: {
+              reservationId: ID,
+              quantity: 5,
+              from: 'RESERVED',
+              reason: 'RELEASED',
+              levelsAfter: L({ onHand: 5 }),
+            },
           },
         ],
       ],
@@ -190,18 +240,35 @@ describe('decideTransition: each line follows the reservation', () => {
     const release = { type: 'ReleaseReservation', data: { reason: 'order cancelled' } } as const;
     expect(decideTransition(release, confirmed, heldCommitted)).toEqual({
       kind: 'accepted',
-      reservation: [{ type: 'ReservationReleased', data: { reservationId: ID, reason: 'order cancelled', previousStatus: 'CONFIRMED' } }],
+      reservation: [
+        {
+          type: 'ReservationReleased',
+          data: { reservationId: ID, reason: 'order cancelled', previousStatus: 'CONFIRMED' },
+        },
+      ],
       stock: [
         [
           {
             type: 'ReservedStockReleased',
-            data: { reservationId: ID, quantity: 2, from: 'COMMITTED', reason: 'RELEASED', levelsAfter: L({ onHand: 10, reserved: 1 }) },
+            data: {
+              reservationId: ID,
+              quantity: 2,
+              from: 'COMMITTED',
+              reason: 'RELEASED',
+              levelsAfter: L({ onHand: 10, reserved: 1 }),
+            },
           },
         ],
         [
           {
             type: 'ReservedStockReleased',
-            data: { reservationId: ID, quantity: 5, from: 'COMMITTED', reason: 'RELEASED', levelsAfter: L({ onHand: 5 }) },
+            data: {
+              reservationId: ID,
+              quantity: 5,
+              from: 'COMMITTED',
+              reason: 'RELEASED',
+              levelsAfter: L({ onHand: 5 }),
+            },
           },
         ],
       ],
@@ -216,13 +283,25 @@ describe('decideTransition: each line follows the reservation', () => {
         [
           {
             type: 'ReservedStockReleased',
-            data: { reservationId: ID, quantity: 2, from: 'RESERVED', reason: 'EXPIRED', levelsAfter: L({ onHand: 10, reserved: 1 }) },
+            data: {
+              reservationId: ID,
+              quantity: 2,
+              from: 'RESERVED',
+              reason: 'EXPIRED',
+              levelsAfter: L({ onHand: 10, reserved: 1 }),
+            },
           },
         ],
         [
           {
             type: 'ReservedStockReleased',
-            data: { reservationId: ID, quantity: 5, from: 'RESERVED', reason: 'EXPIRED', levelsAfter: L({ onHand: 5 }) },
+            data: {
+              reservationId: ID,
+              quantity: 5,
+              from: 'RESERVED',
+              reason: 'EXPIRED',
+              levelsAfter: L({ onHand: 5 }),
+            },
           },
         ],
       ],
@@ -231,9 +310,15 @@ describe('decideTransition: each line follows the reservation', () => {
 
   it('nothing to do on the reservation means no stock movement either', () => {
     const empty = { kind: 'accepted', reservation: [], stock: [] };
-    expect(decideTransition({ type: 'ExpireReservation', data: { now: BEFORE } }, pending, heldReserved)).toEqual(empty);
-    expect(decideTransition({ type: 'ConfirmReservation', data: { orderRef: '', now: LATER } }, confirmed, heldCommitted)).toEqual(empty);
-    expect(decideTransition({ type: 'ExpireReservation', data: { now: LATER } }, confirmed, heldCommitted)).toEqual(empty);
+    expect(decideTransition({ type: 'ExpireReservation', data: { now: BEFORE } }, pending, heldReserved)).toEqual(
+      empty,
+    );
+    expect(
+      decideTransition({ type: 'ConfirmReservation', data: { orderRef: '', now: LATER } }, confirmed, heldCommitted),
+    ).toEqual(empty);
+    expect(decideTransition({ type: 'ExpireReservation', data: { now: LATER } }, confirmed, heldCommitted)).toEqual(
+      empty,
+    );
   });
 
   it('passes a reservation refusal through with no stock movement', () => {
@@ -241,7 +326,9 @@ describe('decideTransition: each line follows the reservation', () => {
       kind: 'refused',
       refusal: { reason: 'RESERVATION_NOT_CONFIRMED', reservationId: ID, status: 'PENDING' },
     });
-    expect(decideTransition({ type: 'ConfirmReservation', data: { orderRef: '', now: LATER } }, pending, heldReserved)).toEqual({
+    expect(
+      decideTransition({ type: 'ConfirmReservation', data: { orderRef: '', now: LATER } }, pending, heldReserved),
+    ).toEqual({
       kind: 'refused',
       refusal: { reason: 'RESERVATION_EXPIRED', reservationId: ID, status: 'PENDING' },
     });
@@ -253,7 +340,11 @@ describe('decideTransition: each line follows the reservation', () => {
 
   it('throws LEVEL_WOULD_GO_NEGATIVE when the stock items do not hold the reservation', () => {
     expectInvariant(
-      () => decideTransition({ type: 'ConfirmReservation', data: { orderRef: '', now: BEFORE } }, pending, [heldReserved[0] ?? item({}), item({ onHand: 9 })]),
+      () =>
+        decideTransition({ type: 'ConfirmReservation', data: { orderRef: '', now: BEFORE } }, pending, [
+          heldReserved[0] ?? item({}),
+          item({ onHand: 9 }),
+        ]),
       'LEVEL_WOULD_GO_NEGATIVE',
     );
   });
@@ -261,11 +352,20 @@ describe('decideTransition: each line follows the reservation', () => {
   it('two lines on the same item move it one after the other', () => {
     const twice = [line('SKU-A', 'wh-1', 3), line('SKU-A', 'wh-1', 3)];
     const held = item({ onHand: 6, reserved: 6 });
-    const decision = decideTransition({ type: 'ConfirmReservation', data: { orderRef: '', now: BEFORE } }, reservationAfter([placedEvent(twice)]), [held, held]);
+    const decision = decideTransition(
+      { type: 'ConfirmReservation', data: { orderRef: '', now: BEFORE } },
+      reservationAfter([placedEvent(twice)]),
+      [held, held],
+    );
     expect(decision).toMatchObject({
       kind: 'accepted',
       stock: [
-        [{ type: 'ReservedStockCommitted', data: { quantity: 3, levelsAfter: L({ onHand: 6, reserved: 3, committed: 3 }) } }],
+        [
+          {
+            type: 'ReservedStockCommitted',
+            data: { quantity: 3, levelsAfter: L({ onHand: 6, reserved: 3, committed: 3 }) },
+          },
+        ],
         [{ type: 'ReservedStockCommitted', data: { quantity: 3, levelsAfter: L({ onHand: 6, committed: 6 }) } }],
       ],
     });

@@ -27,23 +27,48 @@ export type StockItemEvent =
   | { type: 'ReservedStockCommitted'; data: { reservationId: string; quantity: number; levelsAfter: Levels } }
   | {
       type: 'ReservedStockReleased';
-      data: { reservationId: string; quantity: number; from: ReleaseSource; reason: ReleaseReason; levelsAfter: Levels };
+      data: {
+        reservationId: string;
+        quantity: number;
+        from: ReleaseSource;
+        reason: ReleaseReason;
+        levelsAfter: Levels;
+      };
     }
-  | { type: 'StockShipped'; data: { reservationId: string; quantity: number; shipmentRef: string; levelsAfter: Levels } }
+  | {
+      type: 'StockShipped';
+      data: { reservationId: string; quantity: number; shipmentRef: string; levelsAfter: Levels };
+    }
   | { type: 'StockSold'; data: Movement & { reference: string; levelsAfter: Levels } }
   | {
       type: 'StockCounted';
       /** `quantity` is the size of the difference; `difference` is signed. */
-      data: Movement & { counted: number; previousOnHand: number; difference: number; reason: string; levelsAfter: Levels };
+      data: Movement & {
+        counted: number;
+        previousOnHand: number;
+        difference: number;
+        reason: string;
+        levelsAfter: Levels;
+      };
     }
   | { type: 'StockWrittenOff'; data: Movement & { kind: WriteOffKind; reason: string; levelsAfter: Levels } }
   | { type: 'SensorDeltaApplied'; data: Movement & { delta: number; reason: string; levelsAfter: Levels } }
   | { type: 'StockExpected'; data: Movement & { reference: string; expectedAt: string | null; levelsAfter: Levels } }
   | {
       type: 'TransferDispatched';
-      data: AsSent & { transferId: string; toLocationId: string; quantity: number; reference: string; reason: string; levelsAfter: Levels };
+      data: AsSent & {
+        transferId: string;
+        toLocationId: string;
+        quantity: number;
+        reference: string;
+        reason: string;
+        levelsAfter: Levels;
+      };
     }
-  | { type: 'TransferInTransit'; data: { transferId: string; fromLocationId: string; quantity: number; levelsAfter: Levels } }
+  | {
+      type: 'TransferInTransit';
+      data: { transferId: string; fromLocationId: string; quantity: number; levelsAfter: Levels };
+    }
   | {
       type: 'TransferReceived';
       /** `quantity` is what was dispatched; `received` what arrived; the rest is `shortage`. */
@@ -60,7 +85,13 @@ export type StockItemEvent =
     }
   | {
       type: 'StockReturned';
-      data: Movement & { reference: string; reason: string; soldAt: string | null; quarantined: boolean; levelsAfter: Levels };
+      data: Movement & {
+        reference: string;
+        reason: string;
+        soldAt: string | null;
+        quarantined: boolean;
+        levelsAfter: Levels;
+      };
     }
   | { type: 'QualityCheckPassed'; data: Movement & { reason: string; levelsAfter: Levels } }
   | { type: 'QualityCheckFailed'; data: Movement & { reason: string; levelsAfter: Levels } };

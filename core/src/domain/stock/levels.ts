@@ -37,4 +37,8 @@ export const applyDelta = (levels: Levels, delta: LevelDelta): Levels => ({
 });
 
 export const isNonNegative = (levels: Levels): boolean =>
-  levels.onHand >= 0 && levels.reserved >= 0 && levels.committed >= 0 && levels.inTransit >= 0 && levels.quarantined >= 0;
+  levels.onHand >= 0 &&
+  levels.reserved >= 0 &&
+  levels.committed >= 0 &&
+  levels.inTransit >= 0 &&
+  levels.quarantined >= 0;

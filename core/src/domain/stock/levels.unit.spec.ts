@@ -87,7 +87,9 @@ describe('level helpers', () => {
 
   it('applyDelta adds only the given fields and leaves the input untouched', () => {
     const before = levels({ onHand: 10, reserved: 2 });
-    expect(applyDelta(before, { reserved: 3, committed: -1 })).toEqual(levels({ onHand: 10, reserved: 5, committed: -1 }));
+    expect(applyDelta(before, { reserved: 3, committed: -1 })).toEqual(
+      levels({ onHand: 10, reserved: 5, committed: -1 }),
+    );
     expect(before).toEqual(levels({ onHand: 10, reserved: 2 }));
   });
 

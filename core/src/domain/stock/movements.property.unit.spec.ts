@@ -26,22 +26,85 @@ type Op =
   | { kind: 'writeOff'; at: Side; quantity: number; writeOff: WriteOffKind }
   | { kind: 'sensor'; at: Side; delta: number }
   | { kind: 'receiveTransfer'; at: Side; target: number; offset: number }
-  | { kind: 'return'; at: Side; quantity: number; ageMs: number; returnWindowDays: number; qualityCheckRequired: boolean }
+  | {
+      kind: 'return';
+      at: Side;
+      quantity: number;
+      ageMs: number;
+      returnWindowDays: number;
+      qualityCheckRequired: boolean;
+    }
   | { kind: 'check'; at: Side; quantity: number; passed: boolean };
 
 const at = fc.constantFrom<Side>(0, 1);
 const qty = fc.integer({ min: 1, max: 12 });
 const target = fc.nat({ max: 30 });
-const safetyStock = fc.oneof({ arbitrary: fc.constant(0), weight: 3 }, { arbitrary: fc.integer({ min: 1, max: 3 }), weight: 1 });
+const safetyStock = fc.oneof(
+  { arbitrary: fc.constant(0), weight: 3 },
+  { arbitrary: fc.integer({ min: 1, max: 3 }), weight: 1 },
+);
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { arbitrary: fc.record({ kind: fc.constant('receive' as const), at, quantity: fc.integer({ min: 1, max: 20 }), against: fc.option(target, { freq: 2 }) }), weight: 8 },
-  { arbitrary: fc.record({ kind: fc.constant('expect' as const), at, quantity: qty, tricky: fc.option(fc.nat({ max: 2 }), { freq: 4 }) }), weight: 2 },
-  { arbitrary: fc.record({ kind: fc.constantFrom('reserve' as const, 'sell' as const, 'dispatch' as const), at, quantity: qty, safetyStock }), weight: 6 },
-  { arbitrary: fc.record({ kind: fc.constantFrom('commit' as const, 'release' as const, 'ship' as const), at, target }), weight: 10 },
-  { arbitrary: fc.record({ kind: fc.constant('count' as const), at, offset: fc.integer({ min: -8, max: 3 }) }), weight: 1 },
-  { arbitrary: fc.record({ kind: fc.constant('writeOff' as const), at, quantity: qty, writeOff: fc.constantFrom<WriteOffKind>('DAMAGE', 'SHRINKAGE') }), weight: 1 },
-  { arbitrary: fc.record({ kind: fc.constant('sensor' as const), at, delta: fc.integer({ min: -8, max: 8 }).filter((d) => d !== 0) }), weight: 1 },
-  { arbitrary: fc.record({ kind: fc.constant('receiveTransfer' as const), at, target, offset: fc.integer({ min: -4, max: 1 }) }), weight: 3 },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('receive' as const),
+      at,
+      quantity: fc.integer({ min: 1, max: 20 }),
+      against: fc.option(target, { freq: 2 }),
+    }),
+    weight: 8,
+  },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('expect' as const),
+      at,
+      quantity: qty,
+      tricky: fc.option(fc.nat({ max: 2 }), { freq: 4 }),
+    }),
+    weight: 2,
+  },
+  {
+    arbitrary: fc.record({
+      kind: fc.constantFrom('reserve' as const, 'sell' as const, 'dispatch' as const),
+      at,
+      quantity: qty,
+      safetyStock,
+    }),
+    weight: 6,
+  },
+  {
+    arbitrary: fc.record({ kind: fc.constantFrom('commit' as const, 'release' as const, 'ship' as const), at, target }),
+    weight: 10,
+  },
+  {
+    arbitrary: fc.record({ kind: fc.constant('count' as const), at, offset: fc.integer({ min: -8, max: 3 }) }),
+    weight: 1,
+  },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('writeOff' as const),
+      at,
+      quantity: qty,
+      writeOff: fc.constantFrom<WriteOffKind>('DAMAGE', 'SHRINKAGE'),
+    }),
+    weight: 1,
+  },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('sensor' as const),
+      at,
+      delta: fc.integer({ min: -8, max: 8 }).filter((d) => d !== 0),
+    }),
+    weight: 1,
+  },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('receiveTransfer' as const),
+      at,
+      target,
+      offset: fc.integer({ min: -4, max: 1 }),
+    }),
+    weight: 3,
+  },
   {
     arbitrary: fc.record({
       kind: fc.constant('return' as const),
@@ -53,7 +116,15 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
     weight: 3,
   },
-  { arbitrary: fc.record({ kind: fc.constant('check' as const), at, quantity: fc.integer({ min: 1, max: 3 }), passed: fc.boolean() }), weight: 2 },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('check' as const),
+      at,
+      quantity: fc.integer({ min: 1, max: 3 }),
+      passed: fc.boolean(),
+    }),
+    weight: 2,
+  },
 );
 
 type Hold = { reservationId: string; quantity: number; from: 'RESERVED' | 'COMMITTED' };
@@ -94,7 +165,8 @@ const show = (value: unknown): string => JSON.stringify(value);
 const pick = <T>(list: T[], i: number): T | undefined => (list.length === 0 ? undefined : list[i % list.length]);
 const each = (quantity: number) => ({ unit: 'each', unitQuantity: quantity });
 /** Mostly the ids still open, one time in four any id ever used here (closed ones included). */
-const known = (ids: string[], open: Map<string, unknown>, target: number): string[] => (target % 4 === 0 ? ids : [...open.keys()]);
+const known = (ids: string[], open: Map<string, unknown>, target: number): string[] =>
+  target % 4 === 0 ? ids : [...open.keys()];
 
 /** What crosses the item's boundary (on hand + quarantined + in transit), read from the event as recorded. */
 const recordedCrossing = (event: StockItemEvent): number => {
@@ -137,11 +209,19 @@ class World {
   arrivedInTransit = 0;
 
   /** Decides, checks the outcome against the rule the test expects, and appends what was accepted. */
-  run(side: Side, command: StockItemCommand, expected: 'accepted' | StockRefusal['reason'], safety = 0): StockItemEvent[] {
+  run(
+    side: Side,
+    command: StockItemCommand,
+    expected: 'accepted' | StockRefusal['reason'],
+    safety = 0,
+  ): StockItemEvent[] {
     const item = this.items[side];
     const decision = decide(command, item.state);
     const actual = decision.kind === 'accepted' ? 'accepted' : decision.refusal.reason;
-    check(actual === expected, () => `${command.type} on ${show(item.state)}: expected ${expected}, got ${show(decision)}`);
+    check(
+      actual === expected,
+      () => `${command.type} on ${show(item.state)}: expected ${expected}, got ${show(decision)}`,
+    );
     if (decision.kind !== 'accepted') return [];
     check(decision.events.length === 1, () => `${command.type}: ${decision.events.length} events`);
     for (const event of decision.events) {
@@ -149,7 +229,10 @@ class World {
       item.state = evolve(before, event);
       item.events.push(event);
       const after = event.data.levelsAfter;
-      check(isDeepStrictEqual(after, item.state.levels), () => `${event.type}: levelsAfter ${show(after)}, fold ${show(item.state.levels)}`);
+      check(
+        isDeepStrictEqual(after, item.state.levels),
+        () => `${event.type}: levelsAfter ${show(after)}, fold ${show(item.state.levels)}`,
+      );
       check(isNonNegative(after), () => `${event.type}: negative level ${show(after)}`);
       if (TAKES_AVAILABLE.has(event.type)) {
         const raw = after.onHand - after.reserved - after.committed - safety;
@@ -166,11 +249,20 @@ class World {
     const id = `${op.kind}-${++this.step}`;
     switch (op.kind) {
       case 'receive': {
-        const expectationId = op.against === null ? undefined : (pick(known(item.expectationIds, item.expectations, op.against), op.against) ?? 'exp-unknown');
+        const expectationId =
+          op.against === null
+            ? undefined
+            : (pick(known(item.expectationIds, item.expectations, op.against), op.against) ?? 'exp-unknown');
         const open = expectationId === undefined ? undefined : item.expectations.get(expectationId);
         const command: StockItemCommand = {
           type: 'ReceiveStock',
-          data: { movementId: id, quantity: op.quantity, ...each(op.quantity), reference: 'po', ...(expectationId === undefined ? {} : { expectationId }) },
+          data: {
+            movementId: id,
+            quantity: op.quantity,
+            ...each(op.quantity),
+            reference: 'po',
+            ...(expectationId === undefined ? {} : { expectationId }),
+          },
         };
         const ok = expectationId === undefined || open !== undefined;
         if (this.run(side, command, ok ? 'accepted' : 'EXPECTATION_NOT_OPEN').length === 0) return;
@@ -187,7 +279,13 @@ class World {
         const expectationId = trickyId !== undefined && !item.expectationIds.includes(trickyId) ? trickyId : id;
         const command: StockItemCommand = {
           type: 'ExpectStock',
-          data: { movementId: expectationId, quantity: op.quantity, ...each(op.quantity), reference: 'po', expectedAt: null },
+          data: {
+            movementId: expectationId,
+            quantity: op.quantity,
+            ...each(op.quantity),
+            reference: 'po',
+            expectedAt: null,
+          },
         };
         this.run(side, command, 'accepted');
         item.expectationIds.push(expectationId);
@@ -197,7 +295,10 @@ class World {
       }
       case 'reserve': {
         const ok = op.quantity <= available(levels, op.safetyStock);
-        const command: StockItemCommand = { type: 'ReserveStock', data: { reservationId: id, quantity: op.quantity, safetyStock: op.safetyStock } };
+        const command: StockItemCommand = {
+          type: 'ReserveStock',
+          data: { reservationId: id, quantity: op.quantity, safetyStock: op.safetyStock },
+        };
         if (this.run(side, command, ok ? 'accepted' : 'INSUFFICIENT_STOCK', op.safetyStock).length > 0) {
           item.holds.push({ reservationId: id, quantity: op.quantity, from: 'RESERVED' });
         }
@@ -207,9 +308,16 @@ class World {
         const ok = op.quantity <= available(levels, op.safetyStock);
         const command: StockItemCommand = {
           type: 'SellStock',
-          data: { movementId: id, quantity: op.quantity, ...each(op.quantity), reference: 'pos', safetyStock: op.safetyStock },
+          data: {
+            movementId: id,
+            quantity: op.quantity,
+            ...each(op.quantity),
+            reference: 'pos',
+            safetyStock: op.safetyStock,
+          },
         };
-        if (this.run(side, command, ok ? 'accepted' : 'INSUFFICIENT_STOCK', op.safetyStock).length > 0) item.units -= op.quantity;
+        if (this.run(side, command, ok ? 'accepted' : 'INSUFFICIENT_STOCK', op.safetyStock).length > 0)
+          item.units -= op.quantity;
         return;
       }
       case 'dispatch': {
@@ -233,7 +341,11 @@ class World {
         this.dispatched += op.quantity;
         // The destination side of the same transaction.
         const to = this.items[toSide];
-        this.run(toSide, { type: 'ExpectTransfer', data: { transferId, fromLocationId: LOCATIONS[side], quantity: op.quantity } }, 'accepted');
+        this.run(
+          toSide,
+          { type: 'ExpectTransfer', data: { transferId, fromLocationId: LOCATIONS[side], quantity: op.quantity } },
+          'accepted',
+        );
         to.transferIds.push(transferId);
         to.transfers.set(transferId, { quantity: op.quantity, fromLocationId: LOCATIONS[side] });
         to.units += op.quantity;
@@ -243,7 +355,9 @@ class World {
       case 'commit':
       case 'release':
       case 'ship': {
-        const candidates = item.holds.filter((h) => op.kind === 'release' || h.from === (op.kind === 'commit' ? 'RESERVED' : 'COMMITTED'));
+        const candidates = item.holds.filter(
+          (h) => op.kind === 'release' || h.from === (op.kind === 'commit' ? 'RESERVED' : 'COMMITTED'),
+        );
         const hold = pick(candidates, op.target);
         if (hold === undefined) return;
         const { reservationId, quantity } = hold;
@@ -253,10 +367,18 @@ class World {
           return;
         }
         if (op.kind === 'release') {
-          this.run(side, { type: 'ReleaseStock', data: { reservationId, quantity, from: hold.from, reason: 'RELEASED' } }, 'accepted');
+          this.run(
+            side,
+            { type: 'ReleaseStock', data: { reservationId, quantity, from: hold.from, reason: 'RELEASED' } },
+            'accepted',
+          );
         } else {
           const ok = quantity <= levels.onHand;
-          const shipped = this.run(side, { type: 'ShipCommittedStock', data: { reservationId, quantity, shipmentRef: id } }, ok ? 'accepted' : 'NOT_ENOUGH_ON_HAND');
+          const shipped = this.run(
+            side,
+            { type: 'ShipCommittedStock', data: { reservationId, quantity, shipmentRef: id } },
+            ok ? 'accepted' : 'NOT_ENOUGH_ON_HAND',
+          );
           if (shipped.length === 0) return;
           item.units -= quantity;
         }
@@ -265,7 +387,11 @@ class World {
       }
       case 'count': {
         const counted = Math.max(0, levels.onHand + op.offset);
-        this.run(side, { type: 'CountStock', data: { movementId: id, counted, ...each(counted), reason: 'cycle count' } }, 'accepted');
+        this.run(
+          side,
+          { type: 'CountStock', data: { movementId: id, counted, ...each(counted), reason: 'cycle count' } },
+          'accepted',
+        );
         item.units += counted - levels.onHand;
         return;
       }
@@ -280,15 +406,26 @@ class World {
       }
       case 'sensor': {
         const ok = op.delta > 0 || -op.delta <= levels.onHand;
-        const command: StockItemCommand = { type: 'ApplySensorDelta', data: { movementId: id, delta: op.delta, ...each(op.delta), reason: 'SENSOR' } };
+        const command: StockItemCommand = {
+          type: 'ApplySensorDelta',
+          data: { movementId: id, delta: op.delta, ...each(op.delta), reason: 'SENSOR' },
+        };
         if (this.run(side, command, ok ? 'accepted' : 'NOT_ENOUGH_ON_HAND').length > 0) item.units += op.delta;
         return;
       }
       case 'receiveTransfer': {
-        const transferId = op.target === 0 ? (TRICKY_IDS[op.offset & 1] ?? 't-unknown') : (pick(known(item.transferIds, item.transfers, op.target), op.target) ?? 't-unknown');
+        const transferId =
+          op.target === 0
+            ? (TRICKY_IDS[op.offset & 1] ?? 't-unknown')
+            : (pick(known(item.transferIds, item.transfers, op.target), op.target) ?? 't-unknown');
         const transfer = item.transfers.get(transferId);
         const received = Math.max(0, (transfer?.quantity ?? 1) + op.offset);
-        const expected = transfer === undefined ? 'TRANSFER_NOT_IN_TRANSIT' : received > transfer.quantity ? 'RECEIVED_MORE_THAN_DISPATCHED' : 'accepted';
+        const expected =
+          transfer === undefined
+            ? 'TRANSFER_NOT_IN_TRANSIT'
+            : received > transfer.quantity
+              ? 'RECEIVED_MORE_THAN_DISPATCHED'
+              : 'accepted';
         const command: StockItemCommand = {
           type: 'ReceiveTransfer',
           data: { movementId: id, transferId, received, ...each(received), reason: 'arrived' },
@@ -351,13 +488,25 @@ class World {
       check(levels.inTransit === inTransit, () => `${where()}: in transit, expected ${inTransit}`);
       check(levels.quarantined === item.quarantined, () => `${where()}: quarantined, expected ${item.quarantined}`);
       const held = (from: Hold['from']) => sum(item.holds.filter((h) => h.from === from).map((h) => h.quantity));
-      check(levels.reserved === held('RESERVED') && levels.committed === held('COMMITTED'), () => `${where()}: holds ${show(item.holds)}`);
+      check(
+        levels.reserved === held('RESERVED') && levels.committed === held('COMMITTED'),
+        () => `${where()}: holds ${show(item.holds)}`,
+      );
       // The maps `decide` reads are exactly the open expectations and transfers, absent when empty.
       const asRecord = <V>(map: Map<string, V>) => (map.size === 0 ? undefined : Object.fromEntries(map));
-      check(isDeepStrictEqual(inbound, asRecord(item.expectations)), () => `${where()}: inbound, expected ${show([...item.expectations])}`);
-      check(isDeepStrictEqual(transfersIn, asRecord(item.transfers)), () => `${where()}: transfersIn, expected ${show([...item.transfers])}`);
+      check(
+        isDeepStrictEqual(inbound, asRecord(item.expectations)),
+        () => `${where()}: inbound, expected ${show([...item.expectations])}`,
+      );
+      check(
+        isDeepStrictEqual(transfersIn, asRecord(item.transfers)),
+        () => `${where()}: transfersIn, expected ${show([...item.transfers])}`,
+      );
     }
-    check(this.dispatched === this.arrivedInTransit, () => `dispatched ${this.dispatched}, in transit at the destination ${this.arrivedInTransit}`);
+    check(
+      this.dispatched === this.arrivedInTransit,
+      () => `dispatched ${this.dispatched}, in transit at the destination ${this.arrivedInTransit}`,
+    );
   }
 
   /** Every stream, folded from the start, gives its snapshot, and every levelsAfter is that fold up to it. */
@@ -367,10 +516,16 @@ class World {
       let folded = initialState();
       item.events.forEach((event, i) => {
         folded = evolve(folded, event);
-        check(isDeepStrictEqual(event.data.levelsAfter, folded.levels), () => `event ${i} ${event.type}: levelsAfter ${show(event.data.levelsAfter)}`);
+        check(
+          isDeepStrictEqual(event.data.levelsAfter, folded.levels),
+          () => `event ${i} ${event.type}: levelsAfter ${show(event.data.levelsAfter)}`,
+        );
       });
       check(isDeepStrictEqual(folded, item.state), () => `fold ${show(folded)} != snapshot ${show(item.state)}`);
-      check(isDeepStrictEqual(item.events.at(-1)?.data.levelsAfter ?? zeroLevels(), item.state.levels), () => 'last levelsAfter != snapshot');
+      check(
+        isDeepStrictEqual(item.events.at(-1)?.data.levelsAfter ?? zeroLevels(), item.state.levels),
+        () => 'last levelsAfter != snapshot',
+      );
     }
   }
 }

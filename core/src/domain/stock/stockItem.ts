@@ -21,22 +21,47 @@ export const initialState = (): StockItem => ({ levels: zeroLevels() });
 type AsSent = { unit: string; unitQuantity: number };
 
 export type StockItemCommand =
-  | { type: 'ReceiveStock'; data: AsSent & { movementId: string; quantity: number; reference: string; expectationId?: string } }
+  | {
+      type: 'ReceiveStock';
+      data: AsSent & { movementId: string; quantity: number; reference: string; expectationId?: string };
+    }
   | { type: 'ReserveStock'; data: { reservationId: string; quantity: number; safetyStock: number } }
   | { type: 'CommitReservedStock'; data: { reservationId: string; quantity: number } }
-  | { type: 'ReleaseStock'; data: { reservationId: string; quantity: number; from: ReleaseSource; reason: ReleaseReason } }
+  | {
+      type: 'ReleaseStock';
+      data: { reservationId: string; quantity: number; from: ReleaseSource; reason: ReleaseReason };
+    }
   | { type: 'ShipCommittedStock'; data: { reservationId: string; quantity: number; shipmentRef: string } }
-  | { type: 'SellStock'; data: AsSent & { movementId: string; quantity: number; reference: string; safetyStock: number } }
+  | {
+      type: 'SellStock';
+      data: AsSent & { movementId: string; quantity: number; reference: string; safetyStock: number };
+    }
   | { type: 'CountStock'; data: AsSent & { movementId: string; counted: number; reason: string } }
-  | { type: 'WriteOffStock'; data: AsSent & { movementId: string; kind: WriteOffKind; quantity: number; reason: string } }
+  | {
+      type: 'WriteOffStock';
+      data: AsSent & { movementId: string; kind: WriteOffKind; quantity: number; reason: string };
+    }
   | { type: 'ApplySensorDelta'; data: AsSent & { movementId: string; delta: number; reason: string } }
-  | { type: 'ExpectStock'; data: AsSent & { movementId: string; quantity: number; reference: string; expectedAt: string | null } }
+  | {
+      type: 'ExpectStock';
+      data: AsSent & { movementId: string; quantity: number; reference: string; expectedAt: string | null };
+    }
   | {
       type: 'DispatchTransfer';
-      data: AsSent & { transferId: string; toLocationId: string; quantity: number; reference: string; reason: string; safetyStock: number };
+      data: AsSent & {
+        transferId: string;
+        toLocationId: string;
+        quantity: number;
+        reference: string;
+        reason: string;
+        safetyStock: number;
+      };
     }
   | { type: 'ExpectTransfer'; data: { transferId: string; fromLocationId: string; quantity: number } }
-  | { type: 'ReceiveTransfer'; data: AsSent & { movementId: string; transferId: string; received: number; reason: string } }
+  | {
+      type: 'ReceiveTransfer';
+      data: AsSent & { movementId: string; transferId: string; received: number; reason: string };
+    }
   | {
       type: 'AcceptReturn';
       data: AsSent & {
@@ -50,7 +75,10 @@ export type StockItemCommand =
         qualityCheckRequired: boolean;
       };
     }
-  | { type: 'CompleteQualityCheck'; data: AsSent & { movementId: string; quantity: number; passed: boolean; reason: string } };
+  | {
+      type: 'CompleteQualityCheck';
+      data: AsSent & { movementId: string; quantity: number; passed: boolean; reason: string };
+    };
 
 export type StockRefusal =
   | { reason: 'INSUFFICIENT_STOCK'; requested: number; available: number }
@@ -87,7 +115,10 @@ export const evolve = (state: StockItem, event: StockItemEvent): StockItem => {
     inbound = left > 0 ? { ...inbound, [event.data.expectationId]: left } : without(inbound, event.data.expectationId);
   }
   if (event.type === 'TransferInTransit') {
-    transfersIn = { ...transfersIn, [event.data.transferId]: { quantity: event.data.quantity, fromLocationId: event.data.fromLocationId } };
+    transfersIn = {
+      ...transfersIn,
+      [event.data.transferId]: { quantity: event.data.quantity, fromLocationId: event.data.fromLocationId },
+    };
   }
   if (event.type === 'TransferReceived') transfersIn = without(transfersIn, event.data.transferId);
   return withMaps(levels, inbound, transfersIn);
@@ -122,14 +153,23 @@ const accepted = (state: StockItem, draft: EventWithoutLevels): StockDecision =>
 const refused = (refusal: StockRefusal): StockDecision => ({ kind: 'refused', refusal });
 
 /** Takes units out of what is free to sell: a sale, a hold or a transfer out. */
-const takeAvailable = (state: StockItem, quantity: number, safetyStock: number, draft: EventWithoutLevels): StockDecision => {
+const takeAvailable = (
+  state: StockItem,
+  quantity: number,
+  safetyStock: number,
+  draft: EventWithoutLevels,
+): StockDecision => {
   const free = available(state.levels, safetyStock);
-  return quantity > free ? refused({ reason: 'INSUFFICIENT_STOCK', requested: quantity, available: free }) : accepted(state, draft);
+  return quantity > free
+    ? refused({ reason: 'INSUFFICIENT_STOCK', requested: quantity, available: free })
+    : accepted(state, draft);
 };
 
 /** Takes units off the shelf whether promised or not: what is gone is gone, but never below zero. */
 const takeOnHand = (state: StockItem, quantity: number, draft: EventWithoutLevels): StockDecision =>
-  quantity > state.levels.onHand ? refused({ reason: 'NOT_ENOUGH_ON_HAND', requested: quantity, onHand: state.levels.onHand }) : accepted(state, draft);
+  quantity > state.levels.onHand
+    ? refused({ reason: 'NOT_ENOUGH_ON_HAND', requested: quantity, onHand: state.levels.onHand })
+    : accepted(state, draft);
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -170,7 +210,10 @@ export const decide = (command: StockItemCommand, state: StockItem): StockDecisi
       return takeOnHand(state, command.data.quantity, { type: 'StockWrittenOff', data: command.data });
     case 'ApplySensorDelta': {
       const { delta } = command.data;
-      const draft: EventWithoutLevels = { type: 'SensorDeltaApplied', data: { ...command.data, quantity: Math.abs(delta) } };
+      const draft: EventWithoutLevels = {
+        type: 'SensorDeltaApplied',
+        data: { ...command.data, quantity: Math.abs(delta) },
+      };
       return delta < 0 ? takeOnHand(state, -delta, draft) : accepted(state, draft);
     }
     case 'ExpectStock':
@@ -193,7 +236,11 @@ export const decide = (command: StockItemCommand, state: StockItem): StockDecisi
     case 'CompleteQualityCheck': {
       const { passed, ...check } = command.data;
       if (check.quantity > state.levels.quarantined) {
-        return refused({ reason: 'NOT_ENOUGH_QUARANTINED', requested: check.quantity, quarantined: state.levels.quarantined });
+        return refused({
+          reason: 'NOT_ENOUGH_QUARANTINED',
+          requested: check.quantity,
+          quarantined: state.levels.quarantined,
+        });
       }
       return accepted(state, { type: passed ? 'QualityCheckPassed' : 'QualityCheckFailed', data: check });
     }
@@ -202,15 +249,29 @@ export const decide = (command: StockItemCommand, state: StockItem): StockDecisi
   }
 };
 
-const decideTransferReceipt = (data: Extract<StockItemCommand, { type: 'ReceiveTransfer' }>['data'], state: StockItem): StockDecision => {
+const decideTransferReceipt = (
+  data: Extract<StockItemCommand, { type: 'ReceiveTransfer' }>['data'],
+  state: StockItem,
+): StockDecision => {
   const { received, ...receipt } = data;
   const transfer = entry(state.transfersIn, receipt.transferId);
   if (transfer === undefined) return refused({ reason: 'TRANSFER_NOT_IN_TRANSIT', transferId: receipt.transferId });
   if (received > transfer.quantity) {
-    return refused({ reason: 'RECEIVED_MORE_THAN_DISPATCHED', transferId: receipt.transferId, dispatched: transfer.quantity, received });
+    return refused({
+      reason: 'RECEIVED_MORE_THAN_DISPATCHED',
+      transferId: receipt.transferId,
+      dispatched: transfer.quantity,
+      received,
+    });
   }
   return accepted(state, {
     type: 'TransferReceived',
-    data: { ...receipt, fromLocationId: transfer.fromLocationId, quantity: transfer.quantity, received, shortage: transfer.quantity - received },
+    data: {
+      ...receipt,
+      fromLocationId: transfer.fromLocationId,
+      quantity: transfer.quantity,
+      received,
+      shortage: transfer.quantity - received,
+    },
   });
 };
