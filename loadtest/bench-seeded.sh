@@ -46,7 +46,7 @@ for server in connect:$PORT grpcjs:$GPORT; do
     run loadtest/ghz/query-stock.json --host "127.0.0.1:$port" --duration "${SECS}s" --rps "$r" -c 64 --connections 4 -o "$OUT/q-$name-rps-$(printf %05d "$r").json" || true
   done
 done
-if [ "$MODE" = query ]; then npx tsx loadtest/summarize.ts "$OUT"/q-*.json > "$OUT/summary-query.md"; cat "$OUT/summary-query.md"; exit 0; fi
+if [ "$MODE" = query ]; then npx tsx loadtest/runner/summarize.ts "$OUT"/q-*.json > "$OUT/summary-query.md"; cat "$OUT/summary-query.md"; exit 0; fi
 lt "ReserveStock distinct SKUs, closed loop, with the pgbench baseline"
 run loadtest/ghz/reserve-distinct.json --duration "${SECS}s" -c 8 --connections 4 --pgbench -o "$OUT/r-distinct-c8.json"
 lt "ReserveStock hot SKU: 1,200 calls for the 1,000 seeded units of HOT-1"
@@ -74,11 +74,11 @@ if [ "$MODE" != quick ]; then
   rm -rf "$OUT/prof"; start_core --cpu-prof "--cpu-prof-dir=$OUT/prof"
   run loadtest/ghz/query-stock.json --duration "${SECS}s" -c 16 --connections 4 -o "$OUT/prof-query.json"
   kill "$CORE_PID"; wait "$CORE_PID" 2>/dev/null || true
-  npx tsx loadtest/profileShare.ts "$(ls "$OUT"/prof/*.cpuprofile | head -1)" > "$OUT/profile-query.md"
+  npx tsx loadtest/bench/profileShare.ts "$(ls "$OUT"/prof/*.cpuprofile | head -1)" > "$OUT/profile-query.md"
   rm -rf "$OUT/prof"; start_core --cpu-prof "--cpu-prof-dir=$OUT/prof"
   run loadtest/ghz/reserve-distinct.json --duration "${SECS}s" -c 8 --connections 4 -o "$OUT/prof-reserve.json"
   kill "$CORE_PID"; wait "$CORE_PID" 2>/dev/null || true
-  npx tsx loadtest/profileShare.ts "$(ls "$OUT"/prof/*.cpuprofile | head -1)" > "$OUT/profile-reserve.md"
+  npx tsx loadtest/bench/profileShare.ts "$(ls "$OUT"/prof/*.cpuprofile | head -1)" > "$OUT/profile-reserve.md"
 fi
-npx tsx loadtest/summarize.ts "$OUT"/*.json > "$OUT/summary.md"
+npx tsx loadtest/runner/summarize.ts "$OUT"/*.json > "$OUT/summary.md"
 cat "$OUT/summary.md" "$OUT/memory.txt"

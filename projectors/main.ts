@@ -2,21 +2,21 @@
 // together under `stockmind start`.
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { createPool } from '../core/src/store/db.js';
-import { createRedis, redisReady } from '../core/src/readmodel/redis.js';
+import { createPool } from '../platform/postgres/pool.js';
+import { createRedis, redisReady } from '../platform/redis.js';
 import { prepareDatabase } from '../core/src/main.js';
-import { connectNats, ensureEventStream } from '../core/src/readmodel/nats.js';
+import { connectNats, ensureEventStream } from '../platform/nats.js';
 import { startRelay } from './relay/relay.js';
 import { startAvailabilityProjector } from './availability/projector.js';
 import { startAnalyticsProjector } from './analytics/projector.js';
 import { migrateAnalytics } from './analytics/schema.js';
-import { ensureDatabase } from '../core/src/store/db.js';
+import { ensureDatabase } from '../platform/postgres/pool.js';
 import { createPolicySource } from '../core/src/app/policy.js';
 import { replayAnalytics, replayAvailability, verifyAvailability } from './rebuild.js';
 import { startWebhooksOut } from './webhooks-out/projector.js';
 import { loadWebhooksOutSettings } from './webhooks-out/settings.js';
 import type { Logger } from 'pino';
-import type { Config } from '../core/src/config.js';
+import type { Config } from '../platform/config.js';
 
 export type Component = { name: string; close(): Promise<void> };
 

@@ -1,9 +1,9 @@
 // Rebuild and verify read models from the event store, the source of truth.
 import { readInCommitOrder, START } from '../core/src/store/commitOrder.js';
-import { toArgs, FIELDS, fromFields } from '../core/src/contracts/availabilityRecord.js';
-import { availabilityKey, availabilityPattern, parseAvailabilityKey } from '../core/src/contracts/names.js';
-import { toEnvelope } from '../core/src/contracts/envelope.js';
-import { parseWireEventType } from '../core/src/store/eventTypes.js';
+import { toArgs, FIELDS, fromFields } from '../contracts/availabilityRecord.js';
+import { availabilityKey, availabilityPattern, parseAvailabilityKey } from '../contracts/names.js';
+import { toEnvelope } from '../contracts/envelope.js';
+import { parseWireEventType } from '../contracts/eventTypes.js';
 import { defineApply } from './availability/projector.js';
 import { recordMovement } from './analytics/projector.js';
 import type pg from 'pg';

@@ -12,16 +12,16 @@ import { healthImpl } from './api/health.js';
 import { startGrpcJsServer } from './api/grpcServer.js';
 import { Health } from '../../gen/grpc/health/v1/health_pb.js';
 import { startServer } from './api/server.js';
-import { cachingVerifier } from './auth/tokens.js';
-import { createPool, ensureDatabase } from './store/db.js';
+import { cachingVerifier } from '../../platform/auth/tokens.js';
+import { createPool, ensureDatabase } from '../../platform/postgres/pool.js';
 import { migrate } from './store/migrations.js';
-import { createRedis } from './readmodel/redis.js';
-import { createAvailabilityCache } from './readmodel/availabilityCache.js';
-import { createStockWatchHub } from './readmodel/stockWatch.js';
-import { EVENTS_NOTIFY_CHANNEL } from './contracts/names.js';
-import { connectNats } from './readmodel/nats.js';
+import { createRedis } from '../../platform/redis.js';
+import { createAvailabilityCache } from './readmodels/availabilityCache.js';
+import { createStockWatchHub } from './readmodels/stockWatch.js';
+import { EVENTS_NOTIFY_CHANNEL } from '../../contracts/names.js';
+import { connectNats } from '../../platform/nats.js';
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
+import type { Config } from '../../platform/config.js';
 
 export type CoreProcess = { port: number; grpcPort: number | null; close(): Promise<void> };
 

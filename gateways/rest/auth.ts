@@ -1,10 +1,10 @@
 // Bearer tokens at the edge: verified with the core's secret (so a bad token
 // never costs a core call) and forwarded as is, so the core checks them again.
-import { AppError } from '../../core/src/app/errors.js';
-import { authorize } from '../../core/src/auth/permissions.js';
+import { AppError } from '../../platform/errors.js';
+import { authorize } from '../../platform/auth/permissions.js';
 import { problem } from './problems.js';
-import type { Action, Scope } from '../../core/src/auth/permissions.js';
-import type { Claims, TokenVerifier } from '../../core/src/auth/tokens.js';
+import type { Action, Scope } from '../../platform/auth/permissions.js';
+import type { Claims, TokenVerifier } from '../../platform/auth/tokens.js';
 import type { FastifyRequest } from 'fastify';
 import type { HttpProblem } from './problems.js';
 

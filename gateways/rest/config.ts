@@ -1,6 +1,6 @@
 // Settings only the REST edge reads; ports, URLs and the JWT secret come from core/src/config.ts.
 import { z } from 'zod';
-import { ConfigError } from '../../core/src/config.js';
+import { ConfigError } from '../../platform/config.js';
 
 const blankIsUnset = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const positiveInt = (fallback: number) =>

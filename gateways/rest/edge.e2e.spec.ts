@@ -3,11 +3,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEdgeSettings } from './config.js';
 import { startEdge } from './server.js';
-import { freePort } from '../../loadtest/processes.js';
+import { freePort } from '../../loadtest/bench/processes.js';
 import { silentLog } from '../../test/support/readside.js';
 import { LocationKind } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
-import { openSse, startStack, stockUp, tokenFor } from './testing.js';
-import type { Stack } from './testing.js';
+import { openSse, startStack, stockUp, tokenFor } from '../../test/support/edge.js';
+import type { Stack } from '../../test/support/edge.js';
 import type { EdgeHandle } from './server.js';
 
 const T = 'rest-tenant';
@@ -499,7 +499,7 @@ describe('limits and failures (an edge started in the spec, in front of the same
   const settings = loadEdgeSettings({});
 
   beforeAll(async () => {
-    const jwt = { jwtSecret: (await import('../../core/src/config.js')).DEVELOPMENT_JWT_SECRET };
+    const jwt = { jwtSecret: (await import('../../platform/config.js')).DEVELOPMENT_JWT_SECRET };
     strict = await startEdge(
       jwt,
       { ...settings, tenantRps: 2, bodyLimitBytes: 2_048, sseHeartbeatMs: 200 },

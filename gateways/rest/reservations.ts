@@ -1,5 +1,5 @@
 // Reservations: create with an Idempotency-Key, then confirm, fulfil or release.
-import { uuidv5 } from '../../core/src/app/ids.js';
+import { uuidv5 } from '../../platform/ids.js';
 import { permit } from './auth.js';
 import { channelToPb, toReservation } from './convert.js';
 import { problem } from './problems.js';

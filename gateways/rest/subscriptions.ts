@@ -6,8 +6,8 @@
 //   GET    /v1/webhooks/subscriptions/{id}/deliveries  ?status=pending|delivered|dead|cancelled&limit=1..200
 // A Fastify plugin: register it in the REST edge (`plugins`) or any Fastify app.
 import { z } from 'zod';
-import { cachingVerifier } from '../../core/src/auth/tokens.js';
-import { POOL_CHECKOUT_TIMEOUT, createPool, isConnectionError } from '../../core/src/store/db.js';
+import { cachingVerifier } from '../../platform/auth/tokens.js';
+import { POOL_CHECKOUT_TIMEOUT, createPool, isConnectionError } from '../../platform/postgres/pool.js';
 import { loadWebhooksOutSettings } from '../../projectors/webhooks-out/settings.js';
 import { authenticate } from './auth.js';
 import { HttpProblem, problem, sendProblem } from './problems.js';
@@ -23,9 +23,9 @@ import {
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import type { TokenVerifier } from '../../core/src/auth/tokens.js';
-import type { Claims } from '../../core/src/auth/tokens.js';
-import type { Config } from '../../core/src/config.js';
+import type { TokenVerifier } from '../../platform/auth/tokens.js';
+import type { Claims } from '../../platform/auth/tokens.js';
+import type { Config } from '../../platform/config.js';
 
 export type SubscriptionRoutesDeps = {
   pool: pg.Pool;

@@ -5,7 +5,7 @@ import { createGrpcTransport } from '@connectrpc/connect-node';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { Channel, InventoryService, ReservationStatus } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
-import { signToken } from '../../core/src/auth/tokens.js';
+import { signToken } from '../../platform/auth/tokens.js';
 import { reservationIdFor } from './adapters/index.js';
 import type { Client } from '@connectrpc/connect';
 import type { Reservation } from '../../gen/stockmind/inventory/v1/inventory_pb.js';

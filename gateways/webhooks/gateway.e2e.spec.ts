@@ -2,14 +2,14 @@
 // real core process, signed requests over HTTP, secrets from the CLI.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReservationStatus } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
-import { freePort, startCoreProcess } from '../../loadtest/processes.js';
+import { freePort, startCoreProcess } from '../../loadtest/bench/processes.js';
 import { createTestDatabase } from '../../test/support/db.js';
 import { runCli, startCliProcess, testNamespace } from '../../test/support/readside.js';
-import { adminClient, amazonOrder, jumiaOrder, signedHeaders, stockUp } from './specSupport.js';
-import type { CoreHandle } from '../../loadtest/processes.js';
+import { adminClient, amazonOrder, jumiaOrder, signedHeaders, stockUp } from '../../test/support/webhooks.js';
+import type { CoreHandle } from '../../loadtest/bench/processes.js';
 import type { TestDatabase } from '../../test/support/db.js';
 import type { CliProcess } from '../../test/support/readside.js';
-import type { AdminClient } from './specSupport.js';
+import type { AdminClient } from '../../test/support/webhooks.js';
 
 const TENANT = 'market-shop';
 const NAMESPACE = testNamespace('wh-gateway');

@@ -6,7 +6,7 @@
 // trusted only once the signature verified.
 import { createHash } from 'node:crypto';
 import Fastify from 'fastify';
-import { TENANT_ID } from '../../core/src/auth/tokens.js';
+import { TENANT_ID } from '../../platform/auth/tokens.js';
 import { ADAPTERS, MARKETPLACES, parseNotification, reservationIdFor } from './adapters/index.js';
 import { answerFor, problemBody } from './answers.js';
 import { executeAction } from './core.js';

@@ -1,14 +1,14 @@
 // The marketplace webhook gateway as a process component (`stockmind webhooks`,
 // or inside `stockmind start`), and the secret command.
-import { createPool } from '../../core/src/store/db.js';
+import { createPool } from '../../platform/postgres/pool.js';
 import { prepareDatabase } from '../../core/src/main.js';
-import { TENANT_ID } from '../../core/src/auth/tokens.js';
+import { TENANT_ID } from '../../platform/auth/tokens.js';
 import { buildWebhookGateway } from './gateway.js';
 import { createInventoryClient, marketplaceTokens } from './core.js';
 import { ensureMarketplaceSecret } from './secrets.js';
 import { MARKETPLACES } from './adapters/index.js';
 import type { Logger } from 'pino';
-import type { Config } from '../../core/src/config.js';
+import type { Config } from '../../platform/config.js';
 
 export type WebhookGateway = { name: string; port: number; close(): Promise<void> };
 

@@ -1,7 +1,7 @@
 // Reads a ghz JSON config (the same file `ghz --config` takes) and applies
 // command-line overrides. Field names and defaults follow ghz: total 200,
 // concurrency 50, connections 1, timeout 20s; a duration makes total ignored.
-import { ConfigError } from '../../core/src/config.js';
+import { ConfigError } from '../../platform/config.js';
 import { compileTemplate } from './template.js';
 import type { Template } from './template.js';
 

@@ -8,7 +8,7 @@ import { fromJson } from '@bufbuild/protobuf';
 import { expand } from './template.js';
 import { createRecorder } from './report.js';
 import type { DescMessage, DescMethod, JsonValue, MessageShape } from '@bufbuild/protobuf';
-import type { GrpcClient } from '../grpcClient.js';
+import type { GrpcClient } from './grpcClient.js';
 import type { RunPlan } from './config.js';
 import type { CallInfo, RequestContext } from './template.js';
 import type { GhzResult, Recorder } from './report.js';

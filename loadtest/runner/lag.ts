@@ -4,7 +4,7 @@
 // timestamp the events were recorded with).
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import hdr from 'hdr-histogram-js';
-import { availabilityKey } from '../../core/src/contracts/names.js';
+import { availabilityKey } from '../../contracts/names.js';
 import type { Redis } from 'ioredis';
 import type { ReserveStockRequest, ReserveStockResponse } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 

@@ -3,11 +3,11 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { ConfigError, loadConfig } from '../../core/src/config.js';
-import { createLogger } from '../../core/src/logger.js';
+import { ConfigError, loadConfig } from '../../platform/config.js';
+import { createLogger } from '../../platform/logger.js';
 import { prepareDatabase } from '../../core/src/main.js';
 import { runReadModelCommand } from '../../projectors/main.js';
-import { createRedis, redisReady } from '../../core/src/readmodel/redis.js';
+import { createRedis, redisReady } from '../../platform/redis.js';
 import { DEFAULTS, storeCount, tenantIds, volume } from './layout.js';
 import { loadTenant } from './load.js';
 import { hasCatalog, loadCatalog } from './catalog.js';

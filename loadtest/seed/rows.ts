@@ -5,9 +5,9 @@
 import * as stock from '../../core/src/domain/stock/stockItem.js';
 import * as reservation from '../../core/src/domain/reservations/reservation.js';
 import { decidePlace, decideTransition } from '../../core/src/domain/reservations/workflow.js';
-import { eventIdFor } from '../../core/src/app/ids.js';
+import { eventIdFor } from '../../platform/ids.js';
 import { DEFAULT_POLICY, reservationTtlMs } from '../../core/src/app/policy.js';
-import { wireEventType } from '../../core/src/store/eventTypes.js';
+import { wireEventType } from '../../contracts/eventTypes.js';
 import type { Channel } from '../../core/src/domain/shared.js';
 import type { EventMetadata } from '../../core/src/store/eventStore.js';
 import type { Reservation, ReservationCommand } from '../../core/src/domain/reservations/reservation.js';

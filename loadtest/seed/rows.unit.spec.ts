@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type * as stock from '../../core/src/domain/stock/stockItem.js';
-import { eventIdFor } from '../../core/src/app/ids.js';
+import { eventIdFor } from '../../platform/ids.js';
 import { DEFAULTS, locationTree, storeAssortment, storeCount, storeId, volume } from './layout.js';
 import { locationStreams } from './load.js';
 import { copyField, eventLines, receipt, reservationHistory, streamLine } from './rows.js';

@@ -2,14 +2,14 @@
 // daily positions per tenant, location, SKU and day, each message in its own
 // short transaction.
 import { deltaOf } from '../../core/src/domain/stock/stockItem.js';
-import { parseWireEventType } from '../../core/src/store/eventTypes.js';
-import { stockEventsSubject } from '../../core/src/contracts/names.js';
-import { isConnectionError } from '../../core/src/store/db.js';
+import { parseWireEventType } from '../../contracts/eventTypes.js';
+import { stockEventsSubject } from '../../contracts/names.js';
+import { isConnectionError } from '../../platform/postgres/pool.js';
 import { PoisonMessage, startConsumerLoop } from '../shared/consumer.js';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Envelope } from '../../core/src/contracts/envelope.js';
+import type { Envelope } from '../../contracts/envelope.js';
 import type { StockItemEvent } from '../../core/src/domain/stock/stockItem.js';
 import type { PolicySource } from '../../core/src/app/policy.js';
 import type { ConsumerLoop } from '../shared/consumer.js';

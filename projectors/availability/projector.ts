@@ -1,18 +1,18 @@
 // Availability projector: JetStream -> one Redis hash per stock item.
 // Idempotent by stream version in one Lua script (older: skip, next: apply,
 // gap: fill from Postgres, the source of truth).
-import { APPLY_SCRIPT, toArgs } from '../../core/src/contracts/availabilityRecord.js';
-import { availabilityKey, stockEventsSubject } from '../../core/src/contracts/names.js';
-import { isConnectionError } from '../../core/src/store/db.js';
+import { APPLY_SCRIPT, toArgs } from '../../contracts/availabilityRecord.js';
+import { availabilityKey, stockEventsSubject } from '../../contracts/names.js';
+import { isConnectionError } from '../../platform/postgres/pool.js';
 import { PoisonMessage, startConsumerLoop } from '../shared/consumer.js';
 import type { Redis } from 'ioredis';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Levels } from '../../core/src/domain/stock/levels.js';
-import type { AvailabilityRecord } from '../../core/src/contracts/availabilityRecord.js';
+import type { AvailabilityRecord } from '../../contracts/availabilityRecord.js';
 import type { ConsumerLoop } from '../shared/consumer.js';
-import type { Envelope } from '../../core/src/contracts/envelope.js';
+import type { Envelope } from '../../contracts/envelope.js';
 
 type Applier = Redis & { smApplyAvailability(key: string, ...args: string[]): Promise<number> };
 

@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRelay } from './relay.js';
-import { ensureEventStream } from '../../core/src/readmodel/nats.js';
-import { eventSubject, encodePart } from '../../core/src/contracts/names.js';
+import { ensureEventStream } from '../../platform/nats.js';
+import { eventSubject, encodePart } from '../../contracts/names.js';
 import { accepted, caller, eventually, receiveInput, reserveInput, sleep, startApp } from '../../test/support/app.js';
 import {
   cleanupNamespace,

@@ -5,8 +5,8 @@
 // checkpoint republishes the batch; the duplicate window absorbs it.
 import { jetstream } from '@nats-io/jetstream';
 import { readInCommitOrder } from '../../core/src/store/commitOrder.js';
-import { toEnvelope } from '../../core/src/contracts/envelope.js';
-import { EVENTS_NOTIFY_CHANNEL, eventSubject } from '../../core/src/contracts/names.js';
+import { toEnvelope } from '../../contracts/envelope.js';
+import { EVENTS_NOTIFY_CHANNEL, eventSubject } from '../../contracts/names.js';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';

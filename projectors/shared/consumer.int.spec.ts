@@ -7,8 +7,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { jetstream } from '@nats-io/jetstream';
 import { PoisonMessage, startConsumerLoop } from './consumer.js';
-import { ensureEventStream } from '../../core/src/readmodel/nats.js';
-import { consumerName } from '../../core/src/contracts/names.js';
+import { ensureEventStream } from '../../platform/nats.js';
+import { consumerName } from '../../contracts/names.js';
 import { createTestDatabase } from '../../test/support/db.js';
 import { eventually, sleep } from '../../test/support/app.js';
 import {
@@ -23,7 +23,7 @@ import type { JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { TestDatabase } from '../../test/support/db.js';
 import type { ConsumerLoop } from './consumer.js';
-import type { Envelope } from '../../core/src/contracts/envelope.js';
+import type { Envelope } from '../../contracts/envelope.js';
 
 const T = 'consumer-tenant';
 const ns = testNamespace('consumer');

@@ -3,13 +3,13 @@
 // counting them as failures; send a message that keeps failing (or cannot be
 // parsed) to a dead-letter record instead of looping for ever.
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { ensureEventStream } from '../../core/src/readmodel/nats.js';
-import { consumerName } from '../../core/src/contracts/names.js';
+import { ensureEventStream } from '../../platform/nats.js';
+import { consumerName } from '../../contracts/names.js';
 import type { JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import type { Envelope } from '../../core/src/contracts/envelope.js';
+import type { Envelope } from '../../contracts/envelope.js';
 
 export class PoisonMessage extends Error {
   override name = 'PoisonMessage';

@@ -4,15 +4,15 @@
 import http from 'node:http';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cachingVerifier, signToken } from '../../core/src/auth/tokens.js';
-import { DEVELOPMENT_JWT_SECRET, loadConfig } from '../../core/src/config.js';
+import { cachingVerifier, signToken } from '../../platform/auth/tokens.js';
+import { DEVELOPMENT_JWT_SECRET, loadConfig } from '../../platform/config.js';
 import { runRelay } from '../main.js';
 import { startWebhooksOut } from './projector.js';
 import { verifyPartnerSignature } from './signature.js';
 import { DELIVERY_FAILED } from './failedEvents.js';
 import { subscriptionRoutes } from '../../gateways/rest/subscriptions.js';
-import { startCoreProcess } from '../../loadtest/processes.js';
-import { createPool } from '../../core/src/store/db.js';
+import { startCoreProcess } from '../../loadtest/bench/processes.js';
+import { createPool } from '../../platform/postgres/pool.js';
 import {
   cleanupNamespace,
   readStream,
@@ -22,15 +22,15 @@ import {
   startPrivatePostgres,
   testNamespace,
 } from '../../test/support/readside.js';
-import { adminClient, stockUp } from '../../gateways/webhooks/specSupport.js';
+import { adminClient, stockUp } from '../../test/support/webhooks.js';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { CoreHandle } from '../../loadtest/processes.js';
+import type { CoreHandle } from '../../loadtest/bench/processes.js';
 import type pg from 'pg';
 import type { PrivatePostgres } from '../../test/support/readside.js';
 import type { Component } from '../main.js';
-import type { AdminClient } from '../../gateways/webhooks/specSupport.js';
+import type { AdminClient } from '../../test/support/webhooks.js';
 import type { WebhooksOut } from './projector.js';
 
 const TENANT = 'partner-shop';

@@ -3,9 +3,9 @@
 // sequence, i.e. the relay's commit order) orders each subscription's queue.
 import { matchesEventType } from './subscriptions.js';
 import { DELIVERY_FAILED } from './failedEvents.js';
-import { uuidv5 } from '../../core/src/app/ids.js';
+import { uuidv5 } from '../../platform/ids.js';
 import type pg from 'pg';
-import type { Envelope } from '../../core/src/contracts/envelope.js';
+import type { Envelope } from '../../contracts/envelope.js';
 
 const DELIVERY_NS = '5d2b8a61-0f3e-4b7c-9e18-7a6c4d1f2e90';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -8,8 +8,8 @@
 // <ns>.evt.<tenant>.webhooks.delivery_failed with Nats-Msg-Id = event id, so
 // any consumer (an alerting subscription, a projector) sees it.
 import { jetstream } from '@nats-io/jetstream';
-import { uuidv5 } from '../../core/src/app/ids.js';
-import { encodePart, eventSubject } from '../../core/src/contracts/names.js';
+import { uuidv5 } from '../../platform/ids.js';
+import { encodePart, eventSubject } from '../../contracts/names.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type pg from 'pg';
 import type { Logger } from 'pino';

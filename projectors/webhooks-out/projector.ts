@@ -3,8 +3,8 @@
 // order per subscription, and an outbox publisher puts delivery_failed events
 // on JetStream.
 import { startConsumerLoop, PoisonMessage } from '../shared/consumer.js';
-import { allEventsSubject } from '../../core/src/contracts/names.js';
-import { isConnectionError } from '../../core/src/store/db.js';
+import { allEventsSubject } from '../../contracts/names.js';
+import { isConnectionError } from '../../platform/postgres/pool.js';
 import { NotDeliverable, enqueueDeliveries } from './enqueue.js';
 import { startDispatcher } from './dispatcher.js';
 import { startOutboxPublisher } from './failedEvents.js';

@@ -1,6 +1,6 @@
 // Settings of partner webhook delivery, from the environment (validated at start).
 import { z } from 'zod';
-import { ConfigError } from '../../core/src/config.js';
+import { ConfigError } from '../../platform/config.js';
 
 export type WebhooksOutSettings = {
   /** Wait before each retry; after the last one fails the delivery is dead-lettered. */

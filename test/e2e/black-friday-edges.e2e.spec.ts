@@ -4,23 +4,23 @@
 // holds exactly one reservation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
-import { signToken } from '../../core/src/auth/tokens.js';
-import { DEVELOPMENT_JWT_SECRET } from '../../core/src/config.js';
+import { signToken } from '../../platform/auth/tokens.js';
+import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
 import { startEdge } from '../../gateways/rest/server.js';
 import { loadEdgeSettings } from '../../gateways/rest/config.js';
 import { buildWebhookGateway } from '../../gateways/webhooks/gateway.js';
 import { createInventoryClient, marketplaceTokens } from '../../gateways/webhooks/core.js';
 import { ensureMarketplaceSecret } from '../../gateways/webhooks/secrets.js';
-import { adminClient, jumiaOrder, signedHeaders, stockUp } from '../../gateways/webhooks/specSupport.js';
-import { startCoreProcess } from '../../loadtest/processes.js';
+import { adminClient, jumiaOrder, signedHeaders, stockUp } from '../support/webhooks.js';
+import { startCoreProcess } from '../../loadtest/bench/processes.js';
 import { createTestDatabase } from '../support/db.js';
 import { silentLog, testNamespace } from '../support/readside.js';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import type { CoreHandle } from '../../loadtest/processes.js';
+import type { CoreHandle } from '../../loadtest/bench/processes.js';
 import type { TestDatabase } from '../support/db.js';
 import type { EdgeHandle } from '../../gateways/rest/server.js';
-import type { AdminClient } from '../../gateways/webhooks/specSupport.js';
+import type { AdminClient } from '../support/webhooks.js';
 
 const TENANT = 'bf-edges';
 const ROUNDS = 5;

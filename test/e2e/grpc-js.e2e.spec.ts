@@ -14,17 +14,17 @@ import {
   WatchStockRequestSchema,
 } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { Health, HealthCheckResponse_ServingStatus } from '../../gen/grpc/health/v1/health_pb.js';
-import { signToken } from '../../core/src/auth/tokens.js';
-import { DEVELOPMENT_JWT_SECRET } from '../../core/src/config.js';
-import { createGrpcClient, errorDetails, grpc } from '../../loadtest/grpcClient.js';
-import { freePort, startCoreProcess } from '../../loadtest/processes.js';
+import { signToken } from '../../platform/auth/tokens.js';
+import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
+import { createGrpcClient, errorDetails, grpc } from '../../loadtest/runner/grpcClient.js';
+import { freePort, startCoreProcess } from '../../loadtest/bench/processes.js';
 import { eventually, rejection } from '../support/app.js';
 import { registerCatalogRpc } from '../support/catalog.js';
 import { createTestDatabase } from '../support/db.js';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { WatchStockResponse } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
-import type { CoreHandle } from '../../loadtest/processes.js';
-import type { GrpcClient } from '../../loadtest/grpcClient.js';
+import type { CoreHandle } from '../../loadtest/bench/processes.js';
+import type { GrpcClient } from '../../loadtest/runner/grpcClient.js';
 import type { TestDatabase } from '../support/db.js';
 
 const m = InventoryService.method;

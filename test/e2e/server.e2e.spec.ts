@@ -20,20 +20,20 @@ import {
   ReservationStatus,
 } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { Health, HealthCheckResponse_ServingStatus } from '../../gen/grpc/health/v1/health_pb.js';
-import { signToken } from '../../core/src/auth/tokens.js';
-import { DEVELOPMENT_JWT_SECRET } from '../../core/src/config.js';
+import { signToken } from '../../platform/auth/tokens.js';
+import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
 import { ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
-import { createGrpcClient, errorDetails } from '../../loadtest/grpcClient.js';
-import { startCoreProcess } from '../../loadtest/processes.js';
+import { createGrpcClient, errorDetails } from '../../loadtest/runner/grpcClient.js';
+import { startCoreProcess } from '../../loadtest/bench/processes.js';
 import { createTestDatabase } from '../support/db.js';
 import { registerCatalogRpc } from '../support/catalog.js';
 import { runCli } from '../support/readside.js';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { Transport } from '@connectrpc/connect';
-import type { CoreHandle } from '../../loadtest/processes.js';
+import type { CoreHandle } from '../../loadtest/bench/processes.js';
 import type { TestDatabase } from '../support/db.js';
-import type { GrpcClient } from '../../loadtest/grpcClient.js';
-import type { Claims } from '../../core/src/auth/tokens.js';
+import type { GrpcClient } from '../../loadtest/runner/grpcClient.js';
+import type { Claims } from '../../platform/auth/tokens.js';
 
 // Its own NATS subjects and Redis keys, so runs and other specs never see each other's.
 const NAMESPACE = `e2e-server-${randomBytes(3).toString('hex')}`;

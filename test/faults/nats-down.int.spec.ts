@@ -4,12 +4,12 @@
 // them, each stored once, and Redis catches up.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel, Consistency, InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
-import { signToken } from '../../core/src/auth/tokens.js';
-import { DEVELOPMENT_JWT_SECRET } from '../../core/src/config.js';
-import { availabilityKey } from '../../core/src/contracts/names.js';
-import { connectNats } from '../../core/src/readmodel/nats.js';
-import { createGrpcClient } from '../../loadtest/grpcClient.js';
-import { freePort, startCoreProcess } from '../../loadtest/processes.js';
+import { signToken } from '../../platform/auth/tokens.js';
+import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
+import { availabilityKey } from '../../contracts/names.js';
+import { connectNats } from '../../platform/nats.js';
+import { createGrpcClient } from '../../loadtest/runner/grpcClient.js';
+import { freePort, startCoreProcess } from '../../loadtest/bench/processes.js';
 import { createTestDatabase } from '../support/db.js';
 import { registerCatalogRpc } from '../support/catalog.js';
 import { eventually, sleep } from '../support/app.js';
@@ -24,8 +24,8 @@ import {
 } from '../support/readside.js';
 import type { Redis } from 'ioredis';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { CoreHandle } from '../../loadtest/processes.js';
-import type { GrpcClient } from '../../loadtest/grpcClient.js';
+import type { CoreHandle } from '../../loadtest/bench/processes.js';
+import type { GrpcClient } from '../../loadtest/runner/grpcClient.js';
 import type { TestDatabase } from '../support/db.js';
 import type { ServerProcess } from '../support/readside.js';
 

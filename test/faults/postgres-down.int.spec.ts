@@ -5,18 +5,18 @@
 import { rejection } from '../support/app.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel, Consistency, InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
-import { signToken } from '../../core/src/auth/tokens.js';
-import { DEVELOPMENT_JWT_SECRET } from '../../core/src/config.js';
-import { availabilityKey } from '../../core/src/contracts/names.js';
-import { createGrpcClient, errorDetails, grpc } from '../../loadtest/grpcClient.js';
-import { freePort, startCoreProcess } from '../../loadtest/processes.js';
+import { signToken } from '../../platform/auth/tokens.js';
+import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
+import { availabilityKey } from '../../contracts/names.js';
+import { createGrpcClient, errorDetails, grpc } from '../../loadtest/runner/grpcClient.js';
+import { freePort, startCoreProcess } from '../../loadtest/bench/processes.js';
 import { eventually } from '../support/app.js';
 import { registerCatalogRpc } from '../support/catalog.js';
 import { cleanupNamespace, sharedNats, sharedRedis, startPrivatePostgres, testNamespace } from '../support/readside.js';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { Redis } from 'ioredis';
-import type { CoreHandle } from '../../loadtest/processes.js';
-import type { GrpcClient } from '../../loadtest/grpcClient.js';
+import type { CoreHandle } from '../../loadtest/bench/processes.js';
+import type { GrpcClient } from '../../loadtest/runner/grpcClient.js';
 import type { PrivatePostgres } from '../support/readside.js';
 
 const T = 'pg-down';

@@ -5,19 +5,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel, Consistency, InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
-import { signToken } from '../../core/src/auth/tokens.js';
-import { DEVELOPMENT_JWT_SECRET } from '../../core/src/config.js';
-import { availabilityKey } from '../../core/src/contracts/names.js';
-import { createRedis } from '../../core/src/readmodel/redis.js';
-import { createGrpcClient } from '../../loadtest/grpcClient.js';
-import { freePort, startCoreProcess } from '../../loadtest/processes.js';
+import { signToken } from '../../platform/auth/tokens.js';
+import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
+import { availabilityKey } from '../../contracts/names.js';
+import { createRedis } from '../../platform/redis.js';
+import { createGrpcClient } from '../../loadtest/runner/grpcClient.js';
+import { freePort, startCoreProcess } from '../../loadtest/bench/processes.js';
 import { createTestDatabase } from '../support/db.js';
 import { registerCatalogRpc } from '../support/catalog.js';
 import { eventually } from '../support/app.js';
 import { cleanupNamespace, dropDatabase, sharedNats, startPrivateRedis, testNamespace } from '../support/readside.js';
 import type { Redis } from 'ioredis';
-import type { CoreHandle } from '../../loadtest/processes.js';
-import type { GrpcClient } from '../../loadtest/grpcClient.js';
+import type { CoreHandle } from '../../loadtest/bench/processes.js';
+import type { GrpcClient } from '../../loadtest/runner/grpcClient.js';
 import type { TestDatabase } from '../support/db.js';
 import type { ServerProcess } from '../support/readside.js';
 

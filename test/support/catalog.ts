@@ -3,7 +3,7 @@
 import { InventoryService, LocationKind } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { caller } from './app.js';
 import type { Inventory } from '../../core/src/app/inventory.js';
-import type { GrpcClient } from '../../loadtest/grpcClient.js';
+import type { GrpcClient } from '../../loadtest/runner/grpcClient.js';
 
 export type CatalogFixture = {
   skus: string[];

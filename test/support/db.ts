@@ -1,7 +1,7 @@
 // Each spec file gets its own database, created fresh and dropped after.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createPool, quoteIdent } from '../../core/src/store/db.js';
+import { createPool, quoteIdent } from '../../platform/postgres/pool.js';
 import { migrate } from '../../core/src/store/migrations.js';
 
 const SERVER_URL = process.env.TEST_DATABASE_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

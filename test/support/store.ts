@@ -2,7 +2,7 @@
 // command through the real write path (lock, read the snapshot, append, commit).
 import { randomUUID } from 'node:crypto';
 import { appendToStreams, lockStreams, readStreams, streamKeyId } from '../../core/src/store/eventStore.js';
-import { inTransaction } from '../../core/src/store/tx.js';
+import { inTransaction } from '../../platform/postgres/tx.js';
 import type pg from 'pg';
 import type { EventMetadata, NewEvent, StoredStream, StreamKey } from '../../core/src/store/eventStore.js';
 

@@ -1,10 +1,10 @@
 // Per-call values set by the interceptors and read by the handlers.
 import { createContextKey } from '@connectrpc/connect';
 import type { HandlerContext } from '@connectrpc/connect';
-import { AppError } from '../app/errors.js';
-import { authorize } from '../auth/permissions.js';
-import type { Action, Scope } from '../auth/permissions.js';
-import type { Claims } from '../auth/tokens.js';
+import { AppError } from '../../../platform/errors.js';
+import { authorize } from '../../../platform/auth/permissions.js';
+import type { Action, Scope } from '../../../platform/auth/permissions.js';
+import type { Claims } from '../../../platform/auth/tokens.js';
 import type { Caller } from '../app/inventory.js';
 
 export type CallInfo = { claims: Claims | null; correlationId: string; traceId: string | null };

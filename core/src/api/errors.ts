@@ -6,11 +6,11 @@ import {
   BadRequest_FieldViolationSchema,
   ErrorInfoSchema,
 } from '../../../gen/google/rpc/error_details_pb.js';
-import { AppError } from '../app/errors.js';
-import { CancelledBeforeCommit, PoolBusy } from '../store/tx.js';
+import { AppError } from '../../../platform/errors.js';
+import { CancelledBeforeCommit, PoolBusy } from '../../../platform/postgres/tx.js';
 import { ConcurrencyError } from '../store/eventStore.js';
-import { POOL_CHECKOUT_TIMEOUT, isConnectionError, isPgError } from '../store/db.js';
-import type { ErrorCode } from '../app/errors.js';
+import { POOL_CHECKOUT_TIMEOUT, isConnectionError, isPgError } from '../../../platform/postgres/pool.js';
+import type { ErrorCode } from '../../../platform/errors.js';
 import type { WorkflowRefusal } from '../domain/reservations/workflow.js';
 import type { MovementRefusal } from '../app/movements.js';
 

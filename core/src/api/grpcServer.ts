@@ -14,7 +14,7 @@ import { toConnectError } from './errors.js';
 import type { DescMessage, DescMethod, DescService } from '@bufbuild/protobuf';
 import type { ConnectError, HandlerContext } from '@connectrpc/connect';
 import type { Logger } from 'pino';
-import type { TokenVerifier } from '../auth/tokens.js';
+import type { TokenVerifier } from '../../../platform/auth/tokens.js';
 
 type AnyImpl = (request: unknown, ctx: HandlerContext) => unknown;
 export type ServedService = { service: DescService; impl: Record<string, unknown>; protected: boolean };

@@ -4,17 +4,17 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel, InventoryService, TimeBasis } from '../../../gen/stockmind/inventory/v1/inventory_pb.js';
-import { signToken } from '../auth/tokens.js';
-import { DEVELOPMENT_JWT_SECRET } from '../config.js';
-import { createGrpcClient, errorDetails, grpc } from '../../../loadtest/grpcClient.js';
-import { startCoreProcess } from '../../../loadtest/processes.js';
+import { signToken } from '../../../platform/auth/tokens.js';
+import { DEVELOPMENT_JWT_SECRET } from '../../../platform/config.js';
+import { createGrpcClient, errorDetails, grpc } from '../../../loadtest/runner/grpcClient.js';
+import { startCoreProcess } from '../../../loadtest/bench/processes.js';
 import { createTestDatabase } from '../../../test/support/db.js';
 import { registerCatalogRpc } from '../../../test/support/catalog.js';
 import { rejection } from '../../../test/support/app.js';
 import type { ServiceError } from '@grpc/grpc-js';
-import type { CoreHandle } from '../../../loadtest/processes.js';
-import type { GrpcClient } from '../../../loadtest/grpcClient.js';
-import type { Role } from '../auth/tokens.js';
+import type { CoreHandle } from '../../../loadtest/bench/processes.js';
+import type { GrpcClient } from '../../../loadtest/runner/grpcClient.js';
+import type { Role } from '../../../platform/auth/tokens.js';
 import type { TestDatabase } from '../../../test/support/db.js';
 
 const m = InventoryService.method;

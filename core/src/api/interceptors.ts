@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { toConnectError } from './errors.js';
 import { callInfoKey } from './context.js';
 import type { CallInfo } from './context.js';
-import type { TokenVerifier } from '../auth/tokens.js';
-import { AppError } from '../app/errors.js';
+import type { TokenVerifier } from '../../../platform/auth/tokens.js';
+import { AppError } from '../../../platform/errors.js';
 import type { Interceptor } from '@connectrpc/connect';
 import type { Logger } from 'pino';
 

@@ -1,6 +1,6 @@
 // Catalog and network use cases, and the two lookups every command needs:
 // converting a quantity in any unit to base units, and knowing the location tree.
-import { AppError } from './errors.js';
+import { AppError } from '../../../platform/errors.js';
 import { Checker, LIMITS } from './validation.js';
 import {
   listProducts,
@@ -11,7 +11,7 @@ import {
   upsertProduct,
   writeLocation,
 } from '../store/catalog.js';
-import { inTransaction } from '../store/tx.js';
+import { inTransaction } from '../../../platform/postgres/tx.js';
 import type pg from 'pg';
 import type { Caller } from './inventory.js';
 import type { LocationKind, LocationRow, ProductRow, UnitRow } from '../store/catalog.js';

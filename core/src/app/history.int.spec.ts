@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evolve, initialState } from '../domain/stock/stockItem.js';
-import { parseWireEventType } from '../store/eventTypes.js';
+import { parseWireEventType } from '../../../contracts/eventTypes.js';
 import { accepted, caller, receiveInput, rejection, reserveInput, sleep, startApp } from '../../../test/support/app.js';
 import { registerCatalog } from '../../../test/support/catalog.js';
 import type { StockItemEvent } from '../domain/stock/stockItem.js';

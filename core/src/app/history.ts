@@ -3,9 +3,9 @@
 import { CHANNELS } from '../domain/shared.js';
 import { deltaOf } from '../domain/stock/stockItem.js';
 import { applyDelta, zeroLevels } from '../domain/stock/levels.js';
-import { parseWireEventType } from '../store/eventTypes.js';
+import { parseWireEventType } from '../../../contracts/eventTypes.js';
 import { backdatedAfter, itemsAt, levelsRecordedAt, listMovements } from '../store/history.js';
-import { AppError } from './errors.js';
+import { AppError } from '../../../platform/errors.js';
 import { stockLocationsUnder } from './catalog.js';
 import { expandRegions } from './inventory.js';
 import { Checker, LIMITS } from './validation.js';

@@ -14,11 +14,11 @@ import {
   streamKeyId,
 } from '../store/eventStore.js';
 import { claimKey } from '../store/idempotency.js';
-import { inTransaction } from '../store/tx.js';
-import { isConnectionError, isLedgerDown } from '../store/db.js';
-import { wireEventType } from '../store/eventTypes.js';
-import { AppError } from './errors.js';
-import { eventIdFor, requestHash } from './ids.js';
+import { inTransaction } from '../../../platform/postgres/tx.js';
+import { isConnectionError, isLedgerDown } from '../../../platform/postgres/pool.js';
+import { wireEventType } from '../../../contracts/eventTypes.js';
+import { AppError } from '../../../platform/errors.js';
+import { eventIdFor, requestHash } from '../../../platform/ids.js';
 import { readPolicyRecord, reservationTtlMs, updatePolicy } from './policy.js';
 import { checkQuery, checkReservationId, checkReserve, LIMITS } from './validation.js';
 import { createCatalog, stockLocationsUnder } from './catalog.js';
@@ -38,8 +38,8 @@ import type { RefusalLog } from './refusals.js';
 import type { ReserveInput, StockKeyInput } from './validation.js';
 import type { Tree } from './catalog.js';
 import type { ReservationView, StockLevelView } from './views.js';
-import type { AvailabilityCache } from '../readmodel/availabilityCache.js';
-import type { AvailabilityRecord } from '../contracts/availabilityRecord.js';
+import type { AvailabilityCache } from '../readmodels/availabilityCache.js';
+import type { AvailabilityRecord } from '../../../contracts/availabilityRecord.js';
 
 /** Who acts: always from the verified token, never from the request. */
 export type Caller = {

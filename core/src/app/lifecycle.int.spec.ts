@@ -2,7 +2,7 @@
 // each transition does to the stock levels, which transitions are refused, and
 // that repeating one already done appends nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from './errors.js';
+import { AppError } from '../../../platform/errors.js';
 import {
   accepted,
   caller,

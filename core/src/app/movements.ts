@@ -4,10 +4,10 @@
 import * as stock from '../domain/stock/stockItem.js';
 import { appendToStreams, lockStreams, stockItemStreamKey, streamKeyId } from '../store/eventStore.js';
 import { claimKey } from '../store/idempotency.js';
-import { inTransaction } from '../store/tx.js';
-import { wireEventType } from '../store/eventTypes.js';
-import { AppError } from './errors.js';
-import { eventIdFor, requestHash } from './ids.js';
+import { inTransaction } from '../../../platform/postgres/tx.js';
+import { wireEventType } from '../../../contracts/eventTypes.js';
+import { AppError } from '../../../platform/errors.js';
+import { eventIdFor, requestHash } from '../../../platform/ids.js';
 import { stockLevelView } from './views.js';
 import type pg from 'pg';
 import type { Channel } from '../domain/shared.js';

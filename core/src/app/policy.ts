@@ -1,7 +1,7 @@
 // Tenant policies are data: one zod schema, versioned rows, one code path for all tenants.
 import { z } from 'zod';
-import { isLedgerDown } from '../store/db.js';
-import { AppError, invalidArgument } from './errors.js';
+import { isLedgerDown } from '../../../platform/postgres/pool.js';
+import { AppError, invalidArgument } from '../../../platform/errors.js';
 import type pg from 'pg';
 import type { Channel } from '../domain/shared.js';
 

@@ -3,8 +3,8 @@
 // cancellation before commit, lost-demand records and input validation.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from './errors.js';
-import { CancelledBeforeCommit } from '../store/tx.js';
+import { AppError } from '../../../platform/errors.js';
+import { CancelledBeforeCommit } from '../../../platform/postgres/tx.js';
 import {
   accepted,
   caller,

@@ -1,7 +1,7 @@
 // The movement use cases: receipts, sales, adjustments, inbound, transfers,
 // returns and quality checks. Each validates, converts units, and hands one
 // MovementSpec to the runner.
-import { AppError } from './errors.js';
+import { AppError } from '../../../platform/errors.js';
 import { Checker, LIMITS } from './validation.js';
 import { readTransfer, recordTransfer } from '../store/transfers.js';
 import type { Channel } from '../domain/shared.js';

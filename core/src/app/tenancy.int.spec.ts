@@ -2,7 +2,7 @@
 // caller's tenant, and per-tenant policies (data, versioned) change what that
 // tenant sees and holds, and only that tenant.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from './errors.js';
+import { AppError } from '../../../platform/errors.js';
 import {
   accepted,
   caller,

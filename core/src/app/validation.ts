@@ -1,6 +1,6 @@
 // Input rules shared by every edge: each violation names the field and says what to send.
-import { invalidArgument } from './errors.js';
-import type { FieldViolation } from './errors.js';
+import { invalidArgument } from '../../../platform/errors.js';
+import type { FieldViolation } from '../../../platform/errors.js';
 import type { Channel } from '../domain/shared.js';
 
 export const LIMITS = {

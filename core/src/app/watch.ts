@@ -1,11 +1,11 @@
 // WatchStock: the current levels (optionally) and then every change, per caller.
-import { AppError, invalidArgument } from './errors.js';
+import { AppError, invalidArgument } from '../../../platform/errors.js';
 import { Checker, LIMITS } from './validation.js';
 import { stockLevelView } from './views.js';
 import type { Caller, Inventory } from './inventory.js';
 import type { PolicySource } from './policy.js';
 import type { StockLevelView } from './views.js';
-import type { StockChange, StockWatchHub, WatchFilter } from '../readmodel/stockWatch.js';
+import type { StockChange, StockWatchHub, WatchFilter } from '../readmodels/stockWatch.js';
 
 export type WatchUpdate = { level: StockLevelView; eventId: string };
 

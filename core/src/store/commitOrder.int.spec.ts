@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../test/support/db.js';
 import { START, readInCommitOrder } from './commitOrder.js';
 import { appendToStreams, lockStreams, stockItemStreamKey, streamKeyId } from './eventStore.js';
-import { inTransaction } from './tx.js';
+import { inTransaction } from '../../../platform/postgres/tx.js';
 import type pg from 'pg';
 import type { TestDatabase } from '../../../test/support/db.js';
 import type { Checkpoint, CommittedEvent } from './commitOrder.js';

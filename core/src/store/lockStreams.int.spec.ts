@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../test/support/db.js';
 import { newEvent, specMetadata, storeHelpers, streamOf } from '../../../test/support/store.js';
-import { isPgError } from './db.js';
+import { isPgError } from '../../../platform/postgres/pool.js';
 import { appendToStreams, lockStreams, stockItemStreamKey, streamKeyId } from './eventStore.js';
 import type pg from 'pg';
 import type { TestDatabase } from '../../../test/support/db.js';

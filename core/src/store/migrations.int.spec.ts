@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createPool, ensureDatabase, quoteIdent } from './db.js';
+import { createPool, ensureDatabase, quoteIdent } from '../../../platform/postgres/pool.js';
 import { MIGRATIONS, migrate } from './migrations.js';
 
 const SERVER_URL = process.env.TEST_DATABASE_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ADAPTERS, parseNotification, reservationIdFor } from './index.js';
-import { amazonOrder, jumiaOrder } from '../specSupport.js';
+import { amazonOrder, jumiaOrder } from '../../../test/support/webhooks.js';
 
 const parse = (marketplace: string, body: unknown) => {
   const adapter = ADAPTERS.get(marketplace);

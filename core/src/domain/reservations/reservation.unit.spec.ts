@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deciderSpec } from '../testing.js';
+import { deciderSpec } from '../../../../test/support/decider.js';
 import { decide, evolve, initialState, isDue } from './reservation.js';
 import type {
   ActiveReservation,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectInvariant } from '../testing.js';
+import { expectInvariant } from '../../../../test/support/decider.js';
 import { zeroLevels } from '../stock/levels.js';
 import { evolve, initialState } from './reservation.js';
 import { decidePlace, decideTransition } from './workflow.js';

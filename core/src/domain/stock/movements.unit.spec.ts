@@ -1,7 +1,7 @@
 // Given / when / then for the movements beyond reserve and ship: sales, counts, write-offs, sensor
 // deltas, supplier expectations, transfers, returns and quality checks.
 import { describe, expect, it } from 'vitest';
-import { deciderSpec } from '../testing.js';
+import { deciderSpec } from '../../../../test/support/decider.js';
 import { zeroLevels } from './levels.js';
 import { decide, evolve, initialState } from './stockItem.js';
 import type { Levels } from './levels.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deciderSpec } from '../testing.js';
+import { deciderSpec } from '../../../../test/support/decider.js';
 import { zeroLevels } from './levels.js';
 import { decide, deltaOf, evolve, initialState } from './stockItem.js';
 import type { Levels } from './levels.js';

@@ -2,12 +2,18 @@
 // up or the work declined, and a deadlock victim is retried without applying twice.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../../../test/support/db.js';
-import { appendToStreams, lockStreams, readStreams, stockItemStreamKey, streamKeyId } from './eventStore.js';
+import { createTestDatabase } from '../../test/support/db.js';
+import {
+  appendToStreams,
+  lockStreams,
+  readStreams,
+  stockItemStreamKey,
+  streamKeyId,
+} from '../../core/src/store/eventStore.js';
 import { CancelledBeforeCommit, inTransaction } from './tx.js';
 import type pg from 'pg';
-import type { TestDatabase } from '../../../test/support/db.js';
-import type { EventMetadata, StreamKey } from './eventStore.js';
+import type { TestDatabase } from '../../test/support/db.js';
+import type { EventMetadata, StreamKey } from '../../core/src/store/eventStore.js';
 
 const TENANT = 'acme';
 const META: EventMetadata = {

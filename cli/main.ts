@@ -1,22 +1,22 @@
 // The `stockmind` command. Output meant for scripts goes to stdout (a token is
 // always the last line); logs go to stderr.
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './logger.js';
-import { isConnectionError } from './store/db.js';
-import { prepareDatabase, startCore } from './main.js';
+import { ConfigError, loadConfig } from '../platform/config.js';
+import { createLogger } from '../platform/logger.js';
+import { isConnectionError } from '../platform/postgres/pool.js';
+import { prepareDatabase, startCore } from '../core/src/main.js';
 import {
   runAnalyticsProjector,
   runAvailabilityProjector,
   runReadModelCommand,
   runRelay,
   runWebhooksOutProjector,
-} from '../../projectors/main.js';
-import { SecretUsageError, marketplaceSecretCommand, runWebhookGateway } from '../../gateways/webhooks/main.js';
-import { ROLES, TENANT_ID, signToken } from './auth/tokens.js';
-import { CHANNELS } from './domain/shared.js';
-import type { Channel } from './domain/shared.js';
-import type { Role } from './auth/tokens.js';
+} from '../projectors/main.js';
+import { SecretUsageError, marketplaceSecretCommand, runWebhookGateway } from '../gateways/webhooks/main.js';
+import { ROLES, TENANT_ID, signToken } from '../platform/auth/tokens.js';
+import { CHANNELS } from '../core/src/domain/shared.js';
+import type { Channel } from '../core/src/domain/shared.js';
+import type { Role } from '../platform/auth/tokens.js';
 
 const USAGE = `usage: stockmind <command> [options]
 
@@ -142,8 +142,8 @@ const main = async (argv: string[]): Promise<void> => {
     case 'edge': {
       const stop = listenForStop();
       const config = loadConfig();
-      const { loadEdgeSettings, startEdge } = await import('../../gateways/rest/main.js');
-      const { webhookSubscriptions } = await import('../../gateways/rest/subscriptions.js');
+      const { loadEdgeSettings, startEdge } = await import('../gateways/rest/main.js');
+      const { webhookSubscriptions } = await import('../gateways/rest/subscriptions.js');
       const log = createLogger(config.logLevel, 'edge');
       const subscriptions = webhookSubscriptions(config, log);
       const edge = await startEdge(config, loadEdgeSettings(), {
@@ -226,8 +226,8 @@ const main = async (argv: string[]): Promise<void> => {
         }),
       ];
       const coreHost = config.coreHost === '0.0.0.0' ? '127.0.0.1' : config.coreHost;
-      const { loadEdgeSettings, startEdge } = await import('../../gateways/rest/main.js');
-      const { webhookSubscriptions } = await import('../../gateways/rest/subscriptions.js');
+      const { loadEdgeSettings, startEdge } = await import('../gateways/rest/main.js');
+      const { webhookSubscriptions } = await import('../gateways/rest/subscriptions.js');
       const subscriptions = webhookSubscriptions(config, log.child({ component: 'edge' }));
       const edge = await startEdge(config, loadEdgeSettings(), {
         coreUrl: `http://${coreHost}:${core.port}`,
@@ -284,16 +284,16 @@ const main = async (argv: string[]): Promise<void> => {
       return;
     }
     case 'bench': {
-      const { runBench } = await import('../../loadtest/bench.js');
+      const { runBench } = await import('../loadtest/bench/bench.js');
       return runBench(rest);
     }
     case 'seed': {
-      const { runSeed } = await import('../../loadtest/seed/main.js');
+      const { runSeed } = await import('../loadtest/seed/main.js');
       await runSeed(rest);
       return;
     }
     case 'loadtest': {
-      const { runLoadtest } = await import('../../loadtest/runner/main.js');
+      const { runLoadtest } = await import('../loadtest/runner/main.js');
       const { missed } = await runLoadtest(rest);
       if (missed.length > 0) process.exit(1);
       return;

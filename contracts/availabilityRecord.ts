@@ -1,7 +1,7 @@
 // The availability read model in Redis: one hash per stock item holding the
 // levels after its newest applied event. Written by the availability
 // projector, read by QueryStock; both use these helpers.
-import type { Levels } from '../domain/stock/levels.js';
+import type { Levels } from '../core/src/domain/stock/levels.js';
 
 export type AvailabilityRecord = { version: number; levels: Levels; asOf: string };
 

@@ -1,7 +1,7 @@
 // Markdown rows from runner JSON files: tsx loadtest/summarize.ts <file.json>...
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { LoadtestOutcome } from './runner/main.js';
+import type { LoadtestOutcome } from './main.js';
 
 const ms = (ns: number | undefined) => (ns === undefined ? '–' : (ns / 1e6).toFixed(2));
 

@@ -1,6 +1,6 @@
 // The event envelope on the wire (JSON), as ARCHITECTURE.md names it.
 import { encodePart } from './names.js';
-import type { CommittedEvent } from '../store/commitOrder.js';
+import type { CommittedEvent } from '../core/src/store/commitOrder.js';
 
 export type StreamRef = { kind: 'stock_item' | 'reservation'; locationId: string; sku: string; reservationId: string };
 

@@ -3,15 +3,15 @@
 import { createClient } from '@connectrpc/connect';
 import { Http2SessionManager, createGrpcTransport } from '@connectrpc/connect-node';
 import { InventoryService, LocationKind } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
-import { signToken } from '../../core/src/auth/tokens.js';
-import { DEVELOPMENT_JWT_SECRET } from '../../core/src/config.js';
-import { freePort, startCoreProcess } from '../../loadtest/processes.js';
-import { createTestDatabase } from '../../test/support/db.js';
-import { cleanupNamespace, dropDatabase, sharedNats, sharedRedis, testNamespace } from '../../test/support/readside.js';
+import { signToken } from '../../platform/auth/tokens.js';
+import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
+import { freePort, startCoreProcess } from '../../loadtest/bench/processes.js';
+import { createTestDatabase } from './db.js';
+import { cleanupNamespace, dropDatabase, sharedNats, sharedRedis, testNamespace } from './readside.js';
 import type { Client } from '@connectrpc/connect';
-import type { Claims } from '../../core/src/auth/tokens.js';
-import type { CoreHandle } from '../../loadtest/processes.js';
-import type { TestDatabase } from '../../test/support/db.js';
+import type { Claims } from '../../platform/auth/tokens.js';
+import type { CoreHandle } from '../../loadtest/bench/processes.js';
+import type { TestDatabase } from './db.js';
 
 export type Stack = {
   db: TestDatabase;

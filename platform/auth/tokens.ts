@@ -1,9 +1,9 @@
 // Bearer tokens (JWT, HS256). The tenant, operator and roles come only from here.
 import { SignJWT, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
 import { z } from 'zod';
-import { AppError } from '../app/errors.js';
-import { CHANNELS } from '../domain/shared.js';
-import type { Channel } from '../domain/shared.js';
+import { AppError } from '../errors.js';
+import { CHANNELS } from '../../core/src/domain/shared.js';
+import type { Channel } from '../../core/src/domain/shared.js';
 
 export const ROLES = ['admin', 'store_staff', 'channel_service', 'auditor'] as const;
 export type Role = (typeof ROLES)[number];

@@ -1,7 +1,7 @@
 // Given / when / then for deciders, for the unit specs only (never imported by production code).
 import { expect } from 'vitest';
-import { InvariantViolation } from './shared.js';
-import type { InvariantRule } from './shared.js';
+import { InvariantViolation } from '../../core/src/domain/shared.js';
+import type { InvariantRule } from '../../core/src/domain/shared.js';
 
 type Decision<E, R> = { kind: 'accepted'; events: E[] } | { kind: 'refused'; refusal: R };
 

@@ -1,9 +1,9 @@
 // QueryStock's eventual path: one Redis round trip for many keys, a short
 // timeout, and a circuit breaker so a sick Redis costs one timeout, not one per call.
-import { FIELDS, fromFields } from '../contracts/availabilityRecord.js';
-import { availabilityKey } from '../contracts/names.js';
+import { FIELDS, fromFields } from '../../../contracts/availabilityRecord.js';
+import { availabilityKey } from '../../../contracts/names.js';
 import type { Redis } from 'ioredis';
-import type { AvailabilityRecord } from '../contracts/availabilityRecord.js';
+import type { AvailabilityRecord } from '../../../contracts/availabilityRecord.js';
 
 export type AvailabilityCache = {
   /** One entry per key in order (null = never projected), or throws when Redis cannot answer. */

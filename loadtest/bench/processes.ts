@@ -4,7 +4,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 
-const BIN = fileURLToPath(new URL('../bin/stockmind.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/stockmind.mjs', import.meta.url));
 
 export const freePort = async (): Promise<number> =>
   new Promise((resolve, reject) => {

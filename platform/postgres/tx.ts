@@ -1,5 +1,5 @@
 // One short transaction per command. Nothing commits once the caller gave up.
-import { POOL_CHECKOUT_TIMEOUT, isConnectionError, isPgError } from './db.js';
+import { POOL_CHECKOUT_TIMEOUT, isConnectionError, isPgError } from './pool.js';
 import type pg from 'pg';
 
 export class CancelledBeforeCommit extends Error {

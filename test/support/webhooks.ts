@@ -3,9 +3,9 @@
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { InventoryService, LocationKind } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
-import { signToken } from '../../core/src/auth/tokens.js';
-import { DEVELOPMENT_JWT_SECRET } from '../../core/src/config.js';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signatureHex } from './signature.js';
+import { signToken } from '../../platform/auth/tokens.js';
+import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signatureHex } from '../../gateways/webhooks/signature.js';
 import type { Client } from '@connectrpc/connect';
 
 export type AdminClient = { client: Client<typeof InventoryService>; headers: Record<string, string> };

@@ -4,11 +4,11 @@ import grpc from '@grpc/grpc-js';
 import { create, fromBinary } from '@bufbuild/protobuf';
 import { anyUnpack } from '@bufbuild/protobuf/wkt';
 import { createRegistry } from '@bufbuild/protobuf';
-import { StatusSchema } from '../gen/google/rpc/status_pb.js';
-import { BadRequestSchema, ErrorInfoSchema } from '../gen/google/rpc/error_details_pb.js';
-import { definitionOf } from '../core/src/api/grpcDefinition.js';
+import { StatusSchema } from '../../gen/google/rpc/status_pb.js';
+import { BadRequestSchema, ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
+import { definitionOf } from '../../core/src/api/grpcDefinition.js';
 import type { DescMessage, DescService, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
-import type { BadRequest, ErrorInfo } from '../gen/google/rpc/error_details_pb.js';
+import type { BadRequest, ErrorInfo } from '../../gen/google/rpc/error_details_pb.js';
 
 type AnyFn = (...args: never[]) => unknown;
 

@@ -2,10 +2,10 @@
 // every tenant's stock events, fanned out in memory to the watchers of each
 // tenant. A watcher that cannot keep up is dropped rather than buffering
 // without bound.
-import { stockEventsSubject } from '../contracts/names.js';
+import { stockEventsSubject } from '../../../contracts/names.js';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import type { Envelope } from '../contracts/envelope.js';
+import type { Envelope } from '../../../contracts/envelope.js';
 import type { Levels } from '../domain/stock/levels.js';
 
 export type StockChange = {

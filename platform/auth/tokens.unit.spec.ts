@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cachingVerifier, signToken, verifyToken } from './tokens.js';
-import { AppError } from '../app/errors.js';
+import { AppError } from '../errors.js';
 
 const SECRET = 'unit-test-secret-unit-test-secret-0123';
 const claims = { tenant: 'acme', sub: 'alice', roles: ['admin' as const], locations: [], channels: ['B2B' as const] };

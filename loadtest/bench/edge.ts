@@ -8,9 +8,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Consistency, LocationKind } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
-import { DEVELOPMENT_JWT_SECRET } from '../../core/src/config.js';
-import { signToken } from '../../core/src/auth/tokens.js';
-import { startStack } from './testing.js';
+import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
+import { signToken } from '../../platform/auth/tokens.js';
+import { startStack } from '../../test/support/edge.js';
 
 type AutocannonResult = {
   requests: { average: number; total: number };

@@ -8,21 +8,26 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
-import { Consistency, InventoryService, LocationKind, TimeBasis } from '../gen/stockmind/inventory/v1/inventory_pb.js';
-import { loadConfig } from '../core/src/config.js';
-import { signToken } from '../core/src/auth/tokens.js';
-import { createPool, quoteIdent } from '../core/src/store/db.js';
-import { appendToStreams, lockStreams, readStockItems, stockItemStreamKey } from '../core/src/store/eventStore.js';
-import { wireEventType } from '../core/src/store/eventTypes.js';
-import { levelsRecordedAt } from '../core/src/store/history.js';
-import { decide, evolve, initialState } from '../core/src/domain/stock/stockItem.js';
-import { parseWireEventType } from '../core/src/store/eventTypes.js';
-import { createGrpcClient } from './grpcClient.js';
+import {
+  Consistency,
+  InventoryService,
+  LocationKind,
+  TimeBasis,
+} from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { loadConfig } from '../../platform/config.js';
+import { signToken } from '../../platform/auth/tokens.js';
+import { createPool, quoteIdent } from '../../platform/postgres/pool.js';
+import { appendToStreams, lockStreams, readStockItems, stockItemStreamKey } from '../../core/src/store/eventStore.js';
+import { wireEventType } from '../../contracts/eventTypes.js';
+import { levelsRecordedAt } from '../../core/src/store/history.js';
+import { decide, evolve, initialState } from '../../core/src/domain/stock/stockItem.js';
+import { parseWireEventType } from '../../contracts/eventTypes.js';
+import { createGrpcClient } from '../runner/grpcClient.js';
 import { startCoreProcess } from './processes.js';
 import { ms, summarize } from './stats.js';
-import type { StockItem, StockItemCommand, StockItemEvent } from '../core/src/domain/stock/stockItem.js';
-import type { NewEvent } from '../core/src/store/eventStore.js';
-import type { GrpcClient } from './grpcClient.js';
+import type { StockItem, StockItemCommand, StockItemEvent } from '../../core/src/domain/stock/stockItem.js';
+import type { NewEvent } from '../../core/src/store/eventStore.js';
+import type { GrpcClient } from '../runner/grpcClient.js';
 import type { Summary } from './stats.js';
 
 const m = InventoryService.method;
