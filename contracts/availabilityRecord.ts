@@ -1,7 +1,9 @@
 // The availability read model in Redis: one hash per stock item holding the
 // levels after its newest applied event. Written by the availability
 // projector, read by QueryStock; both use these helpers.
-import type { Levels } from '../core/src/domain/stock/levels.js';
+
+/** A stock item's levels as they cross processes (the domain's Levels has this shape). */
+export type Levels = { onHand: number; reserved: number; committed: number; inTransit: number; quarantined: number };
 
 export type AvailabilityRecord = { version: number; levels: Levels; asOf: string };
 

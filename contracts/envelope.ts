@@ -1,6 +1,5 @@
 // The event envelope on the wire (JSON), as ARCHITECTURE.md names it.
 import { encodePart } from './names.js';
-import type { CommittedEvent } from '../core/src/store/commitOrder.js';
 
 export type StreamRef = { kind: 'stock_item' | 'reservation'; locationId: string; sku: string; reservationId: string };
 
@@ -33,7 +32,23 @@ export const streamIdOf = (s: StreamRef): string =>
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
-export const toEnvelope = (e: CommittedEvent): Envelope => {
+/** An event as the ledger stores it: what every reader of the event store hands to fromStoredEvent. */
+export type StoredEvent = {
+  globalPosition: string;
+  eventId: string;
+  eventType: string;
+  schemaVersion: number;
+  tenantId: string;
+  stream: { kind: string; locationId: string; sku: string; reservationId: string };
+  streamVersion: number;
+  data: unknown;
+  metadata: Record<string, unknown>;
+  occurredAt: Date;
+  recordedAt: Date;
+};
+
+/** The one conversion from a stored event to the envelope on the wire. */
+export const fromStoredEvent = (e: StoredEvent): Envelope => {
   const stream = { ...e.stream, kind: e.stream.kind as StreamRef['kind'] };
   const m = e.metadata;
   return {

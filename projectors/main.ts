@@ -11,7 +11,7 @@ import { startAvailabilityProjector } from './availability/projector.js';
 import { startAnalyticsProjector } from './analytics/projector.js';
 import { migrateAnalytics } from './analytics/schema.js';
 import { ensureDatabase } from '../platform/postgres/pool.js';
-import { createPolicySource } from '../core/src/app/policy.js';
+import { createPolicySource } from '../core/src/store/policies.js';
 import { replayAnalytics, replayAvailability, verifyAvailability } from './rebuild.js';
 import { startWebhooksOut } from './webhooks-out/projector.js';
 import { loadWebhooksOutSettings } from './webhooks-out/settings.js';

@@ -2,14 +2,14 @@
 import { readInCommitOrder, START } from '../core/src/store/commitOrder.js';
 import { toArgs, FIELDS, fromFields } from '../contracts/availabilityRecord.js';
 import { availabilityKey, availabilityPattern, parseAvailabilityKey } from '../contracts/names.js';
-import { toEnvelope } from '../contracts/envelope.js';
+import { fromStoredEvent } from '../contracts/envelope.js';
 import { parseWireEventType } from '../contracts/eventTypes.js';
 import { defineApply } from './availability/projector.js';
 import { recordMovement } from './analytics/projector.js';
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
 import type { Levels } from '../core/src/domain/stock/levels.js';
-import type { PolicySource } from '../core/src/app/policy.js';
+import type { PolicySource } from '../core/src/store/policies.js';
 
 type ItemRow = {
   stream_id: string;
@@ -182,7 +182,7 @@ export const replayAnalytics = async (o: {
       )
         continue;
       const { policy } = await o.policies.get(e.tenantId);
-      if (await recordMovement(o.analytics, toEnvelope(e), policy.timeZone)) events++;
+      if (await recordMovement(o.analytics, fromStoredEvent(e), policy.timeZone)) events++;
     }
     checkpoint = batch.checkpoint;
   }

@@ -8,7 +8,7 @@ import { migrateAnalytics } from './analytics/schema.js';
 import { startAvailabilityProjector } from './availability/projector.js';
 import { startRelay } from './relay/relay.js';
 import { verifyAvailability } from './rebuild.js';
-import { createPolicySource } from '../core/src/app/policy.js';
+import { createPolicySource } from '../core/src/store/policies.js';
 import { ensureEventStream } from '../platform/nats.js';
 import { consumerName } from '../contracts/names.js';
 import { accepted, caller, eventually, receiveInput, reserveInput, startApp } from '../test/support/app.js';

@@ -3,7 +3,7 @@
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { createInventory } from './app/inventory.js';
-import { createPolicySource } from './app/policy.js';
+import { createPolicySource } from './store/policies.js';
 import { createRefusalLog } from './app/refusals.js';
 import { startExpiryLoop } from './app/expiry.js';
 import { authInterceptor, errorAndLogInterceptor } from './api/interceptors.js';

@@ -1,6 +1,6 @@
 // Who may do what. One table, checked once per call at the API adapter.
 import { AppError } from '../errors.js';
-import type { Channel } from '../../core/src/domain/shared.js';
+import type { Channel } from '../../contracts/channels.js';
 import type { Claims, Role } from './tokens.js';
 
 /**

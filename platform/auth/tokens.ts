@@ -2,8 +2,8 @@
 import { SignJWT, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
-import { CHANNELS } from '../../core/src/domain/shared.js';
-import type { Channel } from '../../core/src/domain/shared.js';
+import { CHANNELS } from '../../contracts/channels.js';
+import type { Channel } from '../../contracts/channels.js';
 
 export const ROLES = ['admin', 'store_staff', 'channel_service', 'auditor'] as const;
 export type Role = (typeof ROLES)[number];

@@ -6,10 +6,10 @@ import { recordMovement, startAnalyticsProjector } from './projector.js';
 import { migrateAnalytics } from './schema.js';
 import { startRelay } from '../relay/relay.js';
 import { replayAnalytics } from '../rebuild.js';
-import { createPolicySource } from '../../core/src/app/policy.js';
+import { createPolicySource } from '../../core/src/store/policies.js';
 import { ensureEventStream } from '../../platform/nats.js';
 import { consumerName } from '../../contracts/names.js';
-import { toEnvelope } from '../../contracts/envelope.js';
+import { fromStoredEvent } from '../../contracts/envelope.js';
 import { readInCommitOrder, START } from '../../core/src/store/commitOrder.js';
 import { createTestDatabase } from '../../test/support/db.js';
 import { accepted, caller, eventually, receiveInput, reserveInput, startApp } from '../../test/support/app.js';
@@ -27,7 +27,7 @@ import type { TestDatabase } from '../../test/support/db.js';
 import type { Relay } from '../relay/relay.js';
 import type { ConsumerLoop } from '../shared/consumer.js';
 import type { Envelope } from '../../contracts/envelope.js';
-import type { PolicySource } from '../../core/src/app/policy.js';
+import type { PolicySource } from '../../core/src/store/policies.js';
 
 const T = 'analytics-tenant';
 const TZ_TENANT = 'far-tz-tenant';
@@ -139,7 +139,7 @@ const ledgerEnvelopes = async (tenant: string): Promise<Envelope[]> => {
         const batch = await readInCommitOrder(app.db.pool, cp, 1_000);
         if (batch.events.length === 0) break;
         out.push(
-          ...batch.events.filter((e) => e.tenantId === tenant && e.stream.kind === 'stock_item').map(toEnvelope),
+          ...batch.events.filter((e) => e.tenantId === tenant && e.stream.kind === 'stock_item').map(fromStoredEvent),
         );
         cp = batch.checkpoint;
       }

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Envelope } from '../../contracts/envelope.js';
 import type { StockItemEvent } from '../../core/src/domain/stock/stockItem.js';
-import type { PolicySource } from '../../core/src/app/policy.js';
+import type { PolicySource } from '../../core/src/store/policies.js';
 import type { ConsumerLoop } from '../shared/consumer.js';
 
 /** Writes one stock event; returns false when it was already recorded. */

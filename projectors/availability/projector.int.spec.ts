@@ -9,13 +9,13 @@ import { applyAvailabilityEvent, startAvailabilityProjector } from './projector.
 import { startRelay } from '../relay/relay.js';
 import { replayAvailability, verifyAvailability } from '../rebuild.js';
 import { createInventory } from '../../core/src/app/inventory.js';
-import { createPolicySource } from '../../core/src/app/policy.js';
+import { createPolicySource } from '../../core/src/store/policies.js';
 import { createRefusalLog } from '../../core/src/app/refusals.js';
 import { createAvailabilityCache } from '../../core/src/readmodels/availabilityCache.js';
 import { ensureEventStream } from '../../platform/nats.js';
 import { EVENTS_NOTIFY_CHANNEL, availabilityKey, consumerName } from '../../contracts/names.js';
 import { FIELDS, fromFields } from '../../contracts/availabilityRecord.js';
-import { toEnvelope } from '../../contracts/envelope.js';
+import { fromStoredEvent } from '../../contracts/envelope.js';
 import { readInCommitOrder, START } from '../../core/src/store/commitOrder.js';
 import { evolve, initialState } from '../../core/src/domain/stock/stockItem.js';
 import { parseWireEventType } from '../../contracts/eventTypes.js';
@@ -264,7 +264,7 @@ describe('any delivery order converges', () => {
           const batch = await readInCommitOrder(db.pool, cp, 1_000);
           if (batch.events.length === 0) break;
           envelopes.push(
-            ...batch.events.filter((e) => e.tenantId === P && e.stream.kind === 'stock_item').map(toEnvelope),
+            ...batch.events.filter((e) => e.tenantId === P && e.stream.kind === 'stock_item').map(fromStoredEvent),
           );
           cp = batch.checkpoint;
         }

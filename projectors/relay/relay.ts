@@ -5,7 +5,7 @@
 // checkpoint republishes the batch; the duplicate window absorbs it.
 import { jetstream } from '@nats-io/jetstream';
 import { readInCommitOrder } from '../../core/src/store/commitOrder.js';
-import { toEnvelope } from '../../contracts/envelope.js';
+import { fromStoredEvent } from '../../contracts/envelope.js';
 import { EVENTS_NOTIFY_CHANNEL, eventSubject } from '../../contracts/names.js';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -136,7 +136,7 @@ export const startRelay = async (o: RelayOptions): Promise<Relay> => {
     // Published in order on one connection, so JetStream stores them in commit order.
     await Promise.all(
       events.map((e) =>
-        js.publish(eventSubject(o.namespace, e.tenantId, e.eventType), JSON.stringify(toEnvelope(e)), {
+        js.publish(eventSubject(o.namespace, e.tenantId, e.eventType), JSON.stringify(fromStoredEvent(e)), {
           msgID: e.eventId,
         }),
       ),

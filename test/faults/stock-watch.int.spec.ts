@@ -14,9 +14,9 @@ import { createStockWatchHub } from '../../core/src/readmodels/stockWatch.js';
 import { connectNats } from '../../platform/nats.js';
 import { watchStock } from '../../core/src/app/watch.js';
 import { AppError } from '../../platform/errors.js';
-import { createPolicySource } from '../../core/src/app/policy.js';
+import { createPolicySource } from '../../core/src/store/policies.js';
 import { eventSubject } from '../../contracts/names.js';
-import { toEnvelope } from '../../contracts/envelope.js';
+import { fromStoredEvent } from '../../contracts/envelope.js';
 import { readInCommitOrder, START } from '../../core/src/store/commitOrder.js';
 import { caller, eventually, receiveInput, rejection, sleep, startApp } from '../support/app.js';
 import { registerCatalog } from '../support/catalog.js';
@@ -25,7 +25,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Envelope } from '../../contracts/envelope.js';
 import type { Levels } from '../../core/src/domain/stock/levels.js';
 import type { StockChange, StockWatchHub, WatchFilter } from '../../core/src/readmodels/stockWatch.js';
-import type { PolicySource } from '../../core/src/app/policy.js';
+import type { PolicySource } from '../../core/src/store/policies.js';
 import type { AppHarness } from '../support/app.js';
 import type { ServerProcess } from '../support/readside.js';
 
@@ -257,7 +257,7 @@ const ledgerEnvelopes = async (): Promise<Envelope[]> => {
   await eventually(
     async () => {
       const { events } = await readInCommitOrder(app.db.pool, START, 1_000);
-      out = events.filter((e) => e.stream.kind === 'stock_item').map(toEnvelope);
+      out = events.filter((e) => e.stream.kind === 'stock_item').map(fromStoredEvent);
       expect(out).toHaveLength(Number(rows[0]?.n));
     },
     10_000,

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { createInventory } from '../../core/src/app/inventory.js';
-import { createPolicySource } from '../../core/src/app/policy.js';
+import { createPolicySource } from '../../core/src/store/policies.js';
 import { createRefusalLog } from '../../core/src/app/refusals.js';
 import { createTestDatabase } from './db.js';
 import type { Logger } from 'pino';

@@ -27,7 +27,7 @@ import type {
 } from '../../../gen/stockmind/inventory/v1/inventory_pb.js';
 import type { LocationKind, LocationRow, ProductRow } from '../store/catalog.js';
 import type { MovementResult } from '../app/movements.js';
-import type { TenantPolicy } from '../app/policy.js';
+import type { TenantPolicy } from '../../../contracts/policy.js';
 import type { Channel } from '../domain/shared.js';
 import type { ReservationView, StockLevelView } from '../app/views.js';
 

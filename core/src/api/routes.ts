@@ -7,7 +7,7 @@ import { refusalToConnectError, toConnectError } from './errors.js';
 import type { ServiceImpl } from '@connectrpc/connect';
 import { watchStock } from '../app/watch.js';
 import type { Inventory, Outcome } from '../app/inventory.js';
-import type { PolicySource } from '../app/policy.js';
+import type { PolicySource } from '../store/policies.js';
 import type { StockWatchHub } from '../readmodels/stockWatch.js';
 import { catalogHandlers, movementHandlers, policyHandlers } from './stockRoutes.js';
 import { historyHandlers } from './historyRoutes.js';

@@ -17,7 +17,8 @@ import type { StockItemEvent } from '../domain/stock/stockItem.js';
 import type { Cursor, MovementRow } from '../store/history.js';
 import type { Catalog } from './catalog.js';
 import type { Caller } from './inventory.js';
-import type { PolicySource, TenantPolicy } from './policy.js';
+import type { PolicySource } from '../store/policies.js';
+import type { TenantPolicy } from '../../../contracts/policy.js';
 import type { StockKeyInput } from './validation.js';
 import type { StockLevelView } from './views.js';
 

@@ -19,7 +19,8 @@ import { isConnectionError, isLedgerDown } from '../../../platform/postgres/pool
 import { wireEventType } from '../../../contracts/eventTypes.js';
 import { AppError } from '../../../platform/errors.js';
 import { eventIdFor, requestHash } from '../../../platform/ids.js';
-import { readPolicyRecord, reservationTtlMs, updatePolicy } from './policy.js';
+import { readPolicyRecord } from '../store/policies.js';
+import { reservationTtlMs, updatePolicy } from './policy.js';
 import { checkQuery, checkReservationId, checkReserve, LIMITS } from './validation.js';
 import { createCatalog, stockLocationsUnder } from './catalog.js';
 import { commandMetadata, createMovementRunner } from './movements.js';
@@ -33,7 +34,7 @@ import type { Channel } from '../domain/shared.js';
 import type { ActiveReservation, Reservation, ReservationCommand } from '../domain/reservations/reservation.js';
 import type { WorkflowDecision, WorkflowRefusal } from '../domain/reservations/workflow.js';
 import type { AppendOptions, EventMetadata, StoredStream, StreamAppend, StreamKey } from '../store/eventStore.js';
-import type { PolicySource } from './policy.js';
+import type { PolicySource } from '../store/policies.js';
 import type { RefusalLog } from './refusals.js';
 import type { ReserveInput, StockKeyInput } from './validation.js';
 import type { Tree } from './catalog.js';

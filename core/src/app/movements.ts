@@ -15,7 +15,8 @@ import type { StockItem, StockItemCommand, StockItemEvent, StockRefusal } from '
 import type { EventMetadata, StoredStream } from '../store/eventStore.js';
 import type { IdempotencyScope } from '../store/idempotency.js';
 import type { Caller } from './inventory.js';
-import type { PolicySource, TenantPolicy } from './policy.js';
+import type { PolicySource } from '../store/policies.js';
+import type { TenantPolicy } from '../../../contracts/policy.js';
 import type { RefusalLog } from './refusals.js';
 import type { StockLevelView } from './views.js';
 

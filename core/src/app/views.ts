@@ -3,7 +3,7 @@ import { available, availabilityStatus, zeroLevels } from '../domain/stock/level
 import type { Channel } from '../domain/shared.js';
 import type { AvailabilityStatus, Levels } from '../domain/stock/levels.js';
 import type { ActiveReservation, ReservationStatus } from '../domain/reservations/reservation.js';
-import type { TenantPolicy } from './policy.js';
+import type { TenantPolicy } from '../../../contracts/policy.js';
 
 export type ReservationView = {
   reservationId: string;

@@ -3,7 +3,7 @@ import { AppError, invalidArgument } from '../../../platform/errors.js';
 import { Checker, LIMITS } from './validation.js';
 import { stockLevelView } from './views.js';
 import type { Caller, Inventory } from './inventory.js';
-import type { PolicySource } from './policy.js';
+import type { PolicySource } from '../store/policies.js';
 import type { StockLevelView } from './views.js';
 import type { StockChange, StockWatchHub, WatchFilter } from '../readmodels/stockWatch.js';
 

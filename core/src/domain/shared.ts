@@ -1,7 +1,8 @@
 // Types shared by every decider. No I/O, no clock, no framework.
 
-export const CHANNELS = ['ECOMMERCE', 'POS', 'B2B', 'MARKETPLACE'] as const;
-export type Channel = (typeof CHANNELS)[number];
+// The channel list crosses processes (tokens, events), so it lives with the contracts; it is plain data.
+export { CHANNELS } from '../../../contracts/channels.js';
+export type { Channel } from '../../../contracts/channels.js';
 
 /** A rule the code relies on was broken: a bug or corrupted state, never a business outcome. */
 export type InvariantRule = 'LEVEL_WOULD_GO_NEGATIVE' | 'NON_POSITIVE_QUANTITY' | 'EVENT_DOES_NOT_FIT_STATE';

@@ -4,26 +4,14 @@
 // older than the oldest one still running (xmin) makes the order safe: no
 // event can later appear below the checkpoint.
 import type pg from 'pg';
+import type { StoredEvent } from '../../../contracts/envelope.js';
 
 export type Checkpoint = { txId: string; position: string };
 
 export const START: Checkpoint = { txId: '0', position: '0' };
 
-export type CommittedEvent = {
-  txId: string;
-  globalPosition: string;
-  eventId: string;
-  eventType: string;
-  schemaVersion: number;
-  tenantId: string;
-  streamId: string;
-  stream: { kind: string; locationId: string; sku: string; reservationId: string };
-  streamVersion: number;
-  data: unknown;
-  metadata: Record<string, unknown>;
-  occurredAt: Date;
-  recordedAt: Date;
-};
+/** A stored event with the transaction that wrote it (commit order is (txId, globalPosition)). */
+export type CommittedEvent = StoredEvent & { txId: string; streamId: string };
 
 type Row = {
   tx_id: string;

@@ -1,8 +1,10 @@
-// Versioned, idempotent schema migrations, applied at start under an advisory
-// lock so several processes starting at once apply each step exactly once.
+// The core's tables: the event store, idempotency, expiry, refusals, policies, catalog and network.
+// Other parts own theirs (projectors/relay/schema.ts, projectors/shared/schema.ts,
+// projectors/webhooks-out/schema.ts, gateways/webhooks/schema.ts). Versions skip 2 and 20: those
+// belonged to the single list every part shared before (see `legacy`).
+import { applyMigrations } from '../../../platform/postgres/migrate.js';
 import type pg from 'pg';
-
-type Migration = { version: number; name: string; sql: string };
+import type { Migration, Schema } from '../../../platform/postgres/migrate.js';
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -91,36 +93,6 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    version: 2,
-    name: 'relay lease and checkpoint, dead letters',
-    sql: `
-      -- One active relay per name; the holder renews, a standby takes over after expiry.
-      create table relay_leases (
-        name text primary key,
-        holder text not null,
-        expires_at timestamptz not null
-      );
-      -- Where the relay is in commit order; moved only after the broker acknowledged.
-      create table relay_checkpoints (
-        name text primary key,
-        tx_id xid8 not null,
-        position bigint not null,
-        updated_at timestamptz not null
-      );
-      -- Messages a projector could not apply after a bounded number of deliveries.
-      create table dead_letters (
-        id bigint generated always as identity primary key,
-        consumer text not null,
-        subject text not null,
-        stream_sequence bigint not null,
-        deliveries integer not null,
-        payload text not null,
-        error text not null,
-        recorded_at timestamptz not null default now()
-      );
-    `,
-  },
-  {
     version: 3,
     name: 'catalog, network, transfers, audit index',
     sql: `
@@ -189,117 +161,9 @@ export const MIGRATIONS: readonly Migration[] = [
       alter table demand_refusals add column command text not null default 'reserve';
     `,
   },
-  {
-    version: 20,
-    name: 'marketplace webhooks in, partner webhooks out',
-    sql: `
-      -- HMAC secrets per tenant and marketplace (kept readable: HMAC needs the secret itself).
-      create table marketplace_secrets (
-        tenant_id text not null,
-        marketplace text not null,
-        secret text not null,
-        created_at timestamptz not null default now(),
-        primary key (tenant_id, marketplace)
-      );
-      -- One row per marketplace event id: a redelivery answers the recorded outcome.
-      -- 'processing' rows are claims; they are deleted when the core could not answer.
-      create table marketplace_events (
-        tenant_id text not null,
-        marketplace text not null,
-        event_id text not null,
-        body_hash text not null,
-        status text not null check (status in ('processing', 'done')),
-        http_status integer,
-        response jsonb,
-        claimed_at timestamptz not null default now(),
-        completed_at timestamptz,
-        primary key (tenant_id, marketplace, event_id)
-      );
-      create table webhook_subscriptions (
-        subscription_id uuid primary key,
-        tenant_id text not null,
-        url text not null,
-        event_types text[] not null,
-        secret text not null,
-        description text not null default '',
-        created_by text not null,
-        created_at timestamptz not null default now(),
-        deleted_at timestamptz
-      );
-      create index webhook_subscriptions_tenant on webhook_subscriptions (tenant_id) where deleted_at is null;
-      -- One row per (subscription, event); stream_seq (the JetStream sequence = commit order) orders a subscription's queue.
-      create table webhook_deliveries (
-        delivery_id uuid primary key,
-        subscription_id uuid not null references webhook_subscriptions (subscription_id),
-        tenant_id text not null,
-        stream_seq bigint not null,
-        event_id uuid not null,
-        event_type text not null,
-        body text not null,
-        status text not null check (status in ('pending', 'delivered', 'dead', 'cancelled')),
-        attempts integer not null default 0,
-        next_attempt_at timestamptz not null default now(),
-        lease_holder text,
-        lease_until timestamptz,
-        last_error text,
-        created_at timestamptz not null default now(),
-        finished_at timestamptz,
-        unique (subscription_id, event_id)
-      );
-      create index webhook_deliveries_queue on webhook_deliveries (subscription_id, stream_seq) where status = 'pending';
-      create index webhook_deliveries_listing on webhook_deliveries (subscription_id, created_at desc);
-      create table webhook_attempts (
-        delivery_id uuid not null references webhook_deliveries (delivery_id),
-        attempt integer not null check (attempt > 0),
-        started_at timestamptz not null,
-        duration_ms integer not null,
-        status_code integer,
-        error text,
-        outcome text not null check (outcome in ('delivered', 'retry', 'dead')),
-        primary key (delivery_id, attempt)
-      );
-      -- stockmind.webhooks.delivery_failed.v1, written in the transaction that dead-letters the delivery
-      -- and published to JetStream by the webhooks-out process (an outbox; not a stock-ledger event).
-      create table webhook_events (
-        id bigint generated always as identity primary key,
-        event_id uuid not null unique,
-        tenant_id text not null,
-        subscription_id uuid not null references webhook_subscriptions (subscription_id),
-        stream_version integer not null,
-        envelope jsonb not null,
-        recorded_at timestamptz not null default now(),
-        published_at timestamptz,
-        unique (subscription_id, stream_version)
-      );
-      create index webhook_events_unpublished on webhook_events (id) where published_at is null;
-    `,
-  },
 ];
 
-const LOCK_KEY = 0x5170c4; // arbitrary, constant: serialises migrators across processes
+export const CORE_SCHEMA: Schema = { part: 'core', migrations: MIGRATIONS, legacy: { 1: 1, 3: 3, 4: 4, 5: 5, 6: 6 } };
 
-export const migrate = async (pool: pg.Pool): Promise<number[]> => {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
-    await client.query('select pg_advisory_xact_lock($1)', [LOCK_KEY]);
-    await client.query(`create table if not exists schema_migrations (
-      version integer primary key, name text not null, applied_at timestamptz not null default now())`);
-    const { rows } = await client.query<{ version: number }>('select version from schema_migrations');
-    const done = new Set(rows.map((r) => r.version));
-    const applied: number[] = [];
-    for (const m of MIGRATIONS) {
-      if (done.has(m.version)) continue;
-      await client.query(m.sql);
-      await client.query('insert into schema_migrations (version, name) values ($1, $2)', [m.version, m.name]);
-      applied.push(m.version);
-    }
-    await client.query('commit');
-    return applied;
-  } catch (err) {
-    await client.query('rollback').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
-};
+/** Applies the core's missing migrations; returns the versions applied. */
+export const migrate = (pool: pg.Pool): Promise<number[]> => applyMigrations(pool, CORE_SCHEMA);
