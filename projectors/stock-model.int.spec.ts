@@ -7,7 +7,7 @@ import { startAnalyticsProjector } from './analytics/projector.js';
 import { migrateAnalytics } from './analytics/schema.js';
 import { startAvailabilityProjector } from './availability/projector.js';
 import { startRelay } from './relay/relay.js';
-import { verifyAvailability } from './rebuild.js';
+import { verifyAvailability } from './rebuild/rebuild.js';
 import { createPolicySource } from '../core/src/store/policies.js';
 import { ensureEventStream } from '../platform/nats.js';
 import { consumerName } from '../contracts/names.js';

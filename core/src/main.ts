@@ -13,8 +13,9 @@ import { startGrpcJsServer } from './api/grpcServer.js';
 import { Health } from '../../gen/grpc/health/v1/health_pb.js';
 import { startServer } from './api/server.js';
 import { cachingVerifier } from '../../platform/auth/tokens.js';
-import { createPool, ensureDatabase } from '../../platform/postgres/pool.js';
-import { migrate } from './store/migrations.js';
+import { createPool } from '../../platform/postgres/pool.js';
+import { prepareDatabase } from '../../platform/postgres/migrate.js';
+import { CORE_SCHEMA } from './store/migrations.js';
 import { createRedis } from '../../platform/redis.js';
 import { createAvailabilityCache } from './readmodels/availabilityCache.js';
 import { createStockWatchHub } from './readmodels/stockWatch.js';
@@ -25,26 +26,15 @@ import type { Config } from '../../platform/config.js';
 
 export type CoreProcess = { port: number; grpcPort: number | null; close(): Promise<void> };
 
-/** Creates the database when missing and applies migrations; safe from several processes at once. */
-export const prepareDatabase = async (config: Config, log: Logger): Promise<void> => {
-  await ensureDatabase(config.databaseUrl);
-  const pool = createPool({ databaseUrl: config.databaseUrl, max: 1, applicationName: 'stockmind-migrate' });
-  try {
-    const applied = await migrate(pool);
-    if (applied.length > 0) log.info({ applied }, 'migrations applied');
-  } finally {
-    await pool.end();
-  }
-};
-
-export const startCore = async (config: Config, log: Logger): Promise<CoreProcess> => {
+/** The core process: `stockmind core`, or the core inside `stockmind start`. */
+export const run = async (config: Config, log: Logger): Promise<CoreProcess> => {
   if (config.jwtSecretIsDevelopmentDefault) {
     log.warn(
       { nodeEnv: config.nodeEnv },
       'STOCKMIND_JWT_SECRET is not set: using the development secret (refused when NODE_ENV=production)',
     );
   }
-  await prepareDatabase(config, log);
+  await prepareDatabase(config.databaseUrl, [CORE_SCHEMA], log);
   const pool = createPool({
     databaseUrl: config.databaseUrl,
     max: config.pgPoolMax,

@@ -1,6 +1,6 @@
 // What a web shop shows: availability per item, single and batched, cacheable.
 import { Consistency } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
-import { permit } from './auth.js';
+import { permit } from '../../platform/http/auth.js';
 import { toAvailability } from './convert.js';
 import { etagOf, notModified } from './http.js';
 import { defineRoute } from './route.js';
@@ -13,7 +13,7 @@ import {
   availabilityTarget,
   problemSchema,
 } from './schemas.js';
-import { invalidRequest } from './problems.js';
+import { invalidRequest } from '../../platform/http/problems.js';
 import { singleFlight } from './singleFlight.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';

@@ -1,3 +1,35 @@
-// What the CLI needs to run the edge (imported lazily, so other commands do not load Fastify).
-export { loadEdgeSettings } from './config.js';
-export { startEdge } from './server.js';
+// The REST edge process: `stockmind edge`, or the edge inside `stockmind start`. It reaches the core
+// only through its RPCs, and mounts partner-webhook subscriptions (webhooks-out's routes).
+import { webhookSubscriptions } from '../../projectors/webhooks-out/http.js';
+import { loadEdgeSettings } from './config.js';
+import { startEdge } from './server.js';
+import type { Logger } from 'pino';
+import type { Config } from '../../platform/config.js';
+import type { Component } from '../../platform/process.js';
+
+export type EdgeProcess = Component & { url: string; port: number };
+
+/** `coreUrl` defaults to CORE_URL; `stockmind start` passes the core it just started. */
+export const run = async (config: Config, log: Logger, o: { coreUrl?: string } = {}): Promise<EdgeProcess> => {
+  const subscriptions = await webhookSubscriptions(config, log);
+  try {
+    const edge = await startEdge(config, loadEdgeSettings(), {
+      coreUrl: o.coreUrl ?? config.coreUrl,
+      port: config.edgePort,
+      log,
+      plugins: [subscriptions.plugin],
+    });
+    return {
+      name: 'edge',
+      url: edge.url,
+      port: edge.port,
+      async close() {
+        await edge.close();
+        await subscriptions.close();
+      },
+    };
+  } catch (err) {
+    await subscriptions.close();
+    throw err;
+  }
+};

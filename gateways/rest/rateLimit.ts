@@ -1,7 +1,7 @@
 // Token buckets per tenant and per client address, in process memory: each edge
 // replica limits on its own, so N replicas allow N times the rate.
-import { problem } from './problems.js';
-import type { HttpProblem } from './problems.js';
+import { problem } from '../../platform/http/problems.js';
+import type { HttpProblem } from '../../platform/http/problems.js';
 
 type Bucket = { tokens: number; at: number };
 

@@ -1,8 +1,8 @@
 // Reservations: create with an Idempotency-Key, then confirm, fulfil or release.
 import { uuidv5 } from '../../platform/ids.js';
-import { permit } from './auth.js';
+import { permit } from '../../platform/http/auth.js';
 import { channelToPb, toReservation } from './convert.js';
-import { problem } from './problems.js';
+import { problem } from '../../platform/http/problems.js';
 import { defineRoute } from './route.js';
 import {
   IDEMPOTENCY_KEY,

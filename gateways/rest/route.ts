@@ -1,13 +1,13 @@
 // One table of routes: each entry is mounted on Fastify and documented in
 // OpenAPI from the same zod schemas, so the docs cannot drift from the checks.
-import { authenticate, permit } from './auth.js';
-import { invalidRequest } from './problems.js';
+import { authenticate, permit } from '../../platform/http/auth.js';
+import { invalidRequest } from '../../platform/http/problems.js';
 import type { z } from 'zod';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Action } from '../../platform/auth/permissions.js';
 import type { TokenVerifier } from '../../platform/auth/tokens.js';
-import type { EdgeCaller } from './auth.js';
-import type { FieldError } from './problems.js';
+import type { EdgeCaller } from '../../platform/http/auth.js';
+import type { FieldError } from '../../platform/http/problems.js';
 import type { RateLimiter } from './rateLimit.js';
 
 export type ResponseDoc = {

@@ -9,7 +9,7 @@ import { availabilityRoutes } from './availability.js';
 import { connectCore } from './core.js';
 import { docsPage } from './docsPage.js';
 import { openApiDocument } from './openapi.js';
-import { HttpProblem, fromConnectError, sendProblem } from './problems.js';
+import { HttpProblem, fromConnectError, sendProblem } from '../../platform/http/problems.js';
 import { createRateLimiter } from './rateLimit.js';
 import { reservationRoutes } from './reservations.js';
 import { mountRoute } from './route.js';
@@ -22,7 +22,7 @@ import type { TokenVerifier } from '../../platform/auth/tokens.js';
 import type { Config } from '../../platform/config.js';
 import type { CoreClient } from './core.js';
 import type { EdgeSettings } from './config.js';
-import type { ProblemInit } from './problems.js';
+import type { ProblemInit } from '../../platform/http/problems.js';
 import type { Route } from './route.js';
 
 export type EdgeDeps = {

@@ -10,9 +10,9 @@
 import { randomBytes } from 'node:crypto';
 import { ConnectError } from '@connectrpc/connect';
 import { toAvailability } from './convert.js';
-import { fromConnectError, problem } from './problems.js';
+import { fromConnectError, problem } from '../../platform/http/problems.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { EdgeCaller } from './auth.js';
+import type { EdgeCaller } from '../../platform/http/auth.js';
 import type { CoreClient } from './core.js';
 
 export type WatchFilter = { locationId: string; skus: string[] };

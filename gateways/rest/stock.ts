@@ -1,6 +1,6 @@
 // Back offices: every level of one item at one location.
 import { Consistency } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
-import { permit } from './auth.js';
+import { permit } from '../../platform/http/auth.js';
 import { toStockLevel } from './convert.js';
 import { defineRoute } from './route.js';
 import { problemSchema, stockLevel, stockQuery } from './schemas.js';

@@ -1,6 +1,6 @@
 // GET /v1/availability/stream: live availability as Server-Sent Events.
 import { z } from 'zod';
-import { permit } from './auth.js';
+import { permit } from '../../platform/http/auth.js';
 import { defineRoute } from './route.js';
 import { locationId, problemSchema, sku } from './schemas.js';
 import type { Route } from './route.js';

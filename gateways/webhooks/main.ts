@@ -1,7 +1,8 @@
 // The marketplace webhook gateway as a process component (`stockmind webhooks`,
 // or inside `stockmind start`), and the secret command.
 import { createPool } from '../../platform/postgres/pool.js';
-import { prepareDatabase } from '../../core/src/main.js';
+import { prepareDatabase } from '../../platform/postgres/migrate.js';
+import { MARKETPLACE_SCHEMA } from './schema.js';
 import { TENANT_ID } from '../../platform/auth/tokens.js';
 import { buildWebhookGateway } from './gateway.js';
 import { createInventoryClient, marketplaceTokens } from './core.js';
@@ -13,12 +14,12 @@ import type { Config } from '../../platform/config.js';
 export type WebhookGateway = { name: string; port: number; close(): Promise<void> };
 
 /** `coreUrl` defaults to CORE_URL; `stockmind start` passes the core it just started. */
-export const runWebhookGateway = async (
+export const run = async (
   config: Config,
   log: Logger,
   o: { coreUrl?: string; host?: string } = {},
 ): Promise<WebhookGateway> => {
-  await prepareDatabase(config, log);
+  await prepareDatabase(config.databaseUrl, [MARKETPLACE_SCHEMA], log);
   const pool = createPool({ databaseUrl: config.databaseUrl, max: 4, applicationName: 'stockmind-webhooks' });
   const coreUrl = o.coreUrl ?? config.coreUrl;
   const app = buildWebhookGateway({
@@ -60,7 +61,7 @@ export const marketplaceSecretCommand = async (
     throw new SecretUsageError('--tenant is required and must match ^[a-z0-9][a-z0-9-]{0,62}$');
   if (!MARKETPLACES.includes(o.marketplace))
     throw new SecretUsageError(`--marketplace must be one of ${MARKETPLACES.join(', ')}`);
-  await prepareDatabase(config, log);
+  await prepareDatabase(config.databaseUrl, [MARKETPLACE_SCHEMA], log);
   const pool = createPool({ databaseUrl: config.databaseUrl, max: 1, applicationName: 'stockmind-webhooks-secret' });
   try {
     const { secret, created } = await ensureMarketplaceSecret(pool, o.tenant, o.marketplace, o.rotate);

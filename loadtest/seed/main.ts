@@ -5,8 +5,10 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { ConfigError, loadConfig } from '../../platform/config.js';
 import { createLogger } from '../../platform/logger.js';
-import { prepareDatabase } from '../../core/src/main.js';
-import { runReadModelCommand } from '../../projectors/main.js';
+import { prepareDatabase } from '../../platform/postgres/migrate.js';
+import { CORE_SCHEMA } from '../../core/src/store/migrations.js';
+import { RELAY_SCHEMA } from '../../projectors/relay/schema.js';
+import { runReadModelCommand } from '../../projectors/rebuild/main.js';
 import { createRedis, redisReady } from '../../platform/redis.js';
 import { DEFAULTS, storeCount, tenantIds, volume } from './layout.js';
 import { loadTenant } from './load.js';
@@ -72,7 +74,8 @@ export const runSeed = async (
   out(
     `seed: ${tenants.length} tenant(s) (${tenants.join(', ')}), ${o.warehouses} warehouses + ${storeCount(o)} stores, ${o.skus} SKUs; per tenant ${v.stockItems} stock items, ${v.reservations} reservations, ${v.events} events`,
   );
-  await prepareDatabase(config, log);
+  // The seed moves the relay's checkpoint past what it loads, so it needs the relay's table too.
+  await prepareDatabase(config.databaseUrl, [CORE_SCHEMA, RELAY_SCHEMA], log);
   // Two loaders: one builds rows while Postgres indexes the other's COPY.
   const loaders = [0, 1].map(
     () => new pg.Client({ connectionString: config.databaseUrl, application_name: 'stockmind-seed' }),

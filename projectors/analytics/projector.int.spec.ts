@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordMovement, startAnalyticsProjector } from './projector.js';
 import { migrateAnalytics } from './schema.js';
 import { startRelay } from '../relay/relay.js';
-import { replayAnalytics } from '../rebuild.js';
+import { replayAnalytics } from '../rebuild/rebuild.js';
 import { createPolicySource } from '../../core/src/store/policies.js';
 import { ensureEventStream } from '../../platform/nats.js';
 import { consumerName } from '../../contracts/names.js';

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyAvailabilityEvent, startAvailabilityProjector } from './projector.js';
 import { startRelay } from '../relay/relay.js';
-import { replayAvailability, verifyAvailability } from '../rebuild.js';
+import { replayAvailability, verifyAvailability } from '../rebuild/rebuild.js';
 import { createInventory } from '../../core/src/app/inventory.js';
 import { createPolicySource } from '../../core/src/store/policies.js';
 import { createRefusalLog } from '../../core/src/app/refusals.js';

@@ -6,11 +6,14 @@ import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachingVerifier, signToken } from '../../platform/auth/tokens.js';
 import { DEVELOPMENT_JWT_SECRET, loadConfig } from '../../platform/config.js';
-import { runRelay } from '../main.js';
+import { prepareDatabase } from '../../platform/postgres/migrate.js';
+import { CONSUMERS_SCHEMA } from '../shared/schema.js';
+import { WEBHOOKS_OUT_SCHEMA } from './schema.js';
+import { run as runRelay } from '../relay/main.js';
 import { startWebhooksOut } from './projector.js';
 import { verifyPartnerSignature } from './signature.js';
 import { DELIVERY_FAILED } from './failedEvents.js';
-import { subscriptionRoutes } from '../../gateways/rest/subscriptions.js';
+import { subscriptionRoutes } from './http.js';
 import { startCoreProcess } from '../../loadtest/bench/processes.js';
 import { createPool } from '../../platform/postgres/pool.js';
 import {
@@ -29,7 +32,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { CoreHandle } from '../../loadtest/bench/processes.js';
 import type pg from 'pg';
 import type { PrivatePostgres } from '../../test/support/readside.js';
-import type { Component } from '../main.js';
+import type { Component } from '../../platform/process.js';
 import type { AdminClient } from '../../test/support/webhooks.js';
 import type { WebhooksOut } from './projector.js';
 
@@ -121,6 +124,8 @@ describe('partner webhooks out (real core, relay, JetStream, partner HTTP server
     databaseUrl = pgServer.serverUrl.replace(/\/postgres$/, '/stockmind_wh_out');
     const env = { DATABASE_URL: databaseUrl, STOCKMIND_NAMESPACE: NAMESPACE };
     core = await startCoreProcess(env);
+    // Wired by hand below (not through its main.ts), so its tables are applied here.
+    await prepareDatabase(databaseUrl, [CONSUMERS_SCHEMA, WEBHOOKS_OUT_SCHEMA]);
     pool = createPool({ databaseUrl, max: 6, applicationName: 'spec-wh-out' });
     const config = loadConfig({ ...process.env, NODE_ENV: 'test', ...env });
     relay = await runRelay(config, silentLog);

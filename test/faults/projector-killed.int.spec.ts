@@ -5,7 +5,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRelay } from '../../projectors/relay/relay.js';
-import { verifyAvailability } from '../../projectors/rebuild.js';
+import { verifyAvailability } from '../../projectors/rebuild/rebuild.js';
 import { ensureEventStream } from '../../platform/nats.js';
 import { consumerName } from '../../contracts/names.js';
 import { accepted, caller, eventually, receiveInput, reserveInput, startApp } from '../support/app.js';

@@ -2,7 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createPool, quoteIdent } from '../../platform/postgres/pool.js';
-import { migrate } from '../../core/src/store/migrations.js';
+import { applyMigrations } from '../../platform/postgres/migrate.js';
+import { ALL_SCHEMAS } from '../../cli/schemas.js';
 
 const SERVER_URL = process.env.TEST_DATABASE_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -25,7 +26,7 @@ export const createTestDatabase = async (label: string, poolMax = 20): Promise<T
   const url = new URL(SERVER_URL);
   url.pathname = `/${name}`;
   const pool = createPool({ databaseUrl: url.toString(), max: poolMax, applicationName: `test-${label}` });
-  await migrate(pool);
+  for (const schema of ALL_SCHEMAS) await applyMigrations(pool, schema);
   return {
     url: url.toString(),
     name,

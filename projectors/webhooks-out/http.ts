@@ -8,10 +8,12 @@
 import { z } from 'zod';
 import { cachingVerifier } from '../../platform/auth/tokens.js';
 import { POOL_CHECKOUT_TIMEOUT, createPool, isConnectionError } from '../../platform/postgres/pool.js';
-import { loadWebhooksOutSettings } from '../../projectors/webhooks-out/settings.js';
-import { authenticate } from './auth.js';
-import { HttpProblem, problem, sendProblem } from './problems.js';
-import { checkTargetUrl } from '../../projectors/webhooks-out/targets.js';
+import { loadWebhooksOutSettings } from './settings.js';
+import { prepareDatabase } from '../../platform/postgres/migrate.js';
+import { WEBHOOKS_OUT_SCHEMA } from './schema.js';
+import { authenticate } from '../../platform/http/auth.js';
+import { HttpProblem, problem, sendProblem } from '../../platform/http/problems.js';
+import { checkTargetUrl } from './targets.js';
 import {
   EVENT_TYPE_PATTERN,
   createSubscription,
@@ -19,7 +21,7 @@ import {
   getSubscription,
   listDeliveries,
   listSubscriptions,
-} from '../../projectors/webhooks-out/subscriptions.js';
+} from './subscriptions.js';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -221,14 +223,15 @@ export const subscriptionRoutes =
   };
 
 /**
- * The plugin as the edge process runs it: its own small pool (subscriptions live in
- * DATABASE_URL; the tables come with the core's migrations) and the same private-target
+ * The plugin as the edge process mounts it: its own small pool (subscriptions live in
+ * DATABASE_URL, in webhooks-out's tables, created here when missing) and the same private-target
  * rule as delivery (STOCKMIND_WEBHOOK_ALLOW_PRIVATE_TARGETS).
  */
-export const webhookSubscriptions = (
+export const webhookSubscriptions = async (
   config: Pick<Config, 'databaseUrl' | 'jwtSecret'>,
   log: Logger,
-): { plugin: FastifyPluginAsync; close(): Promise<void> } => {
+): Promise<{ plugin: FastifyPluginAsync; close(): Promise<void> }> => {
+  await prepareDatabase(config.databaseUrl, [WEBHOOKS_OUT_SCHEMA], log);
   const pool = createPool({ databaseUrl: config.databaseUrl, max: 3, applicationName: 'stockmind-edge-webhooks' });
   const { allowPrivateTargets } = loadWebhooksOutSettings();
   return {

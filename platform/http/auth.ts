@@ -1,10 +1,10 @@
 // Bearer tokens at the edge: verified with the core's secret (so a bad token
 // never costs a core call) and forwarded as is, so the core checks them again.
-import { AppError } from '../../platform/errors.js';
-import { authorize } from '../../platform/auth/permissions.js';
+import { AppError } from '../errors.js';
+import { authorize } from '../auth/permissions.js';
 import { problem } from './problems.js';
-import type { Action, Scope } from '../../platform/auth/permissions.js';
-import type { Claims, TokenVerifier } from '../../platform/auth/tokens.js';
+import type { Action, Scope } from '../auth/permissions.js';
+import type { Claims, TokenVerifier } from '../auth/tokens.js';
 import type { FastifyRequest } from 'fastify';
 import type { HttpProblem } from './problems.js';
 

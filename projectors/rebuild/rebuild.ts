@@ -1,15 +1,15 @@
 // Rebuild and verify read models from the event store, the source of truth.
-import { readInCommitOrder, START } from '../core/src/store/commitOrder.js';
-import { toArgs, FIELDS, fromFields } from '../contracts/availabilityRecord.js';
-import { availabilityKey, availabilityPattern, parseAvailabilityKey } from '../contracts/names.js';
-import { fromStoredEvent } from '../contracts/envelope.js';
-import { parseWireEventType } from '../contracts/eventTypes.js';
-import { defineApply } from './availability/projector.js';
-import { recordMovement } from './analytics/projector.js';
+import { readInCommitOrder, START } from '../../core/src/store/commitOrder.js';
+import { toArgs, FIELDS, fromFields } from '../../contracts/availabilityRecord.js';
+import { availabilityKey, availabilityPattern, parseAvailabilityKey } from '../../contracts/names.js';
+import { fromStoredEvent } from '../../contracts/envelope.js';
+import { parseWireEventType } from '../../contracts/eventTypes.js';
+import { defineApply } from '../availability/projector.js';
+import { recordMovement } from '../analytics/projector.js';
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
-import type { Levels } from '../core/src/domain/stock/levels.js';
-import type { PolicySource } from '../core/src/store/policies.js';
+import type { Levels } from '../../core/src/domain/stock/levels.js';
+import type { PolicySource } from '../../core/src/store/policies.js';
 
 type ItemRow = {
   stream_id: string;
