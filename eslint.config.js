@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['gen/**', 'node_modules/**', '.tmp/**', 'loadtest/results/**'] },
+  { ignores: ['gen/**', 'node_modules/**', '.tmp/**', 'loadtest/results/**', '.dependency-cruiser.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
