@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { Http2SessionManager, createGrpcTransport } from '@connectrpc/connect-node';
-import { Channel, InventoryService } from '../gen/stockmind/inventory/v1/inventory_pb.js';
+import { InventoryService } from '../gen/stockmind/inventory/v1/inventory_pb.js';
+import { Channel } from '../gen/stockmind/inventory/v1/stock_pb.js';
 import { signToken } from '../platform/auth/tokens.js';
 import { DEVELOPMENT_JWT_SECRET } from '../platform/config.js';
 import { createGrpcClient } from '../loadtest/runner/grpcClient.js';
@@ -16,7 +17,7 @@ import type { Client } from '@connectrpc/connect';
 import type { CoreHandle } from '../loadtest/bench/processes.js';
 import type { GrpcClient } from '../loadtest/runner/grpcClient.js';
 import type { TestDatabase } from '../test/support/db.js';
-import type { StockLevel, WatchStockResponse } from '../gen/stockmind/inventory/v1/inventory_pb.js';
+import type { StockLevel, WatchStockResponse } from '../gen/stockmind/inventory/v1/stock_pb.js';
 
 const T = 'watch-tenant';
 const m = InventoryService.method;

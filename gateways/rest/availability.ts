@@ -1,5 +1,5 @@
 // What a web shop shows: availability per item, single and batched, cacheable.
-import { Consistency } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import { permit } from '../../platform/http/auth.js';
 import { toAvailability } from './convert.js';
 import { etagOf, notModified } from './http.js';
@@ -17,7 +17,7 @@ import { invalidRequest } from '../../platform/http/problems.js';
 import { singleFlight } from './singleFlight.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import type { QueryStockResponse } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import type { QueryStockResponse } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import type { CoreClient } from './core.js';
 import type { Node } from './convert.js';
 import type { Route } from './route.js';

@@ -1,9 +1,11 @@
 // Core (protobuf) answers as REST bodies. int64 becomes number here.
 import { timestampDate } from '@bufbuild/protobuf/wkt';
-import { AvailabilityStatus, Channel, ReservationStatus } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { ReservationStatus } from '../../gen/stockmind/inventory/v1/reservations_pb.js';
+import { AvailabilityStatus, Channel } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import type { Timestamp } from '@bufbuild/protobuf/wkt';
 import type { z } from 'zod';
-import type { Reservation, StockLevel } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import type { Reservation } from '../../gen/stockmind/inventory/v1/reservations_pb.js';
+import type { StockLevel } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import type { availability, reservation, stockLevel } from './schemas.js';
 
 type Status = 'IN_STOCK' | 'LOW_STOCK' | 'OUT_OF_STOCK';

@@ -5,7 +5,7 @@ import { loadEdgeSettings } from './config.js';
 import { startEdge } from './server.js';
 import { freePort } from '../../loadtest/bench/processes.js';
 import { silentLog } from '../../test/support/readside.js';
-import { LocationKind } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { LocationKind } from '../../gen/stockmind/inventory/v1/catalog_pb.js';
 import { openSse, startStack, stockUp, tokenFor } from '../../test/support/edge.js';
 import type { Stack } from '../../test/support/edge.js';
 import type { EdgeHandle } from './server.js';

@@ -1,5 +1,5 @@
 // Back offices: every level of one item at one location.
-import { Consistency } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import { permit } from '../../platform/http/auth.js';
 import { toStockLevel } from './convert.js';
 import { defineRoute } from './route.js';

@@ -3,12 +3,14 @@
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
-import { Channel, InventoryService, ReservationStatus } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { ReservationStatus } from '../../gen/stockmind/inventory/v1/reservations_pb.js';
+import { Channel } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import { ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { signToken } from '../../platform/auth/tokens.js';
 import { reservationIdFor } from './adapters/index.js';
 import type { Client } from '@connectrpc/connect';
-import type { Reservation } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import type { Reservation } from '../../gen/stockmind/inventory/v1/reservations_pb.js';
 import type { OrderAction } from './adapters/types.js';
 
 export type InventoryClient = Client<typeof InventoryService>;

@@ -1,7 +1,7 @@
 // The marketplace gateway as a user meets it: `stockmind webhooks` in front of a
 // real core process, signed requests over HTTP, secrets from the CLI.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReservationStatus } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { ReservationStatus } from '../../gen/stockmind/inventory/v1/reservations_pb.js';
 import { freePort, startCoreProcess } from '../../loadtest/bench/processes.js';
 import { createTestDatabase } from '../../test/support/db.js';
 import { runCli, startCliProcess, testNamespace } from '../../test/support/readside.js';

@@ -8,12 +8,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
-import {
-  Consistency,
-  InventoryService,
-  LocationKind,
-  TimeBasis,
-} from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { LocationKind } from '../../gen/stockmind/inventory/v1/catalog_pb.js';
+import { TimeBasis } from '../../gen/stockmind/inventory/v1/history_pb.js';
+import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import { loadConfig } from '../../platform/config.js';
 import { signToken } from '../../platform/auth/tokens.js';
 import { createPool, quoteIdent } from '../../platform/postgres/pool.js';

@@ -12,8 +12,10 @@ import {
 } from './config.js';
 import { buildRequest } from './drive.js';
 import { findMethod, parseCli } from './main.js';
-import { Channel, Consistency, ReserveStockRequestSchema } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
-import type { ReserveStockRequest, QueryStockRequest } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { ReserveStockRequestSchema } from '../../gen/stockmind/inventory/v1/reservations_pb.js';
+import { Channel, Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
+import type { ReserveStockRequest } from '../../gen/stockmind/inventory/v1/reservations_pb.js';
+import type { QueryStockRequest } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 
 const GHZ_DIR = new URL('../ghz/', import.meta.url);
 const load = async (name: string): Promise<unknown> =>

@@ -6,7 +6,7 @@ import { timestampDate } from '@bufbuild/protobuf/wkt';
 import hdr from 'hdr-histogram-js';
 import { availabilityKey } from '../../contracts/names.js';
 import type { Redis } from 'ioredis';
-import type { ReserveStockRequest, ReserveStockResponse } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import type { ReserveStockRequest, ReserveStockResponse } from '../../gen/stockmind/inventory/v1/reservations_pb.js';
 
 export type LagSummary = {
   measured: number;

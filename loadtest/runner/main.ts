@@ -15,7 +15,7 @@ import { createLagTracker } from './lag.js';
 import { measurePgbench } from './baseline.js';
 import { formatSummary, missedBudgets } from './report.js';
 import type { DescMethod } from '@bufbuild/protobuf';
-import type { ReserveStockRequest, ReserveStockResponse } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import type { ReserveStockRequest, ReserveStockResponse } from '../../gen/stockmind/inventory/v1/reservations_pb.js';
 import type { Overrides } from './config.js';
 import type { Budget, GhzResult } from './report.js';
 import type { LagSummary } from './lag.js';

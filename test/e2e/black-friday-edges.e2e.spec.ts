@@ -3,7 +3,7 @@
 // (signed webhook). Exactly one wins; the others get clear refusals; the ledger
 // holds exactly one reservation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Channel } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { Channel } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import { signToken } from '../../platform/auth/tokens.js';
 import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
 import { startEdge } from '../../gateways/rest/server.js';

@@ -3,12 +3,9 @@
 // clear INSUFFICIENT_STOCK answer, and the ledger holds exactly what was sold.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  Channel,
-  Consistency,
-  InventoryService,
-  ReservationStatus,
-} from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { ReservationStatus } from '../../gen/stockmind/inventory/v1/reservations_pb.js';
+import { Channel, Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import { signToken } from '../../platform/auth/tokens.js';
 import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
 import { createGrpcClient, errorDetails } from '../../loadtest/runner/grpcClient.js';

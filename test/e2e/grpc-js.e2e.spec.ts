@@ -5,14 +5,14 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { LocationKind } from '../../gen/stockmind/inventory/v1/catalog_pb.js';
+import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import {
   Channel,
   Consistency,
-  InventoryService,
-  LocationKind,
   WatchStockResponseSchema,
   WatchStockRequestSchema,
-} from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+} from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import { Health, HealthCheckResponse_ServingStatus } from '../../gen/grpc/health/v1/health_pb.js';
 import { signToken } from '../../platform/auth/tokens.js';
 import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
@@ -22,7 +22,7 @@ import { eventually, rejection } from '../support/app.js';
 import { registerCatalogRpc } from '../support/catalog.js';
 import { createTestDatabase } from '../support/db.js';
 import type { ServiceError } from '@grpc/grpc-js';
-import type { WatchStockResponse } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import type { WatchStockResponse } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import type { CoreHandle } from '../../loadtest/bench/processes.js';
 import type { GrpcClient } from '../../loadtest/runner/grpcClient.js';
 import type { TestDatabase } from '../support/db.js';

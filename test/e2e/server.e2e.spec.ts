@@ -12,13 +12,9 @@ import {
   createGrpcTransport,
   createGrpcWebTransport,
 } from '@connectrpc/connect-node';
-import {
-  AvailabilityStatus,
-  Channel,
-  Consistency,
-  InventoryService,
-  ReservationStatus,
-} from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { ReservationStatus } from '../../gen/stockmind/inventory/v1/reservations_pb.js';
+import { AvailabilityStatus, Channel, Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import { Health, HealthCheckResponse_ServingStatus } from '../../gen/grpc/health/v1/health_pb.js';
 import { signToken } from '../../platform/auth/tokens.js';
 import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';

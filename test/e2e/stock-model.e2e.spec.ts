@@ -7,15 +7,10 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { Http2SessionManager, createGrpcTransport } from '@connectrpc/connect-node';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
-import {
-  AdjustmentKind,
-  AvailabilityStatus,
-  Channel,
-  Consistency,
-  InventoryService,
-  LocationKind,
-  QualityOutcome,
-} from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { LocationKind } from '../../gen/stockmind/inventory/v1/catalog_pb.js';
+import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { AdjustmentKind, QualityOutcome } from '../../gen/stockmind/inventory/v1/movements_pb.js';
+import { AvailabilityStatus, Channel, Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import { signToken } from '../../platform/auth/tokens.js';
 import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
 import { createGrpcClient, errorDetails } from '../../loadtest/runner/grpcClient.js';

@@ -3,7 +3,8 @@
 // continue, events wait in Postgres, and after the restart the relay drains
 // them, each stored once, and Redis catches up.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Channel, Consistency, InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { Channel, Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import { signToken } from '../../platform/auth/tokens.js';
 import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
 import { availabilityKey } from '../../contracts/names.js';

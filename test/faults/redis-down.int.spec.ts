@@ -3,7 +3,8 @@
 // the ledger, not stale, within about a second; writes go on; once Redis is
 // back the availability projector catches up.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Channel, Consistency, InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { Channel, Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { signToken } from '../../platform/auth/tokens.js';
 import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';

@@ -1,6 +1,7 @@
 // Registers the products and locations a spec moves stock of: since the catalog
 // exists, writes to an unknown SKU or location answer NOT_FOUND.
-import { InventoryService, LocationKind } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { LocationKind } from '../../gen/stockmind/inventory/v1/catalog_pb.js';
+import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { caller } from './app.js';
 import type { Inventory } from '../../core/src/app/inventory.js';
 import type { GrpcClient } from '../../loadtest/runner/grpcClient.js';

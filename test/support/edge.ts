@@ -2,7 +2,8 @@
 // ports with its own database and namespace, tokens, and an SSE reader.
 import { createClient } from '@connectrpc/connect';
 import { Http2SessionManager, createGrpcTransport } from '@connectrpc/connect-node';
-import { InventoryService, LocationKind } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { LocationKind } from '../../gen/stockmind/inventory/v1/catalog_pb.js';
+import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { signToken } from '../../platform/auth/tokens.js';
 import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
 import { freePort, startCoreProcess } from '../../loadtest/bench/processes.js';

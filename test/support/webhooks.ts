@@ -2,7 +2,8 @@
 // sell, and signed marketplace requests.
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
-import { InventoryService, LocationKind } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { LocationKind } from '../../gen/stockmind/inventory/v1/catalog_pb.js';
+import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { signToken } from '../../platform/auth/tokens.js';
 import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signatureHex } from '../../gateways/webhooks/signature.js';

@@ -3,28 +3,28 @@ import { create } from '@bufbuild/protobuf';
 import { DurationSchema, timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { Duration, Timestamp } from '@bufbuild/protobuf/wkt';
 import {
-  AvailabilityStatus,
-  Channel as ChannelPb,
   LocationKind as LocationKindPb,
   LocationSchema,
-  MovementResultSchema,
   ProductSchema,
-  ReplenishmentThresholdSchema,
-  TenantPolicySchema,
   UnitOfMeasureSchema,
+} from '../../../gen/stockmind/inventory/v1/catalog_pb.js';
+import { MovementResultSchema } from '../../../gen/stockmind/inventory/v1/movements_pb.js';
+import { ReplenishmentThresholdSchema, TenantPolicySchema } from '../../../gen/stockmind/inventory/v1/policy_pb.js';
+import {
   ReservationLineSchema,
   ReservationSchema,
   ReservationStatus,
+} from '../../../gen/stockmind/inventory/v1/reservations_pb.js';
+import {
+  AvailabilityStatus,
+  Channel as ChannelPb,
   StockLevelSchema,
-} from '../../../gen/stockmind/inventory/v1/inventory_pb.js';
-import type {
-  Location,
-  MovementResult as MovementResultPb,
-  Product,
-  Reservation,
-  StockLevel,
-  TenantPolicy as TenantPolicyPb,
-} from '../../../gen/stockmind/inventory/v1/inventory_pb.js';
+} from '../../../gen/stockmind/inventory/v1/stock_pb.js';
+import type { Location, Product } from '../../../gen/stockmind/inventory/v1/catalog_pb.js';
+import type { MovementResult as MovementResultPb } from '../../../gen/stockmind/inventory/v1/movements_pb.js';
+import type { TenantPolicy as TenantPolicyPb } from '../../../gen/stockmind/inventory/v1/policy_pb.js';
+import type { Reservation } from '../../../gen/stockmind/inventory/v1/reservations_pb.js';
+import type { StockLevel } from '../../../gen/stockmind/inventory/v1/stock_pb.js';
 import type { LocationKind, LocationRow, ProductRow } from '../store/catalog.js';
 import type { MovementResult } from '../app/movements.js';
 import type { TenantPolicy } from '../../../contracts/policy.js';

@@ -3,7 +3,9 @@
 // tokens and future instants are INVALID_ARGUMENT, and the audit action keeps its scope.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Channel, InventoryService, TimeBasis } from '../../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { TimeBasis } from '../../../gen/stockmind/inventory/v1/history_pb.js';
+import { InventoryService } from '../../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { Channel } from '../../../gen/stockmind/inventory/v1/stock_pb.js';
 import { signToken } from '../../../platform/auth/tokens.js';
 import { DEVELOPMENT_JWT_SECRET } from '../../../platform/config.js';
 import { createGrpcClient, errorDetails, grpc } from '../../../loadtest/runner/grpcClient.js';

@@ -1,12 +1,13 @@
 // Audit trail and time travel: parse, authorize, call the use case, map the result.
 import { create } from '@bufbuild/protobuf';
 import { TimestampSchema } from '@bufbuild/protobuf/wkt';
-import { MovementSchema, TimeBasis } from '../../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { MovementSchema, TimeBasis } from '../../../gen/stockmind/inventory/v1/history_pb.js';
 import { callerFor } from './context.js';
 import { channelFromPb, channelToPb, int64, stockLevelToPb } from './convert.js';
 import type { Timestamp } from '@bufbuild/protobuf/wkt';
 import type { ServiceImpl } from '@connectrpc/connect';
-import type { InventoryService, Movement } from '../../../gen/stockmind/inventory/v1/inventory_pb.js';
+import type { Movement } from '../../../gen/stockmind/inventory/v1/history_pb.js';
+import type { InventoryService } from '../../../gen/stockmind/inventory/v1/inventory_pb.js';
 import type { Inventory } from '../app/inventory.js';
 import type { MovementView } from '../app/history.js';
 

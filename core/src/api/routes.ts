@@ -1,6 +1,6 @@
 // The InventoryService adapter: parse, authorize, call the use case, map the result.
 import type { InventoryService } from '../../../gen/stockmind/inventory/v1/inventory_pb.js';
-import { Consistency } from '../../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { Consistency } from '../../../gen/stockmind/inventory/v1/stock_pb.js';
 import { callerFor } from './context.js';
 import { channelFromPb, durationMs, int64, reservationToPb, stockLevelToPb } from './convert.js';
 import { refusalToConnectError, toConnectError } from './errors.js';

@@ -1,7 +1,8 @@
 // Catalog, network, movements and policies: parse, authorize, call the use case, map the result.
 import type { InventoryService } from '../../../gen/stockmind/inventory/v1/inventory_pb.js';
-import { Channel as ChannelPb, QualityOutcome } from '../../../gen/stockmind/inventory/v1/inventory_pb.js';
-import { AdjustmentKind as AdjustmentKindPb } from '../../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { QualityOutcome } from '../../../gen/stockmind/inventory/v1/movements_pb.js';
+import { Channel as ChannelPb } from '../../../gen/stockmind/inventory/v1/stock_pb.js';
+import { AdjustmentKind as AdjustmentKindPb } from '../../../gen/stockmind/inventory/v1/movements_pb.js';
 import { callerFor } from './context.js';
 import {
   channelFromPb,
