@@ -19,14 +19,18 @@ const adminQuery = async (sql: string): Promise<void> => {
   }
 };
 
-/** A new, migrated database named after the spec; `drop()` ends its pool and removes it. */
-export const createTestDatabase = async (label: string, poolMax = 20): Promise<TestDatabase> => {
+/** A new database named after the spec, migrated unless asked not to; `drop()` ends its pool and removes it. */
+export const createTestDatabase = async (
+  label: string,
+  poolMax = 20,
+  o: { migrated?: boolean } = {},
+): Promise<TestDatabase> => {
   const name = `sm_test_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(3).toString('hex')}`;
   await adminQuery(`create database ${quoteIdent(name)}`);
   const url = new URL(SERVER_URL);
   url.pathname = `/${name}`;
   const pool = createPool({ databaseUrl: url.toString(), max: poolMax, applicationName: `test-${label}` });
-  for (const schema of ALL_SCHEMAS) await applyMigrations(pool, schema);
+  if (o.migrated !== false) for (const schema of ALL_SCHEMAS) await applyMigrations(pool, schema);
   return {
     url: url.toString(),
     name,
