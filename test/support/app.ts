@@ -7,11 +7,12 @@ import { createPolicySource } from '../../core/src/store/policies.js';
 import { createRefusalLog } from '../../core/src/app/refusals.js';
 import { createTestDatabase } from './db.js';
 import type { Logger } from 'pino';
-import type { Caller, Inventory, Outcome } from '../../core/src/app/inventory.js';
+import type { Caller } from '../../core/src/app/caller.js';
+import type { Inventory } from '../../core/src/app/inventory.js';
+import type { Outcome, Refusal } from '../../core/src/app/outcome.js';
 import type { RefusalLog } from '../../core/src/app/refusals.js';
 import type { ReserveInput } from '../../core/src/app/validation.js';
 import type { ReceiveInput } from '../../core/src/app/stockMovements.js';
-import type { WorkflowRefusal } from '../../core/src/domain/reservations/workflow.js';
 import type { TestDatabase } from './db.js';
 
 export type AppHarness = {
@@ -81,7 +82,7 @@ export const accepted = <T>(outcome: Outcome<T>): T => {
   return outcome.value;
 };
 
-export const refused = <T>(outcome: Outcome<T>): WorkflowRefusal => {
+export const refused = <T, R extends Refusal>(outcome: Outcome<T, R>): R => {
   if (outcome.ok) throw new Error(`expected a refusal, got ${JSON.stringify(outcome.value)}`);
   return outcome.refusal;
 };

@@ -22,38 +22,27 @@ import { eventIdFor, requestHash } from '../../../platform/ids.js';
 import { readPolicyRecord } from '../store/policies.js';
 import { reservationTtlMs, updatePolicy } from './policy.js';
 import { checkQuery, checkReservationId, checkReserve, LIMITS } from './validation.js';
-import { createCatalog, stockLocationsUnder } from './catalog.js';
+import { createCatalog } from './catalog.js';
+import { expandRegions, isRegion, sumRegions } from './regions.js';
 import { commandMetadata, createMovementRunner } from './movements.js';
 import { createStockMovements } from './stockMovements.js';
 import { createHistory } from './history.js';
-import { aggregateViews } from './views.js';
 import { reservationView, stockLevelView } from './views.js';
 import type pg from 'pg';
 import type { Levels } from '../domain/stock/levels.js';
-import type { Channel } from '../domain/shared.js';
+import type { Caller } from './caller.js';
+import type { Outcome as BaseOutcome } from './outcome.js';
 import type { ActiveReservation, Reservation, ReservationCommand } from '../domain/reservations/reservation.js';
 import type { WorkflowDecision, WorkflowRefusal } from '../domain/reservations/workflow.js';
 import type { AppendOptions, EventMetadata, StoredStream, StreamAppend, StreamKey } from '../store/eventStore.js';
 import type { PolicySource } from '../store/policies.js';
 import type { RefusalLog } from './refusals.js';
 import type { ReserveInput, StockKeyInput } from './validation.js';
-import type { Tree } from './catalog.js';
 import type { ReservationView, StockLevelView } from './views.js';
 import type { AvailabilityCache } from '../readmodels/availabilityCache.js';
 import type { AvailabilityRecord } from '../../../contracts/availabilityRecord.js';
 
-/** Who acts: always from the verified token, never from the request. */
-export type Caller = {
-  tenantId: string;
-  operator: string;
-  correlationId: string;
-  traceId: string | null;
-  signal?: AbortSignal | undefined;
-  /** Checks the caller may act on what a command turned out to touch; throws PERMISSION_DENIED. */
-  authorize?: ((scope: { channel?: Channel | null; locations?: string[] }) => void) | undefined;
-};
-
-export type Outcome<T> = { ok: true; value: T } | { ok: false; refusal: WorkflowRefusal };
+type Outcome<T> = BaseOutcome<T, WorkflowRefusal>;
 
 export type InventoryDeps = {
   pool: pg.Pool;
@@ -474,14 +463,7 @@ export const createInventory = (deps: InventoryDeps) => {
       );
     }
     const views = flat.length === 0 ? [] : await queryItems(caller, flat, consistency);
-    let at = 0;
-    return groups.map((group, i) => {
-      const key = keys[i] as StockKeyInput;
-      if (tree?.byId.get(key.locationId)?.kind !== 'REGION') return views[at++] as StockLevelView;
-      const part = views.slice(at, at + group.length);
-      at += group.length;
-      return aggregateViews(key, part, policy);
-    });
+    return sumRegions(keys, groups, views, (k) => isRegion(tree, k.locationId), policy);
   };
 
   const getPolicy = (caller: Caller) => readPolicyRecord(deps.readPool ?? pool, caller.tenantId);
@@ -509,14 +491,6 @@ export const createInventory = (deps: InventoryDeps) => {
 };
 
 export type Inventory = ReturnType<typeof createInventory>;
-
-/** Each key as the stock items it stands for: itself, or every warehouse and store below a region. */
-export const expandRegions = (tree: Tree | null, keys: StockKeyInput[]): StockKeyInput[][] =>
-  keys.map((k) =>
-    tree?.byId.get(k.locationId)?.kind === 'REGION'
-      ? stockLocationsUnder(tree, k.locationId).map((locationId) => ({ sku: k.sku, locationId }))
-      : [k],
-  );
 
 const reusedId = (field: string, id: string): AppError =>
   new AppError('ALREADY_EXISTS', `${field} "${id}" was already used with a different request; use a new id`, {

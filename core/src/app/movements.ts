@@ -14,7 +14,7 @@ import type { Channel } from '../domain/shared.js';
 import type { StockItem, StockItemCommand, StockItemEvent, StockRefusal } from '../domain/stock/stockItem.js';
 import type { EventMetadata, StoredStream } from '../store/eventStore.js';
 import type { IdempotencyScope } from '../store/idempotency.js';
-import type { Caller } from './inventory.js';
+import type { Caller } from './caller.js';
 import type { PolicySource } from '../store/policies.js';
 import type { TenantPolicy } from '../../../contracts/policy.js';
 import type { RefusalLog } from './refusals.js';

@@ -8,7 +8,7 @@ import type { Channel } from '../domain/shared.js';
 import { deltaOf } from '../domain/stock/stockItem.js';
 import type { WriteOffKind } from '../domain/stock/stockItem.js';
 import type { Catalog, QuantityInput } from './catalog.js';
-import type { Caller } from './inventory.js';
+import type { Caller } from './caller.js';
 import type { MovementOutcome, MovementResult, MovementRunner } from './movements.js';
 import type { StockLevelView } from './views.js';
 import type pg from 'pg';
