@@ -12,7 +12,7 @@ import type { Inventory } from '../../core/src/app/inventory.js';
 import type { Outcome, Refusal } from '../../core/src/app/outcome.js';
 import type { RefusalLog } from '../../core/src/app/refusals.js';
 import type { ReserveInput } from '../../core/src/app/validation.js';
-import type { ReceiveInput } from '../../core/src/app/stockMovements.js';
+import type { ReceiveInput } from '../../core/src/app/receipts.js';
 import type { TestDatabase } from './db.js';
 
 export type AppHarness = {

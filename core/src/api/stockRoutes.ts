@@ -20,7 +20,7 @@ import { unwrap } from './errors.js';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { ServiceImpl } from '@connectrpc/connect';
 import type { Inventory } from '../app/inventory.js';
-import type { AdjustmentKind } from '../app/stockMovements.js';
+import type { AdjustmentKind } from '../app/sales.js';
 
 const ADJUSTMENT: Record<AdjustmentKindPb, AdjustmentKind | null> = {
   [AdjustmentKindPb.UNSPECIFIED]: null,

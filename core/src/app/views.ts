@@ -4,6 +4,7 @@ import type { Channel } from '../domain/shared.js';
 import type { AvailabilityStatus, Levels } from '../domain/stock/levels.js';
 import type { ActiveReservation, ReservationStatus } from '../domain/reservations/reservation.js';
 import type { TenantPolicy } from '../../../contracts/policy.js';
+import type { StreamAfter } from './commandSpec.js';
 
 export type ReservationView = {
   reservationId: string;
@@ -78,4 +79,10 @@ export const stockLevelView = (
     asOf: asOf.toISOString(),
     stale,
   };
+};
+
+/** The reservation as a command left it (the first of a reservation command's streams). */
+export const reservationAfter = (after: StreamAfter[]): ReservationView => {
+  const r = after[0] as StreamAfter;
+  return reservationView(r.state as ActiveReservation, r.version, r.createdAt, r.updatedAt);
 };
