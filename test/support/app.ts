@@ -1,10 +1,8 @@
-// The core's use cases wired as core/src/main.ts wires them (without Redis), on a
+// The core's use cases built by core/src/main.ts's own builder (without Redis), on a
 // private test database, plus the SQL probes integration specs assert with.
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import { createInventory } from '../../core/src/app/inventory.js';
-import { createPolicySource } from '../../core/src/store/policies.js';
-import { createRefusalLog } from '../../core/src/app/refusals.js';
+import { buildCore } from '../../core/src/app/inventory.js';
 import { createTestDatabase } from './db.js';
 import type { Logger } from 'pino';
 import type { Caller } from '../../core/src/app/caller.js';
@@ -29,9 +27,12 @@ export const startApp = async (
 ): Promise<AppHarness> => {
   const db = await createTestDatabase(label, o.poolMax ?? 20);
   const log = pino({ level: 'silent' });
-  const refusals = createRefusalLog(db.pool, log);
-  const policies = createPolicySource(db.pool, o.policyCacheMs ?? 5_000);
-  const inventory = createInventory({ pool: db.pool, policies, refusals, producer: 'test' });
+  const { inventory, refusals } = buildCore({
+    pool: db.pool,
+    log,
+    producer: 'test',
+    ...(o.policyCacheMs === undefined ? {} : { policyCacheMs: o.policyCacheMs }),
+  });
   return {
     db,
     log,

@@ -18,7 +18,7 @@ export const createExpireNextDue =
     pool: pg.Pool;
     handler: Pick<CommandHandler, 'handleIn'>;
     /** A due reservation failed to expire; its expiry is retried 30 s later, so it never blocks the others. */
-    onExpiryError?: ((tenantId: string, reservationId: string, err: unknown) => void) | undefined;
+    onExpiryError: (tenantId: string, reservationId: string, err: unknown) => void;
   }): ExpireNextDue =>
   (operator, correlationId) =>
     inTransaction(deps.pool, undefined, async (c) => {
@@ -48,7 +48,7 @@ export const createExpireNextDue =
           text: `insert into reservation_expiry (tenant_id, reservation_id, expires_at) values ($1, $2, clock_timestamp() + interval '30 seconds')`,
           values: [due.tenant_id, due.reservation_id],
         });
-        deps.onExpiryError?.(due.tenant_id, due.reservation_id, err);
+        deps.onExpiryError(due.tenant_id, due.reservation_id, err);
       }
       // Commit even when nothing was due to expire (confirmed or released meanwhile): the claim row goes.
       return { commit: true, value: true };

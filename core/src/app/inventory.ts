@@ -1,5 +1,6 @@
 // The core's use cases, wired: one command handler for every write, and each use case handed only
 // what it needs. A composition, not logic: the use cases live one per file beside it.
+import { createPolicySource } from '../store/policies.js';
 import { createCatalog } from './catalog.js';
 import { createCommandHandler } from './commandHandler.js';
 import { createExpireNextDue } from './expiry.js';
@@ -7,44 +8,51 @@ import { createGetReservation } from './getReservation.js';
 import { createHistory } from './history.js';
 import { createPolicyUseCases } from './policy.js';
 import { createQueryStock } from './queryStock.js';
+import { createRefusalLog } from './refusals.js';
 import { createReserve } from './reserve.js';
 import { createStockMovements } from './stockMovements.js';
 import { createTransitions } from './transitions.js';
 import type pg from 'pg';
-import type { PolicySource } from '../store/policies.js';
+import type { Logger } from 'pino';
 import type { AvailabilityCache } from '../readmodels/availabilityCache.js';
-import type { RefusalLog } from './refusals.js';
 
-export type InventoryDeps = {
+export type CoreDeps = {
   pool: pg.Pool;
   /** For reads: a short connect timeout, so a fallback still answers in time. Defaults to `pool`. */
   readPool?: pg.Pool;
-  policies: PolicySource;
-  refusals: RefusalLog;
+  log: Logger;
   producer: string;
+  /** How long a policy change may take to reach this process (the policy source's default if unset). */
+  policyCacheMs?: number;
   /** The Redis availability read model; without it every read goes to the ledger. */
   availability?: AvailabilityCache;
   /** NOTIFY this channel at commit so the relay wakes at once; null = the relay polls. */
   notifyChannel?: string | null;
-  /** A due reservation failed to expire; its expiry is retried 30 s later, so it never blocks the others. */
-  onExpiryError?: (tenantId: string, reservationId: string, err: unknown) => void;
 };
 
-export const createInventory = (deps: InventoryDeps) => {
-  const { pool, policies } = deps;
+/**
+ * The core's use cases, with the policy cache and the lost-demand log they share: what
+ * core/src/main.ts serves, and what the integration specs drive (test/support/app.ts).
+ */
+export const buildCore = (deps: CoreDeps) => {
+  const { pool, log } = deps;
   const readPool = deps.readPool ?? pool;
+  const policies = createPolicySource(readPool, deps.policyCacheMs);
+  const refusals = createRefusalLog(pool, log);
   const catalog = createCatalog({ pool, readPool });
   const handler = createCommandHandler({
     pool,
     policies,
-    refusals: deps.refusals,
+    refusals,
     producer: deps.producer,
     notifyChannel: deps.notifyChannel ?? null,
   });
-  return {
+  const onExpiryError = (tenant: string, reservationId: string, err: unknown) =>
+    log.error({ tenant, reservationId, err }, 'reservation could not expire; retrying in 30 s');
+  const inventory = {
     reserve: createReserve({ catalog, handler }),
     ...createTransitions(handler),
-    expireNextDue: createExpireNextDue({ pool, handler, onExpiryError: deps.onExpiryError }),
+    expireNextDue: createExpireNextDue({ pool, handler, onExpiryError }),
     getReservation: createGetReservation(pool),
     queryStock: createQueryStock({ readPool, policies, catalog, availability: deps.availability }),
     ...createPolicyUseCases({ pool, readPool, policies }),
@@ -52,6 +60,7 @@ export const createInventory = (deps: InventoryDeps) => {
     history: createHistory({ pool: readPool, policies, catalog }),
     ...createStockMovements({ pool, catalog, handler }),
   };
+  return { inventory, policies, refusals };
 };
 
-export type Inventory = ReturnType<typeof createInventory>;
+export type Inventory = ReturnType<typeof buildCore>['inventory'];
