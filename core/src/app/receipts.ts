@@ -13,7 +13,7 @@ export type ReceiveInput = Common & { reference: string; channel: Channel | null
 export type ExpectInput = Common & { reference: string; expectedAt: Date | null };
 
 export const receipts = (kit: MovementKit) => {
-  const { run, base, single, result } = kit;
+  const { runItem, sent, base, single, result } = kit;
 
   const receive = async (caller: Caller, input: ReceiveInput): Promise<MovementResult> => {
     const c = new Checker();
@@ -24,29 +24,18 @@ export const receipts = (kit: MovementKit) => {
     c.done();
     const q = await base(caller, single(input));
     const expectationId = input.expectedMovementId === '' ? undefined : input.expectedMovementId;
-    const out = await run(caller, {
+    const out = await runItem(caller, input, {
       command: 'receive',
-      scope: 'movement',
-      id: input.movementId,
-      request: input,
       channel: input.channel,
       occurredAt: null,
-      items: [
-        {
-          key: input,
-          command: () => ({
-            type: 'ReceiveStock',
-            data: {
-              movementId: input.movementId,
-              quantity: q,
-              unit: input.unit,
-              unitQuantity: input.quantity,
-              reference: input.reference,
-              ...(expectationId === undefined ? {} : { expectationId }),
-            },
-          }),
+      decide: () => ({
+        type: 'ReceiveStock',
+        data: {
+          ...sent(input, q),
+          reference: input.reference,
+          ...(expectationId === undefined ? {} : { expectationId }),
         },
-      ],
+      }),
       answer: result(input.movementId, q),
     });
     return unwrapOrThrow(out);
@@ -58,29 +47,18 @@ export const receipts = (kit: MovementKit) => {
     c.text('reference', input.reference);
     c.done();
     const q = await base(caller, single(input));
-    const out = await run(caller, {
+    const out = await runItem(caller, input, {
       command: 'expect',
-      scope: 'movement',
-      id: input.movementId,
-      request: input,
       channel: null,
       occurredAt: null,
-      items: [
-        {
-          key: input,
-          command: () => ({
-            type: 'ExpectStock',
-            data: {
-              movementId: input.movementId,
-              quantity: q,
-              unit: input.unit,
-              unitQuantity: input.quantity,
-              reference: input.reference,
-              expectedAt: input.expectedAt?.toISOString() ?? null,
-            },
-          }),
+      decide: () => ({
+        type: 'ExpectStock',
+        data: {
+          ...sent(input, q),
+          reference: input.reference,
+          expectedAt: input.expectedAt?.toISOString() ?? null,
         },
-      ],
+      }),
       answer: result(input.movementId, q),
     });
     return unwrapOrThrow(out);

@@ -13,7 +13,7 @@ export type QualityCheckInput = Common & { passed: boolean | null; reason: strin
 export type ReturnResult = MovementResult & { quarantined: boolean };
 
 export const returns = (kit: MovementKit) => {
-  const { run, base, single, result, now } = kit;
+  const { runItem, sent, base, single, result, now } = kit;
 
   const recordReturn = async (caller: Caller, input: ReturnInput): Promise<Outcome<ReturnResult, ItemRefusal>> => {
     const c = new Checker();
@@ -25,33 +25,22 @@ export const returns = (kit: MovementKit) => {
     else if (!(input.soldAt.getTime() <= now() + SKEW_MS)) c.add('sold_at', 'must not be in the future');
     c.done();
     const q = await base(caller, single(input));
-    return run(caller, {
+    return runItem(caller, input, {
       command: 'return',
-      scope: 'movement',
-      id: input.movementId,
-      request: input,
       channel: input.channel,
       occurredAt: null,
-      items: [
-        {
-          key: input,
-          command: (_s, at, policy) => ({
-            type: 'AcceptReturn',
-            data: {
-              movementId: input.movementId,
-              quantity: q,
-              unit: input.unit,
-              unitQuantity: input.quantity,
-              reference: input.reference,
-              reason: input.reason,
-              soldAt: (input.soldAt as Date).toISOString(),
-              now: at.toISOString(),
-              returnWindowDays: policy.returnWindowDays,
-              qualityCheckRequired: policy.qualityCheckRequired,
-            },
-          }),
+      decide: (_s, at, policy) => ({
+        type: 'AcceptReturn',
+        data: {
+          ...sent(input, q),
+          reference: input.reference,
+          reason: input.reason,
+          soldAt: (input.soldAt as Date).toISOString(),
+          now: at.toISOString(),
+          returnWindowDays: policy.returnWindowDays,
+          qualityCheckRequired: policy.qualityCheckRequired,
         },
-      ],
+      }),
       answer: (levels, events) => {
         const e = events[0]?.[0];
         return {
@@ -72,29 +61,18 @@ export const returns = (kit: MovementKit) => {
     if (input.passed === null) c.add('outcome', 'required: QUALITY_OUTCOME_PASSED or QUALITY_OUTCOME_FAILED');
     c.done();
     const q = await base(caller, single(input));
-    return run(caller, {
+    return runItem(caller, input, {
       command: 'quality-check',
-      scope: 'movement',
-      id: input.movementId,
-      request: input,
       channel: null,
       occurredAt: null,
-      items: [
-        {
-          key: input,
-          command: () => ({
-            type: 'CompleteQualityCheck',
-            data: {
-              movementId: input.movementId,
-              quantity: q,
-              unit: input.unit,
-              unitQuantity: input.quantity,
-              passed: input.passed as boolean,
-              reason: input.reason,
-            },
-          }),
+      decide: () => ({
+        type: 'CompleteQualityCheck',
+        data: {
+          ...sent(input, q),
+          passed: input.passed as boolean,
+          reason: input.reason,
         },
-      ],
+      }),
       answer: result(input.movementId, q),
     });
   };

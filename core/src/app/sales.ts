@@ -22,7 +22,7 @@ export type AdjustInput = Common & {
 export type AdjustResult = MovementResult & { difference: number };
 
 export const sales = (kit: MovementKit) => {
-  const { run, base, single, result, now } = kit;
+  const { runItem, sent, base, single, result, now } = kit;
 
   const sale = async (caller: Caller, input: SaleInput): Promise<Outcome<MovementResult, ItemRefusal>> => {
     const c = new Checker();
@@ -31,29 +31,18 @@ export const sales = (kit: MovementKit) => {
     checkPast(c, 'occurred_at', input.occurredAt, now());
     c.done();
     const q = await base(caller, single(input));
-    return run(caller, {
+    return runItem(caller, input, {
       command: 'sale',
-      scope: 'movement',
-      id: input.movementId,
-      request: input,
       channel: input.channel ?? 'POS',
       occurredAt: input.occurredAt,
-      items: [
-        {
-          key: input,
-          command: (_s, _now, policy) => ({
-            type: 'SellStock',
-            data: {
-              movementId: input.movementId,
-              quantity: q,
-              unit: input.unit,
-              unitQuantity: input.quantity,
-              reference: input.reference,
-              safetyStock: policy.safetyStock,
-            },
-          }),
+      decide: (_s, _now, policy) => ({
+        type: 'SellStock',
+        data: {
+          ...sent(input, q),
+          reference: input.reference,
+          safetyStock: policy.safetyStock,
         },
-      ],
+      }),
       answer: result(input.movementId, q),
     });
   };
@@ -77,31 +66,23 @@ export const sales = (kit: MovementKit) => {
     const kind = input.kind as AdjustmentKind;
     const q = await base(caller, sensor ? single(input, Math.abs(input.delta), 'delta') : single(input));
     const at = { movementId: input.movementId, unit: input.unit, reason: input.reason };
-    return run(caller, {
+    return runItem(caller, input, {
       command: 'adjust',
-      scope: 'movement',
-      id: input.movementId,
-      request: input,
       channel: input.channel,
       occurredAt: input.occurredAt,
-      items: [
-        {
-          key: input,
-          command: () => {
-            switch (kind) {
-              case 'CYCLE_COUNT':
-                return { type: 'CountStock', data: { ...at, counted: q, unitQuantity: input.quantity } };
-              case 'SENSOR':
-                return {
-                  type: 'ApplySensorDelta',
-                  data: { ...at, delta: Math.sign(input.delta) * q, unitQuantity: input.delta },
-                };
-              default:
-                return { type: 'WriteOffStock', data: { ...at, kind, quantity: q, unitQuantity: input.quantity } };
-            }
-          },
-        },
-      ],
+      decide: () => {
+        switch (kind) {
+          case 'CYCLE_COUNT':
+            return { type: 'CountStock', data: { ...at, counted: q, unitQuantity: input.quantity } };
+          case 'SENSOR':
+            return {
+              type: 'ApplySensorDelta',
+              data: { ...at, delta: Math.sign(input.delta) * q, unitQuantity: input.delta },
+            };
+          default:
+            return { type: 'WriteOffStock', data: { ...at, kind, quantity: q, unitQuantity: input.quantity } };
+        }
+      },
       answer: (levels, events) => {
         const e = events[0]?.[0];
         const difference = e === undefined ? 0 : (deltaOf(e).onHand ?? 0);
