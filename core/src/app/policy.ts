@@ -27,7 +27,7 @@ const violations = (error: z.ZodError) =>
  * Writes the next version of a tenant's policy, validated by the one schema. `expectedVersion` is
  * the version the caller read: a concurrent update in between answers ABORTED, never a lost update.
  */
-export const updatePolicy = async (
+const updatePolicy = async (
   pool: pg.Pool,
   tenantId: string,
   input: unknown,
