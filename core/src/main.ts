@@ -2,9 +2,7 @@
 // them as parameters. No DI container.
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
-import { createInventory } from './app/inventory.js';
-import { createPolicySource } from './store/policies.js';
-import { createRefusalLog } from './app/refusals.js';
+import { buildCore } from './app/inventory.js';
 import { startExpiryLoop } from './app/expiry.js';
 import { authInterceptor, errorAndLogInterceptor } from './api/interceptors.js';
 import { inventoryImpl } from './api/routes.js';
@@ -46,20 +44,14 @@ export const run = async (config: Config, log: Logger): Promise<CoreProcess> => 
     applicationName: 'stockmind-core-read',
     connectTimeoutMs: 1_000,
   });
-  const policies = createPolicySource(readPool);
-  const refusals = createRefusalLog(pool, log);
   const redis = createRedis(config.redisUrl, { commandTimeoutMs: 50, name: 'stockmind-core' });
-  const availability = createAvailabilityCache(redis, config.namespace);
-  const inventory = createInventory({
+  const { inventory, policies, refusals } = buildCore({
     pool,
     readPool,
-    policies,
-    refusals,
+    log,
     producer: 'stockmind-core',
-    availability,
+    availability: createAvailabilityCache(redis, config.namespace),
     notifyChannel: config.notifyOnCommit ? EVENTS_NOTIFY_CHANNEL : null,
-    onExpiryError: (tenant, reservationId, err) =>
-      log.error({ tenant, reservationId, err }, 'reservation could not expire; retrying in 30 s'),
   });
   const hub = createStockWatchHub(() => connectNats(config.natsUrl, 'stockmind-core-watch'), config.namespace, log);
   const expiry = startExpiryLoop(inventory, config.expiryIntervalMs, log);

@@ -1,17 +1,16 @@
 // Stream and event rows built the way the core builds them: the same deciders
-// (decide / decidePlace / decideTransition), the same evolve for the inline
-// snapshot, the same event ids (eventIdFor) and wire names, the same metadata
+// (decide / decidePlace / decideTransition) and the core's own decision → appends
+// step (event ids, wire names, the evolved inline snapshot), the same metadata
 // shape. Only the clock differs: seeded history is dated in the past.
 import * as stock from '../../core/src/domain/stock/stockItem.js';
-import * as reservation from '../../core/src/domain/reservations/reservation.js';
 import { decidePlace, decideTransition } from '../../core/src/domain/reservations/workflow.js';
-import { eventIdFor } from '../../platform/ids.js';
 import { DEFAULT_POLICY } from '../../contracts/policy.js';
 import { reservationTtlMs } from '../../core/src/app/policy.js';
-import { wireEventType } from '../../contracts/eventTypes.js';
+import { decisionAppends, stateOf, workflowEvents } from '../../core/src/app/appends.js';
 import type { Channel } from '../../core/src/domain/shared.js';
 import type { EventMetadata } from '../../core/src/store/eventStore.js';
 import type { Reservation, ReservationCommand } from '../../core/src/domain/reservations/reservation.js';
+import type { DecidedAppend, DomainEvent } from '../../core/src/app/appends.js';
 import type { WorkflowDecision } from '../../core/src/domain/reservations/workflow.js';
 
 export type SeedEvent = { eventId: string; eventType: string; data: unknown; metadata: EventMetadata; at: Date };
@@ -38,6 +37,29 @@ const meta = (correlationId: string, causationId: string, channel: string | null
   policyVersion: DEFAULT_POLICY.version,
 });
 
+/** A seeded stream as the store hands it to a command: version = events so far. */
+const before = (s: SeedStream) => ({ key: { kind: s.kind }, version: s.events.length, state: s.state });
+
+/** Appends an accepted decision's events (`events[i]` to `streams[i]`) the way the core's command handler does. */
+const apply = (
+  tenantId: string,
+  correlationId: string,
+  command: string,
+  id: string,
+  streams: SeedStream[],
+  events: DomainEvent[][],
+  at: Date,
+  channel: Channel | null,
+): void => {
+  const metadata = meta(correlationId, id, channel);
+  const appends = decisionAppends({ tenantId, command, id }, streams.map(before), events, at);
+  streams.forEach((s, i) => {
+    const a = appends[i] as DecidedAppend;
+    s.state = a.state;
+    s.events.push(...a.events.map((e) => ({ eventId: e.eventId, eventType: e.eventType, data: e.data, metadata, at })));
+  });
+};
+
 /** What ReceiveStock appends for a receipt of `quantity` base units (no unit, no channel). */
 export const receipt = (
   tenantId: string,
@@ -48,67 +70,29 @@ export const receipt = (
   at: Date,
 ): SeedStream => {
   const movementId = `seed-rcv-${locationId}-${sku}`;
+  const item: SeedStream = { kind: 'stock_item', locationId, sku, reservationId: '', state: null, events: [] };
   const decision = stock.decide(
     { type: 'ReceiveStock', data: { movementId, quantity, unit: '', unitQuantity: quantity, reference: 'SEED' } },
-    stock.initialState(),
+    stateOf(before(item)) as stock.StockItem,
   );
   if (decision.kind === 'refused') throw new Error('a receipt cannot be refused');
-  return {
-    kind: 'stock_item',
-    locationId,
-    sku,
-    reservationId: '',
-    state: decision.events.reduce(stock.evolve, stock.initialState()),
-    events: decision.events.map((e, j) => ({
-      eventId: eventIdFor(tenantId, 'receive', movementId, 0, j),
-      eventType: wireEventType('stock', e.type),
-      data: e.data,
-      metadata: meta(correlationId, movementId, null),
-      at,
-    })),
-  };
+  apply(tenantId, correlationId, 'receive', movementId, [item], [decision.events], at, null);
+  return item;
 };
 
-const resState = (s: SeedStream): Reservation =>
-  s.events.length === 0 ? reservation.initialState() : (s.state as Reservation);
-
-/** Appends an accepted workflow decision to the reservation and its item streams, as the core's appendDecision does. */
-const apply = (
+/** A reservation workflow decision, applied to the reservation and its one line's item. */
+const applyWorkflow = (
   tenantId: string,
   correlationId: string,
   command: string,
   res: SeedStream,
-  items: SeedStream[],
+  item: SeedStream,
   decision: WorkflowDecision,
   at: Date,
   channel: Channel,
 ): void => {
   if (decision.kind === 'refused') throw new Error(`seed history refused: ${decision.refusal.reason}`);
-  const id = (i: number, j: number) => eventIdFor(tenantId, command, res.reservationId, i, j);
-  const m = meta(correlationId, res.reservationId, channel);
-  res.state = decision.reservation.reduce(reservation.evolve, resState(res));
-  res.events.push(
-    ...decision.reservation.map((e, j) => ({
-      eventId: id(0, j),
-      eventType: wireEventType('reservations', e.type),
-      data: e.data,
-      metadata: m,
-      at,
-    })),
-  );
-  items.forEach((item, i) => {
-    const events = decision.stock[i] ?? [];
-    item.state = events.reduce(stock.evolve, item.state as stock.StockItem);
-    item.events.push(
-      ...events.map((e, j) => ({
-        eventId: id(i + 1, j),
-        eventType: wireEventType('stock', e.type),
-        data: e.data,
-        metadata: m,
-        at,
-      })),
-    );
-  });
+  apply(tenantId, correlationId, command, res.reservationId, [res, item], workflowEvents(decision), at, channel);
 };
 
 export type Step = { at: Date } & (
@@ -131,7 +115,7 @@ export const reservationHistory = (
     locationId: '',
     sku: '',
     reservationId,
-    state: reservation.initialState(),
+    state: null,
     events: [],
   };
   const lines = [{ sku: item.sku, locationId: item.locationId, quantity, unit: '', unitQuantity: quantity }];
@@ -139,10 +123,10 @@ export const reservationHistory = (
   const expiresAt = new Date(at.getTime() + reservationTtlMs(policy, channel)).toISOString();
   const placed = decidePlace(
     { reservationId, channel, lines, expiresAt, orderRef: '', safetyStock: policy.safetyStock },
-    resState(res),
-    [item.state as stock.StockItem],
+    stateOf(before(res)) as Reservation,
+    [stateOf(before(item)) as stock.StockItem],
   );
-  apply(tenantId, correlationId, 'reserve', res, [item], placed, at, channel);
+  applyWorkflow(tenantId, correlationId, 'reserve', res, item, placed, at, channel);
   for (const step of steps) {
     const now = step.at.toISOString();
     const command: Exclude<ReservationCommand, { type: 'PlaceReservation' }> =
@@ -151,16 +135,10 @@ export const reservationHistory = (
         : step.type === 'fulfil'
           ? { type: 'FulfilReservation', data: { shipmentRef: step.shipmentRef } }
           : { type: 'ReleaseReservation', data: { reason: step.reason } };
-    apply(
-      tenantId,
-      correlationId,
-      step.type,
-      res,
-      [item],
-      decideTransition(command, resState(res), [item.state as stock.StockItem]),
-      step.at,
-      channel,
-    );
+    const decision = decideTransition(command, stateOf(before(res)) as Reservation, [
+      stateOf(before(item)) as stock.StockItem,
+    ]);
+    applyWorkflow(tenantId, correlationId, step.type, res, item, decision, step.at, channel);
   }
   return res;
 };

@@ -8,9 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyAvailabilityEvent, startAvailabilityProjector } from './projector.js';
 import { startRelay } from '../relay/relay.js';
 import { replayAvailability, verifyAvailability } from '../rebuild/rebuild.js';
-import { createInventory } from '../../core/src/app/inventory.js';
-import { createPolicySource } from '../../core/src/store/policies.js';
-import { createRefusalLog } from '../../core/src/app/refusals.js';
+import { buildCore } from '../../core/src/app/inventory.js';
 import { createAvailabilityCache } from '../../core/src/readmodels/availabilityCache.js';
 import { ensureEventStream } from '../../platform/nats.js';
 import { EVENTS_NOTIFY_CHANNEL, availabilityKey, consumerName } from '../../contracts/names.js';
@@ -62,15 +60,13 @@ beforeAll(async () => {
   nc = await sharedNats('avail-spec');
   redis = sharedRedis('avail-spec');
   cacheRedis = sharedRedis('avail-spec-cache', 1_000);
-  refusals = createRefusalLog(db.pool, silentLog);
-  inventory = createInventory({
+  ({ inventory, refusals } = buildCore({
     pool: db.pool,
-    policies: createPolicySource(db.pool),
-    refusals,
+    log: silentLog,
     producer: 'test',
     availability: createAvailabilityCache(cacheRedis, ns),
     notifyChannel: EVENTS_NOTIFY_CHANNEL,
-  });
+  }));
   // Every product and location written to below (mixedLoad's included); the catalog appends no events.
   await registerCatalog(inventory, T, {
     skus: ['sku-1', 'sku-2', 'sku-3', 'sku-q', 'sku-r'],

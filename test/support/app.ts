@@ -1,17 +1,16 @@
-// The core's use cases wired as core/src/main.ts wires them (without Redis), on a
+// The core's use cases built by core/src/main.ts's own builder (without Redis), on a
 // private test database, plus the SQL probes integration specs assert with.
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import { createInventory } from '../../core/src/app/inventory.js';
-import { createPolicySource } from '../../core/src/store/policies.js';
-import { createRefusalLog } from '../../core/src/app/refusals.js';
+import { buildCore } from '../../core/src/app/inventory.js';
 import { createTestDatabase } from './db.js';
 import type { Logger } from 'pino';
-import type { Caller, Inventory, Outcome } from '../../core/src/app/inventory.js';
+import type { Caller } from '../../core/src/app/caller.js';
+import type { Inventory } from '../../core/src/app/inventory.js';
+import type { Outcome, Refusal } from '../../core/src/app/outcome.js';
 import type { RefusalLog } from '../../core/src/app/refusals.js';
 import type { ReserveInput } from '../../core/src/app/validation.js';
-import type { ReceiveInput } from '../../core/src/app/stockMovements.js';
-import type { WorkflowRefusal } from '../../core/src/domain/reservations/workflow.js';
+import type { ReceiveInput } from '../../core/src/app/receipts.js';
 import type { TestDatabase } from './db.js';
 
 export type AppHarness = {
@@ -28,9 +27,12 @@ export const startApp = async (
 ): Promise<AppHarness> => {
   const db = await createTestDatabase(label, o.poolMax ?? 20);
   const log = pino({ level: 'silent' });
-  const refusals = createRefusalLog(db.pool, log);
-  const policies = createPolicySource(db.pool, o.policyCacheMs ?? 5_000);
-  const inventory = createInventory({ pool: db.pool, policies, refusals, producer: 'test' });
+  const { inventory, refusals } = buildCore({
+    pool: db.pool,
+    log,
+    producer: 'test',
+    ...(o.policyCacheMs === undefined ? {} : { policyCacheMs: o.policyCacheMs }),
+  });
   return {
     db,
     log,
@@ -81,7 +83,7 @@ export const accepted = <T>(outcome: Outcome<T>): T => {
   return outcome.value;
 };
 
-export const refused = <T>(outcome: Outcome<T>): WorkflowRefusal => {
+export const refused = <T, R extends Refusal>(outcome: Outcome<T, R>): R => {
   if (outcome.ok) throw new Error(`expected a refusal, got ${JSON.stringify(outcome.value)}`);
   return outcome.refusal;
 };

@@ -5,7 +5,7 @@ import { AppError } from '../../../platform/errors.js';
 import { authorize } from '../../../platform/auth/permissions.js';
 import type { Action, Scope } from '../../../platform/auth/permissions.js';
 import type { Claims } from '../../../platform/auth/tokens.js';
-import type { Caller } from '../app/inventory.js';
+import type { Caller } from '../app/caller.js';
 
 export type CallInfo = { claims: Claims | null; correlationId: string; traceId: string | null };
 

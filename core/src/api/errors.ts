@@ -11,8 +11,7 @@ import { CancelledBeforeCommit, PoolBusy } from '../../../platform/postgres/tx.j
 import { ConcurrencyError } from '../store/eventStore.js';
 import { POOL_CHECKOUT_TIMEOUT, isConnectionError, isPgError } from '../../../platform/postgres/pool.js';
 import type { ErrorCode } from '../../../platform/errors.js';
-import type { WorkflowRefusal } from '../domain/reservations/workflow.js';
-import type { MovementRefusal } from '../app/movements.js';
+import type { Outcome, Refusal } from '../app/outcome.js';
 
 export const ERROR_DOMAIN = 'stockmind.io';
 
@@ -34,92 +33,82 @@ const errorInfo = (reason: string, metadata: Record<string, string> = {}) => ({
   value: create(ErrorInfoSchema, { reason, domain: ERROR_DOMAIN, metadata }),
 });
 
-export const refusalToConnectError = (refusal: WorkflowRefusal): ConnectError => {
-  if (refusal.reason === 'INSUFFICIENT_STOCK') {
-    return new ConnectError(
-      `not enough stock for sku "${refusal.sku}" at "${refusal.locationId}": requested ${refusal.requested}, available ${refusal.available}; nothing was applied`,
-      Code.FailedPrecondition,
-      undefined,
-      [
-        errorInfo('INSUFFICIENT_STOCK', {
-          sku: refusal.sku,
-          location_id: refusal.locationId,
-          requested: String(refusal.requested),
-          available: String(refusal.available),
-        }),
-      ],
-    );
-  }
-  const meta = { reservation_id: refusal.reservationId, status: refusal.status };
-  switch (refusal.reason) {
-    case 'RESERVATION_NOT_FOUND':
-      return new ConnectError(`reservation "${refusal.reservationId}" does not exist`, Code.NotFound, undefined, [
-        errorInfo(refusal.reason, meta),
-      ]);
-    case 'RESERVATION_EXISTS':
-      return new ConnectError(
-        `reservation "${refusal.reservationId}" already exists; use a new reservation_id`,
-        Code.AlreadyExists,
-        undefined,
-        [errorInfo(refusal.reason, meta)],
-      );
-    case 'ORDER_REF_MISMATCH':
-      return new ConnectError(
-        `reservation "${refusal.reservationId}" is already confirmed for another order_ref`,
-        Code.AlreadyExists,
-        undefined,
-        [errorInfo(refusal.reason, meta)],
-      );
-    default:
-      return new ConnectError(
-        `reservation "${refusal.reservationId}" is ${refusal.status}: ${describe[refusal.reason]}`,
-        Code.FailedPrecondition,
-        undefined,
-        [errorInfo(refusal.reason, meta)],
-      );
-  }
+/** A refusal to FAILED_PRECONDITION (or NOT_FOUND, ALREADY_EXISTS) with the reason and the numbers. */
+export const refusalToConnectError = (r: Refusal): ConnectError => {
+  const [code, message, meta] = refusalParts(r);
+  return new ConnectError(message, code, undefined, [errorInfo(r.reason, meta)]);
 };
 
-/** A movement the stock item refused: FAILED_PRECONDITION with the reason and the numbers. */
-export const movementRefusalToConnectError = (r: MovementRefusal): ConnectError => {
-  if (r.reason === 'INSUFFICIENT_STOCK') return refusalToConnectError(r);
-  const at = `"${r.sku}" at "${r.locationId}"`;
-  const [message, meta]: [string, Record<string, string>] = (() => {
+/** The value of an outcome, or its refusal thrown as a ConnectError. */
+export const unwrap = <T>(outcome: Outcome<T>): T => {
+  if (!outcome.ok) throw refusalToConnectError(outcome.refusal);
+  return outcome.value;
+};
+
+const refusalParts = (r: Refusal): [Code, string, Record<string, string>] => {
+  if ('reservationId' in r) {
+    const meta = { reservation_id: r.reservationId, status: r.status };
     switch (r.reason) {
-      case 'NOT_ENOUGH_ON_HAND':
+      case 'RESERVATION_NOT_FOUND':
+        return [Code.NotFound, `reservation "${r.reservationId}" does not exist`, meta];
+      case 'RESERVATION_EXISTS':
+        return [Code.AlreadyExists, `reservation "${r.reservationId}" already exists; use a new reservation_id`, meta];
+      case 'ORDER_REF_MISMATCH':
         return [
-          `only ${r.onHand} on hand for ${at}, cannot take ${r.requested}; count the shelf (ADJUSTMENT_KIND_CYCLE_COUNT) if it is wrong`,
-          { requested: String(r.requested), on_hand: String(r.onHand) },
-        ];
-      case 'NOT_ENOUGH_QUARANTINED':
-        return [
-          `only ${r.quarantined} in quarantine for ${at}, cannot check ${r.requested}`,
-          { requested: String(r.requested), quarantined: String(r.quarantined) },
-        ];
-      case 'EXPECTATION_NOT_OPEN':
-        return [`no open expectation "${r.expectationId}" for ${at}`, { expected_movement_id: r.expectationId }];
-      case 'TRANSFER_NOT_IN_TRANSIT':
-        return [
-          `transfer "${r.transferId}" is not in transit to "${r.locationId}" (already received?)`,
-          { transfer_id: r.transferId },
-        ];
-      case 'RECEIVED_MORE_THAN_DISPATCHED':
-        return [
-          `transfer "${r.transferId}" dispatched ${r.dispatched}, cannot receive ${r.received}; record the surplus with ReceiveStock`,
-          { transfer_id: r.transferId, dispatched: String(r.dispatched), received: String(r.received) },
-        ];
-      case 'RETURN_WINDOW_CLOSED':
-        return [
-          `sold at ${r.soldAt}: outside the return window of ${r.returnWindowDays} days; nothing was returned to stock`,
-          { sold_at: r.soldAt, return_window_days: String(r.returnWindowDays) },
+          Code.AlreadyExists,
+          `reservation "${r.reservationId}" is already confirmed for another order_ref`,
+          meta,
         ];
       default:
-        return assertNeverRefusal(r);
+        return [
+          Code.FailedPrecondition,
+          `reservation "${r.reservationId}" is ${r.status}: ${describe[r.reason]}`,
+          meta,
+        ];
     }
-  })();
-  return new ConnectError(message, Code.FailedPrecondition, undefined, [
-    errorInfo(r.reason, { sku: r.sku, location_id: r.locationId, ...meta }),
-  ]);
+  }
+  const at = `"${r.sku}" at "${r.locationId}"`;
+  const item = { sku: r.sku, location_id: r.locationId };
+  const failed = (message: string, meta: Record<string, string>): [Code, string, Record<string, string>] => [
+    Code.FailedPrecondition,
+    message,
+    { ...item, ...meta },
+  ];
+  switch (r.reason) {
+    case 'INSUFFICIENT_STOCK':
+      return failed(
+        `not enough stock for sku "${r.sku}" at "${r.locationId}": requested ${r.requested}, available ${r.available}; nothing was applied`,
+        { requested: String(r.requested), available: String(r.available) },
+      );
+    case 'NOT_ENOUGH_ON_HAND':
+      return failed(
+        `only ${r.onHand} on hand for ${at}, cannot take ${r.requested}; count the shelf (ADJUSTMENT_KIND_CYCLE_COUNT) if it is wrong`,
+        { requested: String(r.requested), on_hand: String(r.onHand) },
+      );
+    case 'NOT_ENOUGH_QUARANTINED':
+      return failed(`only ${r.quarantined} in quarantine for ${at}, cannot check ${r.requested}`, {
+        requested: String(r.requested),
+        quarantined: String(r.quarantined),
+      });
+    case 'EXPECTATION_NOT_OPEN':
+      return failed(`no open expectation "${r.expectationId}" for ${at}`, { expected_movement_id: r.expectationId });
+    case 'TRANSFER_NOT_IN_TRANSIT':
+      return failed(`transfer "${r.transferId}" is not in transit to "${r.locationId}" (already received?)`, {
+        transfer_id: r.transferId,
+      });
+    case 'RECEIVED_MORE_THAN_DISPATCHED':
+      return failed(
+        `transfer "${r.transferId}" dispatched ${r.dispatched}, cannot receive ${r.received}; record the surplus with ReceiveStock`,
+        { transfer_id: r.transferId, dispatched: String(r.dispatched), received: String(r.received) },
+      );
+    case 'RETURN_WINDOW_CLOSED':
+      return failed(
+        `sold at ${r.soldAt}: outside the return window of ${r.returnWindowDays} days; nothing was returned to stock`,
+        { sold_at: r.soldAt, return_window_days: String(r.returnWindowDays) },
+      );
+    default:
+      return assertNeverRefusal(r);
+  }
 };
 
 const assertNeverRefusal = (r: never): never => {

@@ -3,19 +3,14 @@ import type { InventoryService } from '../../../gen/stockmind/inventory/v1/inven
 import { Consistency } from '../../../gen/stockmind/inventory/v1/stock_pb.js';
 import { callerFor } from './context.js';
 import { channelFromPb, durationMs, int64, reservationToPb, stockLevelToPb } from './convert.js';
-import { refusalToConnectError, toConnectError } from './errors.js';
+import { toConnectError, unwrap } from './errors.js';
 import type { ServiceImpl } from '@connectrpc/connect';
 import { watchStock } from '../app/watch.js';
-import type { Inventory, Outcome } from '../app/inventory.js';
+import type { Inventory } from '../app/inventory.js';
 import type { PolicySource } from '../store/policies.js';
 import type { StockWatchHub } from '../readmodels/stockWatch.js';
 import { catalogHandlers, movementHandlers, policyHandlers } from './stockRoutes.js';
 import { historyHandlers } from './historyRoutes.js';
-
-const unwrap = <T>(outcome: Outcome<T>): T => {
-  if (!outcome.ok) throw refusalToConnectError(outcome.refusal);
-  return outcome.value;
-};
 
 export type RouteDeps = { inventory: Inventory; hub: StockWatchHub; policies: PolicySource };
 

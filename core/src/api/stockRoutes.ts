@@ -16,17 +16,11 @@ import {
   productToPb,
   stockLevelToPb,
 } from './convert.js';
-import { movementRefusalToConnectError } from './errors.js';
+import { unwrap } from './errors.js';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { ServiceImpl } from '@connectrpc/connect';
 import type { Inventory } from '../app/inventory.js';
-import type { MovementOutcome } from '../app/movements.js';
-import type { AdjustmentKind } from '../app/stockMovements.js';
-
-const done = <T>(outcome: MovementOutcome<T>): T => {
-  if (!outcome.ok) throw movementRefusalToConnectError(outcome.refusal);
-  return outcome.value;
-};
+import type { AdjustmentKind } from '../app/sales.js';
 
 const ADJUSTMENT: Record<AdjustmentKindPb, AdjustmentKind | null> = {
   [AdjustmentKindPb.UNSPECIFIED]: null,
@@ -89,7 +83,7 @@ export const movementHandlers = (inventory: Inventory): Impl => ({
       occurredAt: dateFromPb(req.occurredAt),
     };
     const caller = callerFor(ctx, 'move', { channel: input.channel, locations: [input.locationId] });
-    return { result: movementResultToPb(done(await inventory.sale(caller, input))) };
+    return { result: movementResultToPb(unwrap(await inventory.sale(caller, input))) };
   },
   async adjustStock(req, ctx) {
     const input = {
@@ -104,7 +98,7 @@ export const movementHandlers = (inventory: Inventory): Impl => ({
       channel: channelFromPb(req.channel),
       occurredAt: dateFromPb(req.occurredAt),
     };
-    const out = done(await inventory.adjust(callerFor(ctx, 'move', { locations: [input.locationId] }), input));
+    const out = unwrap(await inventory.adjust(callerFor(ctx, 'move', { locations: [input.locationId] }), input));
     return { result: movementResultToPb(out), difference: BigInt(out.difference) };
   },
   async expectStock(req, ctx) {
@@ -134,7 +128,7 @@ export const movementHandlers = (inventory: Inventory): Impl => ({
       reference: req.reference,
       reason: req.reason,
     };
-    const out = done(await inventory.dispatch(callerFor(ctx, 'move', { locations: [input.fromLocationId] }), input));
+    const out = unwrap(await inventory.dispatch(callerFor(ctx, 'move', { locations: [input.fromLocationId] }), input));
     return {
       transferId: out.transferId,
       source: stockLevelToPb(out.source),
@@ -150,7 +144,7 @@ export const movementHandlers = (inventory: Inventory): Impl => ({
       unit: req.unit,
       reason: req.reason,
     };
-    const out = done(await inventory.receiveTransfer(callerFor(ctx, 'move'), input));
+    const out = unwrap(await inventory.receiveTransfer(callerFor(ctx, 'move'), input));
     return { result: movementResultToPb(out), shortage: BigInt(out.shortage) };
   },
   async recordReturn(req, ctx) {
@@ -165,7 +159,7 @@ export const movementHandlers = (inventory: Inventory): Impl => ({
       reference: req.reference,
       reason: req.reason,
     };
-    const out = done(await inventory.recordReturn(callerFor(ctx, 'move', { locations: [input.locationId] }), input));
+    const out = unwrap(await inventory.recordReturn(callerFor(ctx, 'move', { locations: [input.locationId] }), input));
     return { result: movementResultToPb(out), quarantined: out.quarantined };
   },
   async completeQualityCheck(req, ctx) {
@@ -180,7 +174,7 @@ export const movementHandlers = (inventory: Inventory): Impl => ({
     };
     return {
       result: movementResultToPb(
-        done(await inventory.qualityCheck(callerFor(ctx, 'move', { locations: [input.locationId] }), input)),
+        unwrap(await inventory.qualityCheck(callerFor(ctx, 'move', { locations: [input.locationId] }), input)),
       ),
     };
   },

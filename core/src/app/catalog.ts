@@ -13,7 +13,9 @@ import {
 } from '../store/catalog.js';
 import { inTransaction } from '../../../platform/postgres/tx.js';
 import type pg from 'pg';
-import type { Caller } from './inventory.js';
+import { buildTree, idsUnder, isRegion } from './regions.js';
+import type { Caller } from './caller.js';
+import type { Tree } from './regions.js';
 import type { LocationKind, LocationRow, ProductRow, UnitRow } from '../store/catalog.js';
 
 export type ProductInput = { sku: string; name: string; baseUnit: string; units: UnitRow[] };
@@ -56,33 +58,6 @@ const checkProduct = (p: ProductInput): void => {
 /** How many base units one `unit` of the product is, or null when the product has no such unit. */
 export const unitFactor = (product: ProductRow, unit: string): number | null =>
   unit === '' || unit === product.baseUnit ? 1 : (product.units.find((u) => u.name === unit)?.baseUnits ?? null);
-
-export type Tree = { byId: Map<string, LocationRow>; children: Map<string, LocationRow[]> };
-
-const buildTree = (rows: LocationRow[]): Tree => {
-  const byId = new Map(rows.map((r) => [r.locationId, r]));
-  const children = new Map<string, LocationRow[]>();
-  for (const r of rows) children.set(r.parentId, [...(children.get(r.parentId) ?? []), r]);
-  return { byId, children };
-};
-
-/** Every node at or below `id`, regions included, parents before children; none for an unknown id. */
-const subtree = (tree: Tree, id: string): LocationRow[] => {
-  const out: LocationRow[] = [];
-  const visit = (node: LocationRow) => {
-    out.push(node);
-    for (const child of tree.children.get(node.locationId) ?? []) visit(child);
-  };
-  const root = tree.byId.get(id);
-  if (root !== undefined) visit(root);
-  return out;
-};
-
-/** Every warehouse and store at or below `id`, parents before children. */
-export const stockLocationsUnder = (tree: Tree, id: string): string[] =>
-  subtree(tree, id).flatMap((node) => (node.kind === 'REGION' ? [] : [node.locationId]));
-
-const idsUnder = (tree: Tree, id: string): Set<string> => new Set(subtree(tree, id).map((node) => node.locationId));
 
 export const createCatalog = (deps: { pool: pg.Pool; readPool?: pg.Pool; now?: () => number }) => {
   const now = deps.now ?? Date.now;
@@ -163,7 +138,7 @@ export const createCatalog = (deps: { pool: pg.Pool; readPool?: pg.Pool; now?: (
     }
     const c = new Checker();
     const base = items.map((i) => {
-      if (t.byId.get(i.locationId)?.kind === 'REGION')
+      if (isRegion(t, i.locationId))
         c.add(i.fields.locationId, `"${i.locationId}" is a region; stock is held at its warehouses and stores`);
       const product = found.get(i.sku) as ProductRow;
       const factor = unitFactor(product, i.unit);

@@ -17,7 +17,7 @@ import {
 import type { ExpiryLoop } from './expiry.js';
 import { registerCatalog } from '../../../test/support/catalog.js';
 import type { AppHarness } from '../../../test/support/app.js';
-import type { Outcome } from './inventory.js';
+import type { Outcome } from './outcome.js';
 import type { ReservationView } from './views.js';
 
 const PLACED = 'stockmind.reservations.reservation_placed.v1';

@@ -10,7 +10,7 @@ import { registerCatalog } from '../../../test/support/catalog.js';
 import type { StockItemEvent } from '../domain/stock/stockItem.js';
 import type { AppHarness } from '../../../test/support/app.js';
 import type { MovementsQuery, MovementView, StockAtQuery } from './history.js';
-import type { MovementOutcome } from './movements.js';
+import type { Outcome } from './outcome.js';
 
 const T = 'history';
 const alice = { ...caller(T), operator: 'alice' };
@@ -51,7 +51,7 @@ const sale = (
     reference: `ticket-${movementId}`,
     occurredAt,
   });
-const sold = async (outcome: Promise<MovementOutcome<unknown>>) => {
+const sold = async (outcome: Promise<Outcome<unknown>>) => {
   const o = await outcome;
   if (!o.ok) throw new Error(`expected the sale to pass, got ${JSON.stringify(o.refusal)}`);
 };

@@ -6,17 +6,16 @@ import { applyDelta, zeroLevels } from '../domain/stock/levels.js';
 import { parseWireEventType } from '../../../contracts/eventTypes.js';
 import { backdatedAfter, itemsAt, levelsRecordedAt, listMovements } from '../store/history.js';
 import { AppError } from '../../../platform/errors.js';
-import { stockLocationsUnder } from './catalog.js';
-import { expandRegions } from './inventory.js';
+import { expandRegions, isRegion, stockLocationsAt, sumRegions } from './regions.js';
 import { Checker, LIMITS } from './validation.js';
-import { aggregateViews, stockLevelView } from './views.js';
+import { stockLevelView } from './views.js';
 import type pg from 'pg';
 import type { Channel } from '../domain/shared.js';
 import type { Levels } from '../domain/stock/levels.js';
 import type { StockItemEvent } from '../domain/stock/stockItem.js';
 import type { Cursor, MovementRow } from '../store/history.js';
 import type { Catalog } from './catalog.js';
-import type { Caller } from './inventory.js';
+import type { Caller } from './caller.js';
 import type { PolicySource } from '../store/policies.js';
 import type { TenantPolicy } from '../../../contracts/policy.js';
 import type { StockKeyInput } from './validation.js';
@@ -164,8 +163,7 @@ export const createHistory = (deps: {
     let locationIds: string[] | null = null;
     if (q.locationId !== '') {
       const tree = await catalog.treeForRead(caller.tenantId).catch(() => null);
-      locationIds =
-        tree?.byId.get(q.locationId)?.kind === 'REGION' ? stockLocationsUnder(tree, q.locationId) : [q.locationId];
+      locationIds = stockLocationsAt(tree, q.locationId);
     }
     const { policy } = await policies.get(caller.tenantId, 'read');
     const rows = await listMovements(
@@ -233,8 +231,8 @@ export const createHistory = (deps: {
     if (keys.length > 0) {
       groups = expandRegions(tree, keys);
     } else {
-      const region = tree?.byId.get(q.locationId)?.kind === 'REGION';
-      const locations = region && tree !== null ? stockLocationsUnder(tree, q.locationId) : [q.locationId];
+      const region = isRegion(tree, q.locationId);
+      const locations = stockLocationsAt(tree, q.locationId);
       const items = await itemsAt(pool, caller.tenantId, locations, atUs, LIMITS.maxExpandedKeys + 1);
       if (items.length > LIMITS.maxExpandedKeys) throw tooMany(items.length, 'location_id');
       if (!region) {
@@ -253,16 +251,11 @@ export const createHistory = (deps: {
     if (flat.length > LIMITS.maxExpandedKeys) throw tooMany(flat.length, 'keys');
     const levels = flat.length === 0 ? [] : await itemLevels(caller, flat, atUs, q.basis);
     const views = flat.map((k, i) => stockLevelView(k, levels[i]?.levels ?? null, levels[i]?.version ?? 0, at, policy));
-    let next = 0;
-    return groups.map((group, i) => {
-      const key = keys[i] as StockKeyInput;
-      const parts = views.slice(next, next + group.length);
-      next += group.length;
-      const isRegion = coverage !== null || tree?.byId.get(key.locationId)?.kind === 'REGION';
-      if (!isRegion) return parts[0] as StockLevelView;
-      const sum = aggregateViews(key, parts, policy);
-      return { ...sum, asOf: at.toISOString(), locationCount: coverage ?? sum.locationCount ?? parts.length };
-    });
+    const answers = sumRegions(keys, groups, views, (k) => coverage !== null || isRegion(tree, k.locationId), policy);
+    // A sum is as of the instant asked for; over a whole region, every location counts, moved or not.
+    return answers.map((v) =>
+      v.aggregated === true ? { ...v, asOf: at.toISOString(), locationCount: coverage ?? v.locationCount ?? 0 } : v,
+    );
   };
 
   return { movements, stockAt };

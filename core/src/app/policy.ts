@@ -1,12 +1,13 @@
-// Policy use cases: the TTL a channel's hold gets, and validated, versioned updates.
+// Policy use cases: GetPolicy, PutPolicy (validated, versioned updates), and the TTL a channel's hold gets.
 import type { z } from 'zod';
 import { tenantPolicySchema } from '../../../contracts/policy.js';
 import { AppError, invalidArgument } from '../../../platform/errors.js';
-import { insertPolicy } from '../store/policies.js';
+import { insertPolicy, readPolicyRecord } from '../store/policies.js';
 import type pg from 'pg';
 import type { Channel } from '../domain/shared.js';
 import type { TenantPolicy } from '../../../contracts/policy.js';
-import type { PolicyRecord } from '../store/policies.js';
+import type { PolicyRecord, PolicySource } from '../store/policies.js';
+import type { Caller } from './caller.js';
 
 export const reservationTtlMs = (policy: TenantPolicy, channel: Channel): number =>
   policy.reservationTtlSeconds[channel] * 1000;
@@ -26,7 +27,7 @@ const violations = (error: z.ZodError) =>
  * Writes the next version of a tenant's policy, validated by the one schema. `expectedVersion` is
  * the version the caller read: a concurrent update in between answers ABORTED, never a lost update.
  */
-export const updatePolicy = async (
+const updatePolicy = async (
   pool: pg.Pool,
   tenantId: string,
   input: unknown,
@@ -50,3 +51,13 @@ export const updatePolicy = async (
   }
   return { version: expectedVersion + 1, policy: parsed.data, updatedAt, updatedBy: operator };
 };
+
+export const createPolicyUseCases = (deps: { pool: pg.Pool; readPool: pg.Pool; policies: PolicySource }) => ({
+  getPolicy: (caller: Caller) => readPolicyRecord(deps.readPool, caller.tenantId),
+  putPolicy: async (caller: Caller, input: unknown, expectedVersion: number) => {
+    const record = await updatePolicy(deps.pool, caller.tenantId, input, expectedVersion, caller.operator);
+    // This process applies the new version at once; the others within the policy cache's TTL.
+    deps.policies.forget(caller.tenantId);
+    return record;
+  },
+});

@@ -4,6 +4,7 @@ import type { Channel } from '../domain/shared.js';
 import type { AvailabilityStatus, Levels } from '../domain/stock/levels.js';
 import type { ActiveReservation, ReservationStatus } from '../domain/reservations/reservation.js';
 import type { TenantPolicy } from '../../../contracts/policy.js';
+import type { StreamAfter } from './commandSpec.js';
 
 export type ReservationView = {
   reservationId: string;
@@ -80,35 +81,8 @@ export const stockLevelView = (
   };
 };
 
-/**
- * The sum over a region's locations. Available is the sum of each location's available (safety
- * stock is kept at every location); the version is the sum of versions, so it moves whenever any does.
- */
-export const aggregateViews = (
-  key: { sku: string; locationId: string },
-  parts: StockLevelView[],
-  policy: TenantPolicy,
-): StockLevelView => {
-  const levels = zeroLevels();
-  let free = 0;
-  let version = 0;
-  let asOf = Number.POSITIVE_INFINITY;
-  for (const p of parts) {
-    for (const k of Object.keys(levels) as (keyof Levels)[]) levels[k] += p.levels[k];
-    free += p.available;
-    version += p.version;
-    asOf = Math.min(asOf, Date.parse(p.asOf));
-  }
-  return {
-    sku: key.sku,
-    locationId: key.locationId,
-    levels,
-    available: free,
-    status: availabilityStatus(free, policy.lowStockThreshold),
-    version,
-    asOf: (Number.isFinite(asOf) ? new Date(asOf) : new Date()).toISOString(),
-    stale: parts.some((p) => p.stale),
-    aggregated: true,
-    locationCount: parts.length,
-  };
+/** The reservation as a command left it (the first of a reservation command's streams). */
+export const reservationAfter = (after: StreamAfter[]): ReservationView => {
+  const r = after[0] as StreamAfter;
+  return reservationView(r.state as ActiveReservation, r.version, r.createdAt, r.updatedAt);
 };

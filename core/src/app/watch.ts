@@ -1,8 +1,10 @@
 // WatchStock: the current levels (optionally) and then every change, per caller.
 import { AppError, invalidArgument } from '../../../platform/errors.js';
 import { Checker, LIMITS } from './validation.js';
+import { isRegion } from './regions.js';
 import { stockLevelView } from './views.js';
-import type { Caller, Inventory } from './inventory.js';
+import type { Caller } from './caller.js';
+import type { Inventory } from './inventory.js';
 import type { PolicySource } from '../store/policies.js';
 import type { StockLevelView } from './views.js';
 import type { StockChange, StockWatchHub, WatchFilter } from '../readmodels/stockWatch.js';
@@ -32,13 +34,12 @@ export const checkWatch = (filter: WatchFilter): void => {
  */
 const refuseRegions = async (inventory: Inventory, tenantId: string, filter: WatchFilter): Promise<void> => {
   const tree = await inventory.catalog.treeForRead(tenantId).catch(() => null);
-  const isRegion = (id: string) => tree?.byId.get(id)?.kind === 'REGION';
   const fields =
     'keys' in filter
       ? filter.keys.flatMap((k, i) =>
-          isRegion(k.locationId) ? [{ field: `keys[${i}].location_id`, id: k.locationId }] : [],
+          isRegion(tree, k.locationId) ? [{ field: `keys[${i}].location_id`, id: k.locationId }] : [],
         )
-      : isRegion(filter.locationId)
+      : isRegion(tree, filter.locationId)
         ? [{ field: 'location_id', id: filter.locationId }]
         : [];
   if (fields.length === 0) return;
