@@ -131,7 +131,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, o: { needsJwtSe
   };
 };
 
-const analyticsUrlFor = (databaseUrl: string): string => {
+/** The default analytics database: the main one's name with an `_analytics` suffix, on the same server. */
+export const analyticsUrlFor = (databaseUrl: string): string => {
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.replace(/^\//, '')) || 'stockmind';
   url.pathname = `/${encodeURIComponent(`${name}_analytics`)}`;

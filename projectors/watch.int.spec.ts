@@ -2,6 +2,8 @@
 // projectors): a watcher sees the level a reservation causes moments after it
 // commits, and send_current sends the current level first.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropDatabase } from '../platform/postgres/pool.js';
+import { analyticsUrlFor } from '../platform/config.js';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { Http2SessionManager, createGrpcTransport } from '@connectrpc/connect-node';
 import { InventoryService } from '../gen/stockmind/inventory/v1/inventory_pb.js';
@@ -12,7 +14,7 @@ import { createGrpcClient } from '../loadtest/runner/grpcClient.js';
 import { freePort, startCoreProcess } from '../loadtest/bench/processes.js';
 import { createTestDatabase } from '../test/support/db.js';
 import { registerCatalogRpc } from '../test/support/catalog.js';
-import { cleanupNamespace, dropDatabase, sharedNats, sharedRedis, testNamespace } from '../test/support/readside.js';
+import { cleanupNamespace, sharedNats, sharedRedis, testNamespace } from '../test/support/readside.js';
 import type { Client } from '@connectrpc/connect';
 import type { CoreHandle } from '../loadtest/bench/processes.js';
 import type { GrpcClient } from '../loadtest/runner/grpcClient.js';
@@ -70,7 +72,7 @@ afterAll(async () => {
   await cleanupNamespace(ns, { nc, redis });
   await nc.close();
   redis.disconnect();
-  if (db !== undefined) await dropDatabase(db.url, `${db.name}_analytics`);
+  if (db !== undefined) await dropDatabase(analyticsUrlFor(db.url));
   await db?.drop();
 });
 

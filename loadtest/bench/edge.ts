@@ -9,9 +9,9 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { LocationKind } from '../../gen/stockmind/inventory/v1/catalog_pb.js';
 import { Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
-import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
+import { DEVELOPMENT_JWT_SECRET, loadConfig } from '../../platform/config.js';
 import { signToken } from '../../platform/auth/tokens.js';
-import { startStack } from '../../test/support/edge.js';
+import { startStack } from './stack.js';
 
 type AutocannonResult = {
   requests: { average: number; total: number };
@@ -69,10 +69,10 @@ const main = async () => {
     throw new Error('usage: npm run bench:edge -- [--seconds N] [--connections 10,50]');
 
   // The rate limits would otherwise be what is measured; the pool is the production default.
-  const stack = await startStack('edgebench', {
-    STOCKMIND_PG_POOL_MAX: '10',
-    EDGE_RATE_LIMIT_TENANT_RPS: '1000000',
-    EDGE_RATE_LIMIT_IP_RPS: '1000000',
+  const stack = await startStack({
+    label: 'edgebench',
+    serverUrl: loadConfig().databaseUrl,
+    env: { STOCKMIND_PG_POOL_MAX: '10', EDGE_RATE_LIMIT_TENANT_RPS: '1000000', EDGE_RATE_LIMIT_IP_RPS: '1000000' },
   });
   try {
     const token = await signToken(

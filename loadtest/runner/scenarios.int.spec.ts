@@ -6,12 +6,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropDatabase } from '../../platform/postgres/pool.js';
 import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { Channel, Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import { loadConfig } from '../../platform/config.js';
 import { signToken } from '../../platform/auth/tokens.js';
 import { redisReady } from '../../platform/redis.js';
-import { cleanupNamespace, dropDatabase, sharedNats, sharedRedis } from '../../test/support/readside.js';
+import { cleanupNamespace, sharedNats, sharedRedis } from '../../test/support/readside.js';
 import { createGrpcClient } from './grpcClient.js';
 import { freePort, startCoreProcess } from '../bench/processes.js';
 import { runSeed } from '../seed/main.js';
@@ -98,8 +99,8 @@ afterAll(async () => {
   await cleanupNamespace(namespace, { nc, redis });
   await nc.close();
   redis.disconnect();
-  await dropDatabase(SERVER, dbName);
-  await dropDatabase(SERVER, `${dbName}_analytics`);
+  await dropDatabase(env.DATABASE_URL);
+  await dropDatabase(env.ANALYTICS_DATABASE_URL);
   await rm(dir, { recursive: true, force: true });
   for (const [k, v] of Object.entries(saved)) {
     if (v === undefined) delete process.env[k];

@@ -31,8 +31,11 @@ export const createPool = (o: PoolOptions): pg.Pool => {
   return pool;
 };
 
-/** Creates the database named in the URL when it is missing; safe when several processes race. */
-export const ensureDatabase = async (databaseUrl: string): Promise<void> => {
+/** Runs `work` on the server's maintenance database (`postgres`), with the name of the URL's database. */
+const onServer = async (
+  databaseUrl: string,
+  work: (admin: pg.Client, name: string) => Promise<void>,
+): Promise<void> => {
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (name === '' || name === 'postgres') return;
@@ -40,6 +43,15 @@ export const ensureDatabase = async (databaseUrl: string): Promise<void> => {
   const admin = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 3_000 });
   await admin.connect();
   try {
+    await work(admin, name);
+  } finally {
+    await admin.end();
+  }
+};
+
+/** Creates the database named in the URL when it is missing; safe when several processes race. */
+export const ensureDatabase = (databaseUrl: string): Promise<void> =>
+  onServer(databaseUrl, async (admin, name) => {
     const { rowCount } = await admin.query('select 1 from pg_database where datname = $1', [name]);
     if (rowCount === 0) {
       await admin.query(`create database ${quoteIdent(name)}`).catch((err: unknown) => {
@@ -47,10 +59,13 @@ export const ensureDatabase = async (databaseUrl: string): Promise<void> => {
         if (!isPgError(err, '42P04') && !isPgError(err, '23505')) throw err;
       });
     }
-  } finally {
-    await admin.end();
-  }
-};
+  });
+
+/** Drops the database named in the URL, ending its sessions; nothing when it does not exist. */
+export const dropDatabase = (databaseUrl: string): Promise<void> =>
+  onServer(databaseUrl, async (admin, name) => {
+    await admin.query(`drop database if exists ${quoteIdent(name)} with (force)`);
+  });
 
 export const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 

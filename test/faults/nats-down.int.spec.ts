@@ -3,6 +3,8 @@
 // continue, events wait in Postgres, and after the restart the relay drains
 // them, each stored once, and Redis catches up.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropDatabase } from '../../platform/postgres/pool.js';
+import { analyticsUrlFor } from '../../platform/config.js';
 import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { Channel, Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import { signToken } from '../../platform/auth/tokens.js';
@@ -16,7 +18,6 @@ import { registerCatalogRpc } from '../support/catalog.js';
 import { eventually, sleep } from '../support/app.js';
 import {
   cleanupNamespace,
-  dropDatabase,
   readStream,
   sharedRedis,
   startPrivateNats,
@@ -87,7 +88,7 @@ afterAll(async () => {
   await nc?.close();
   await nats?.destroy();
   redis?.disconnect();
-  if (db !== undefined) await dropDatabase(db.url, `${db.name}_analytics`);
+  if (db !== undefined) await dropDatabase(analyticsUrlFor(db.url));
   await db?.drop();
 });
 

@@ -4,6 +4,8 @@
 // nothing is lost and nothing is counted twice.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropDatabase } from '../../platform/postgres/pool.js';
+import { analyticsUrlFor } from '../../platform/config.js';
 import { startRelay } from '../../projectors/relay/relay.js';
 import { verifyAvailability } from '../../projectors/rebuild/rebuild.js';
 import { ensureEventStream } from '../../platform/nats.js';
@@ -15,7 +17,6 @@ import {
   SHARED_REDIS_URL,
   cleanupNamespace,
   consumerBacklog,
-  dropDatabase,
   sharedNats,
   sharedRedis,
   silentLog,
@@ -102,7 +103,7 @@ afterAll(async () => {
   await cleanupNamespace(ns, { nc, redis });
   await nc?.close();
   redis?.disconnect();
-  if (app !== undefined) await dropDatabase(app.db.url, `${app.db.name}_analytics`);
+  if (app !== undefined) await dropDatabase(analyticsUrlFor(app.db.url));
   await app?.close();
 });
 

@@ -3,6 +3,8 @@
 // the ledger, not stale, within about a second; writes go on; once Redis is
 // back the availability projector catches up.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropDatabase } from '../../platform/postgres/pool.js';
+import { analyticsUrlFor } from '../../platform/config.js';
 import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { Channel, Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
@@ -15,7 +17,7 @@ import { freePort, startCoreProcess } from '../../loadtest/bench/processes.js';
 import { createTestDatabase } from '../support/db.js';
 import { registerCatalogRpc } from '../support/catalog.js';
 import { eventually } from '../support/app.js';
-import { cleanupNamespace, dropDatabase, sharedNats, startPrivateRedis, testNamespace } from '../support/readside.js';
+import { cleanupNamespace, sharedNats, startPrivateRedis, testNamespace } from '../support/readside.js';
 import type { Redis } from 'ioredis';
 import type { CoreHandle } from '../../loadtest/bench/processes.js';
 import type { GrpcClient } from '../../loadtest/runner/grpcClient.js';
@@ -94,7 +96,7 @@ afterAll(async () => {
   const nc = await sharedNats('redis-down-cleanup');
   await cleanupNamespace(ns, { nc });
   await nc.close();
-  if (db !== undefined) await dropDatabase(db.url, `${db.name}_analytics`);
+  if (db !== undefined) await dropDatabase(analyticsUrlFor(db.url));
   await db?.drop();
 });
 

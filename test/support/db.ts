@@ -1,23 +1,13 @@
 // Each spec file gets its own database, created fresh and dropped after.
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { createPool, quoteIdent } from '../../platform/postgres/pool.js';
+import { createPool, dropDatabase, ensureDatabase } from '../../platform/postgres/pool.js';
 import { applyMigrations } from '../../platform/postgres/migrate.js';
 import { ALL_SCHEMAS } from '../../cli/schemas.js';
+import type pg from 'pg';
 
-const SERVER_URL = process.env.TEST_DATABASE_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const SERVER_URL = process.env.TEST_DATABASE_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export type TestDatabase = { url: string; name: string; pool: pg.Pool; drop(): Promise<void> };
-
-const adminQuery = async (sql: string): Promise<void> => {
-  const admin = new pg.Client({ connectionString: SERVER_URL });
-  await admin.connect();
-  try {
-    await admin.query(sql);
-  } finally {
-    await admin.end();
-  }
-};
 
 /** A new database named after the spec, migrated unless asked not to; `drop()` ends its pool and removes it. */
 export const createTestDatabase = async (
@@ -26,18 +16,17 @@ export const createTestDatabase = async (
   o: { migrated?: boolean } = {},
 ): Promise<TestDatabase> => {
   const name = `sm_test_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(3).toString('hex')}`;
-  await adminQuery(`create database ${quoteIdent(name)}`);
-  const url = new URL(SERVER_URL);
-  url.pathname = `/${name}`;
-  const pool = createPool({ databaseUrl: url.toString(), max: poolMax, applicationName: `test-${label}` });
+  const url = Object.assign(new URL(SERVER_URL), { pathname: `/${name}` }).toString();
+  await ensureDatabase(url);
+  const pool = createPool({ databaseUrl: url, max: poolMax, applicationName: `test-${label}` });
   if (o.migrated !== false) for (const schema of ALL_SCHEMAS) await applyMigrations(pool, schema);
   return {
-    url: url.toString(),
+    url,
     name,
     pool,
     async drop() {
       await pool.end();
-      await adminQuery(`drop database if exists ${quoteIdent(name)} with (force)`);
+      await dropDatabase(url);
     },
   };
 };

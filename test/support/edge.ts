@@ -1,65 +1,20 @@
-// Helpers for the edge's e2e specs: a whole `stockmind start` stack on free
-// ports with its own database and namespace, tokens, and an SSE reader.
-import { createClient } from '@connectrpc/connect';
-import { Http2SessionManager, createGrpcTransport } from '@connectrpc/connect-node';
+// Helpers for the e2e specs: a whole `stockmind start` stack (loadtest/bench/stack.ts) on the
+// specs' server, tokens, and an SSE reader.
 import { LocationKind } from '../../gen/stockmind/inventory/v1/catalog_pb.js';
-import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { signToken } from '../../platform/auth/tokens.js';
 import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
-import { freePort, startCoreProcess } from '../../loadtest/bench/processes.js';
-import { createTestDatabase } from './db.js';
-import { cleanupNamespace, dropDatabase, sharedNats, sharedRedis, testNamespace } from './readside.js';
+import { startStack as launch } from '../../loadtest/bench/stack.js';
+import { SERVER_URL } from './db.js';
 import type { Client } from '@connectrpc/connect';
+import type { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import type { Claims } from '../../platform/auth/tokens.js';
-import type { CoreHandle } from '../../loadtest/bench/processes.js';
-import type { TestDatabase } from './db.js';
+import type { Stack } from '../../loadtest/bench/stack.js';
 
-export type Stack = {
-  db: TestDatabase;
-  core: CoreHandle;
-  edgeUrl: string;
-  grpc: Client<typeof InventoryService>;
-  stop(): Promise<void>;
-};
+export type { Stack };
 
-/** `stockmind start` (core, relay, projectors, REST edge) in a child process, on free ports. */
-export const startStack = async (label: string, env: Record<string, string> = {}): Promise<Stack> => {
-  const ns = testNamespace(label);
-  const db = await createTestDatabase(label, 2);
-  const edgePort = await freePort();
-  const core = await startCoreProcess(
-    {
-      DATABASE_URL: db.url,
-      STOCKMIND_NAMESPACE: ns,
-      STOCKMIND_PG_POOL_MAX: '4',
-      EDGE_PORT: String(edgePort),
-      WEBHOOK_PORT: String(await freePort()),
-      ...env,
-    },
-    60_000,
-    'start',
-  );
-  const session = new Http2SessionManager(core.url);
-  const grpc = createClient(InventoryService, createGrpcTransport({ baseUrl: core.url, sessionManager: session }));
-  return {
-    db,
-    core,
-    edgeUrl: `http://127.0.0.1:${edgePort}`,
-    grpc,
-    async stop() {
-      session.abort();
-      await core.stop();
-      const nc = await sharedNats(`${label}-cleanup`);
-      const redis = sharedRedis(`${label}-cleanup`);
-      await new Promise((r) => redis.once('ready', r));
-      await cleanupNamespace(ns, { nc, redis });
-      await nc.close();
-      redis.disconnect();
-      await dropDatabase(db.url, `${db.name}_analytics`);
-      await db.drop();
-    },
-  };
-};
+/** `stockmind start` (core, relay, projectors, REST edge) in a child process, on free ports, on the specs' server. */
+export const startStack = (label: string, env: Record<string, string> = {}): Promise<Stack> =>
+  launch({ label, serverUrl: SERVER_URL, env });
 
 export const tokenFor = (
   tenant: string,

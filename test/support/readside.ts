@@ -3,13 +3,12 @@
 // processes, and private NATS / Redis / Postgres instances for specs that kill
 // a service (the shared ones on the default ports are never touched).
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { pino } from 'pino';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connectNats } from '../../platform/nats.js';
@@ -29,31 +28,11 @@ const BIN = fileURLToPath(new URL('../../bin/stockmind.mjs', import.meta.url));
 
 export const silentLog = pino({ level: 'silent' });
 
-/** A fresh namespace (matches ^[a-z][a-z0-9_-]{0,31}$). */
-export const testNamespace = (label: string): string => `t-${label.slice(0, 14)}-${randomBytes(4).toString('hex')}`;
+export { cleanupNamespace, testNamespace } from '../../loadtest/bench/stack.js';
 
 export const sharedNats = (name: string): Promise<NatsConnection> => connectNats(SHARED_NATS_URL, name);
 export const sharedRedis = (name: string, commandTimeoutMs = 2_000): Redis =>
   createRedis(SHARED_REDIS_URL, { commandTimeoutMs, name });
-
-/** Deletes the namespace's JetStream stream (with its consumers) and its Redis keys. */
-export const cleanupNamespace = async (
-  namespace: string,
-  o: { nc?: NatsConnection | undefined; redis?: Redis | undefined },
-): Promise<void> => {
-  if (o.nc !== undefined && !o.nc.isClosed()) {
-    const jsm = await jetstreamManager(o.nc);
-    await jsm.streams.delete(eventStreamName(namespace)).catch(() => undefined);
-  }
-  if (o.redis !== undefined && o.redis.status === 'ready') {
-    let cursor = '0';
-    do {
-      const [next, keys] = await o.redis.scan(cursor, 'MATCH', `${namespace}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await o.redis.del(...keys);
-    } while (cursor !== '0');
-  }
-};
 
 export type StoredEvent = { seq: number; subject: string; msgId: string | undefined; envelope: Envelope };
 
@@ -91,19 +70,6 @@ export const consumerBacklog = async (nc: NatsConnection, namespace: string, dur
   const jsm = await jetstreamManager(nc);
   const info = await jsm.consumers.info(eventStreamName(namespace), durable);
   return info.num_pending + info.num_ack_pending;
-};
-
-/** Drops a database on the shared server (e.g. the `_analytics` one `stockmind start` creates). */
-export const dropDatabase = async (serverUrl: string, name: string): Promise<void> => {
-  const url = new URL(serverUrl);
-  url.pathname = '/postgres';
-  const admin = new pg.Client({ connectionString: url.toString() });
-  await admin.connect();
-  try {
-    await admin.query(`drop database if exists "${name.replaceAll('"', '""')}" with (force)`);
-  } finally {
-    await admin.end();
-  }
 };
 
 const children = new Set<ChildProcess>();
