@@ -11,7 +11,8 @@ import { verifyAvailability } from './rebuild/rebuild.js';
 import { createPolicySource } from '../core/src/store/policies.js';
 import { ensureEventStream } from '../platform/nats.js';
 import { consumerName } from '../contracts/names.js';
-import { accepted, caller, eventually, receiveInput, reserveInput, startApp } from '../test/support/app.js';
+import { accepted, caller, receiveInput, reserveInput, startApp } from '../test/support/app.js';
+import { eventually } from '../test/support/wait.js';
 import { registerCatalog } from '../test/support/catalog.js';
 import { createTestDatabase } from '../test/support/db.js';
 import {

@@ -7,6 +7,7 @@ import { freePort } from '../../loadtest/bench/processes.js';
 import { silentLog } from '../../test/support/readside.js';
 import { LocationKind } from '../../gen/stockmind/inventory/v1/catalog_pb.js';
 import { openSse, startStack, stockUp, tokenFor } from '../../test/support/edge.js';
+import { eventually } from '../../test/support/wait.js';
 import type { Stack } from '../../test/support/edge.js';
 import type { EdgeHandle } from './server.js';
 
@@ -134,17 +135,19 @@ describe('availability', () => {
         .status,
     ).toBe(201);
     // The availability view follows the ledger within moments.
-    let changed: Response | undefined;
-    for (let i = 0; i < 50; i++) {
-      changed = await fetch(`${url}/v1/availability/SKU-E?location=W1`, {
-        headers: { authorization: `Bearer ${admin}`, 'if-none-match': etag },
-      });
-      if (changed.status === 200) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(changed?.status).toBe(200);
-    expect(changed?.headers.get('etag')).not.toBe(etag);
-    expect(await changed?.json()).toMatchObject({ available: 15 });
+    const changed = await eventually(
+      async () => {
+        const res = await fetch(`${url}/v1/availability/SKU-E?location=W1`, {
+          headers: { authorization: `Bearer ${admin}`, 'if-none-match': etag },
+        });
+        expect(res.status).toBe(200);
+        return res;
+      },
+      5_000,
+      100,
+    );
+    expect(changed.headers.get('etag')).not.toBe(etag);
+    expect(await changed.json()).toMatchObject({ available: 15 });
   });
 
   it('answers a batch in request order and refuses more than 200 items with the field named', async () => {

@@ -12,7 +12,8 @@ import { consumerName } from '../../contracts/names.js';
 import { fromStoredEvent } from '../../contracts/envelope.js';
 import { readInCommitOrder, START } from '../../core/src/store/commitOrder.js';
 import { createTestDatabase } from '../../test/support/db.js';
-import { accepted, caller, eventually, receiveInput, reserveInput, startApp } from '../../test/support/app.js';
+import { accepted, caller, receiveInput, reserveInput, startApp } from '../../test/support/app.js';
+import { eventually } from '../../test/support/wait.js';
 import { registerCatalog } from '../../test/support/catalog.js';
 import {
   cleanupNamespace,

@@ -18,7 +18,8 @@ import { readInCommitOrder, START } from '../../core/src/store/commitOrder.js';
 import { evolve, initialState } from '../../core/src/domain/stock/stockItem.js';
 import { parseWireEventType } from '../../contracts/eventTypes.js';
 import { createTestDatabase } from '../../test/support/db.js';
-import { accepted, caller, eventually, receiveInput, reserveInput } from '../../test/support/app.js';
+import { accepted, caller, receiveInput, reserveInput } from '../../test/support/app.js';
+import { eventually } from '../../test/support/wait.js';
 import {
   SHARED_NATS_URL,
   SHARED_REDIS_URL,

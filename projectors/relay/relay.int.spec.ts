@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRelay } from './relay.js';
 import { ensureEventStream } from '../../platform/nats.js';
 import { eventSubject, encodePart } from '../../contracts/names.js';
-import { accepted, caller, eventually, receiveInput, reserveInput, sleep, startApp } from '../../test/support/app.js';
+import { accepted, caller, receiveInput, reserveInput, startApp } from '../../test/support/app.js';
+import { eventually, sleep } from '../../test/support/wait.js';
 import {
   cleanupNamespace,
   readStream,

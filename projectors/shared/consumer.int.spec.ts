@@ -10,7 +10,7 @@ import { PoisonMessage, startConsumerLoop } from './consumer.js';
 import { ensureEventStream } from '../../platform/nats.js';
 import { consumerName } from '../../contracts/names.js';
 import { createTestDatabase } from '../../test/support/db.js';
-import { eventually, sleep } from '../../test/support/app.js';
+import { eventually, sleep } from '../../test/support/wait.js';
 import {
   cleanupNamespace,
   consumerBacklog,

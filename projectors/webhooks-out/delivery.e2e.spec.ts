@@ -26,6 +26,7 @@ import {
   testNamespace,
 } from '../../test/support/readside.js';
 import { adminClient, stockUp } from '../../test/support/webhooks.js';
+import { defined, eventually } from '../../test/support/wait.js';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -42,15 +43,8 @@ const RECEIVED = 'stockmind.stock.stock_received.v1';
 
 type Hit = { path: string; body: string; signature: string; eventId: string; attempt: string; at: number };
 
-const eventually = async <T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
+/** A delivery crosses the relay, JetStream, the projector and HTTP: patient on a loaded machine. */
+const soon = <T>(check: () => Promise<T>): Promise<T> => eventually(check, 20_000, 100);
 
 describe('partner webhooks out (real core, relay, JetStream, partner HTTP server)', () => {
   let pgServer: PrivatePostgres;
@@ -65,6 +59,7 @@ describe('partner webhooks out (real core, relay, JetStream, partner HTTP server
   let admin: AdminClient;
   let adminToken: string;
   const hits: Hit[] = [];
+  const hitOn = (path: string) => hits.find((h) => h.path === path);
   // path → how to answer the n-th request on that path (0-based); default 200
   const behaviour = new Map<string, (n: number) => number>();
   const partner = http.createServer((req, res) => {
@@ -179,7 +174,7 @@ describe('partner webhooks out (real core, relay, JetStream, partner HTTP server
   it('delivers each matching event once, as the envelope JSON, signed with the subscription secret', async () => {
     const sub = await subscribe('/ok', [RECEIVED]);
     await receive('SKU-OK', 3);
-    const hit = await eventually(async () => hits.find((h) => h.path === '/ok'), 'a delivery to /ok');
+    const hit = await soon(async () => defined(hitOn('/ok'), 'a delivery to /ok'));
     expect(verifyPartnerSignature(sub.secret, hit.body, hit.signature, Math.floor(Date.now() / 1000))).toBe(true);
     expect(verifyPartnerSignature('whsec_wrong', hit.body, hit.signature, Math.floor(Date.now() / 1000))).toBe(false);
     const envelope = JSON.parse(hit.body) as {
@@ -216,10 +211,10 @@ describe('partner webhooks out (real core, relay, JetStream, partner HTTP server
     behaviour.set('/flaky', (n) => (n < 3 ? 500 : 200));
     const sub = await subscribe('/flaky', [RECEIVED]);
     await receive('SKU-FLAKY');
-    const list = await eventually(async () => {
+    const list = await soon(async () => {
       const l = await deliveries(sub.id);
-      return l[0]?.status === 'delivered' ? l : undefined;
-    }, 'the flaky delivery to succeed');
+      return defined(l[0]?.status === 'delivered' ? l : undefined, 'the flaky delivery to succeed');
+    });
     expect(list).toHaveLength(1);
     const attempts = (list[0]?.attempts ?? []) as { attempt: number; statusCode: number; outcome: string }[];
     expect(attempts.map((a) => [a.attempt, a.statusCode, a.outcome])).toEqual([
@@ -241,12 +236,12 @@ describe('partner webhooks out (real core, relay, JetStream, partner HTTP server
     const alerts = await subscribe('/alerts', [DELIVERY_FAILED]);
     const sub = await subscribe('/down', [RECEIVED]);
     await receive('SKU-DOWN');
-    const [dead] = await eventually(async () => {
+    const [dead] = await soon(async () => {
       const l = await deliveries(sub.id);
-      return l[0]?.status === 'dead' ? l : undefined;
-    }, 'the delivery to be dead-lettered');
+      return defined(l[0]?.status === 'dead' ? l : undefined, 'the delivery to be dead-lettered');
+    });
     expect((dead?.attempts as unknown[]).length).toBe(6);
-    const alert = await eventually(async () => hits.find((h) => h.path === '/alerts'), 'the delivery_failed alert');
+    const alert = await soon(async () => defined(hitOn('/alerts'), 'the delivery_failed alert'));
     const failed = JSON.parse(alert.body) as { eventType: string; tenantId: string; payload: Record<string, unknown> };
     expect(failed).toMatchObject({
       eventType: DELIVERY_FAILED,
@@ -272,10 +267,10 @@ describe('partner webhooks out (real core, relay, JetStream, partner HTTP server
     behaviour.set('/gone', () => 410);
     const sub = await subscribe('/gone', [RECEIVED]);
     await receive('SKU-GONE');
-    const [d] = await eventually(async () => {
+    const [d] = await soon(async () => {
       const l = await deliveries(sub.id);
-      return l[0]?.status === 'dead' ? l : undefined;
-    }, 'the 410 delivery to be dead');
+      return defined(l[0]?.status === 'dead' ? l : undefined, 'the 410 delivery to be dead');
+    });
     expect((d?.attempts as { statusCode: number }[]).map((a) => a.statusCode)).toEqual([410]);
   });
 
@@ -283,10 +278,13 @@ describe('partner webhooks out (real core, relay, JetStream, partner HTTP server
     behaviour.set('/ordered', (n) => (n < 2 ? 500 : 200));
     const sub = await subscribe('/ordered', [RECEIVED]);
     for (const sku of ['SKU-O1', 'SKU-O2', 'SKU-O3']) await receive(sku);
-    await eventually(async () => {
+    await soon(async () => {
       const l = await deliveries(sub.id);
-      return l.length === 3 && l.every((d) => d.status === 'delivered') ? l : undefined;
-    }, 'three ordered deliveries');
+      return defined(
+        l.length === 3 && l.every((d) => d.status === 'delivered') ? l : undefined,
+        'three ordered deliveries',
+      );
+    });
     const seen = hits
       .filter((h) => h.path === '/ordered')
       .map((h) => (JSON.parse(h.body) as { stream: { sku: string } }).stream.sku);

@@ -12,6 +12,7 @@ import { createGrpcClient, errorDetails } from '../../loadtest/runner/grpcClient
 import { startCoreProcess } from '../../loadtest/bench/processes.js';
 import { createTestDatabase } from '../support/db.js';
 import { registerCatalogRpc } from '../support/catalog.js';
+import { eventually } from '../support/wait.js';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { CoreHandle } from '../../loadtest/bench/processes.js';
 import type { TestDatabase } from '../support/db.js';
@@ -208,18 +209,18 @@ describe('Black Friday: three core processes, one ledger', () => {
     expect(Number(keys.rows[0]?.n)).toBe(100);
 
     // Lost demand: each refusal is recorded, in batches written after the refusing transaction.
-    const deadline = Date.now() + 15_000; // flushed every 250 ms per process; patient on a loaded machine
-    let refusals = 0;
-    while (Date.now() < deadline) {
-      const r = await db.pool.query<{ n: string }>(
-        `select count(*) as n from demand_refusals where tenant_id = $1 and sku = $2 and available = 0 and requested = 1`,
-        [TENANT, SKU],
-      );
-      refusals = Number(r.rows[0]?.n);
-      if (refusals >= 400) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    expect(refusals).toBe(400);
+    // Flushed every 250 ms per process; patient on a loaded machine.
+    await eventually(
+      async () => {
+        const r = await db.pool.query<{ n: string }>(
+          `select count(*) as n from demand_refusals where tenant_id = $1 and sku = $2 and available = 0 and requested = 1`,
+          [TENANT, SKU],
+        );
+        expect(Number(r.rows[0]?.n)).toBe(400);
+      },
+      15_000,
+      100,
+    );
   });
 
   const countEvents = async (sql: string, values: unknown[]): Promise<Record<string, number>> => {
@@ -340,14 +341,11 @@ describe('Black Friday: three core processes, one ledger', () => {
     );
     expect((await strongLevel(admin[0]!, SKU, 'W3')).available).toBe(0n);
 
-    const deadline = Date.now() + 8_000;
-    let reserved = -1n;
-    while (Date.now() < deadline) {
-      reserved = (await strongLevel(admin[Date.now() % PROCESSES]!, SKU, 'W3')).reserved;
-      if (reserved === 0n) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(reserved).toBe(0n);
+    await eventually(
+      async () => expect((await strongLevel(admin[Date.now() % PROCESSES]!, SKU, 'W3')).reserved).toBe(0n),
+      8_000,
+      100,
+    );
     const events = await countEvents(
       `select event_type, count(*) as n from events e join streams s on s.stream_id = e.stream_id
         where s.tenant_id = $1 and (s.reservation_id like 'bf-flash-%' or s.sku = $2) group by event_type`,

@@ -15,7 +15,7 @@ import { createGrpcClient } from '../../loadtest/runner/grpcClient.js';
 import { freePort, startCoreProcess } from '../../loadtest/bench/processes.js';
 import { createTestDatabase } from '../support/db.js';
 import { registerCatalogRpc } from '../support/catalog.js';
-import { eventually, sleep } from '../support/app.js';
+import { eventually, sleep } from '../support/wait.js';
 import {
   cleanupNamespace,
   readStream,

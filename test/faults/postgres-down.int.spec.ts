@@ -11,7 +11,7 @@ import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
 import { availabilityKey } from '../../contracts/names.js';
 import { createGrpcClient, errorDetails, grpc } from '../../loadtest/runner/grpcClient.js';
 import { freePort, startCoreProcess } from '../../loadtest/bench/processes.js';
-import { eventually } from '../support/app.js';
+import { eventually } from '../support/wait.js';
 import { registerCatalogRpc } from '../support/catalog.js';
 import { cleanupNamespace, sharedNats, sharedRedis, startPrivatePostgres, testNamespace } from '../support/readside.js';
 import type { ServiceError } from '@grpc/grpc-js';

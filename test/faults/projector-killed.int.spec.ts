@@ -10,7 +10,8 @@ import { startRelay } from '../../projectors/relay/relay.js';
 import { verifyAvailability } from '../../projectors/rebuild/rebuild.js';
 import { ensureEventStream } from '../../platform/nats.js';
 import { consumerName } from '../../contracts/names.js';
-import { accepted, caller, eventually, receiveInput, reserveInput, startApp } from '../support/app.js';
+import { accepted, caller, receiveInput, reserveInput, startApp } from '../support/app.js';
+import { eventually } from '../support/wait.js';
 import { registerCatalog } from '../support/catalog.js';
 import {
   SHARED_NATS_URL,

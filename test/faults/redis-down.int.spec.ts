@@ -16,7 +16,7 @@ import { createGrpcClient } from '../../loadtest/runner/grpcClient.js';
 import { freePort, startCoreProcess } from '../../loadtest/bench/processes.js';
 import { createTestDatabase } from '../support/db.js';
 import { registerCatalogRpc } from '../support/catalog.js';
-import { eventually } from '../support/app.js';
+import { eventually } from '../support/wait.js';
 import { cleanupNamespace, sharedNats, startPrivateRedis, testNamespace } from '../support/readside.js';
 import type { Redis } from 'ioredis';
 import type { CoreHandle } from '../../loadtest/bench/processes.js';

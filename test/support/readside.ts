@@ -16,6 +16,7 @@ import { createRedis } from '../../platform/redis.js';
 import { eventStreamName } from '../../contracts/names.js';
 import { streamIdOf } from '../../contracts/envelope.js';
 import { freePort } from '../../loadtest/bench/processes.js';
+import { NeverPasses, eventually } from './wait.js';
 import type { ChildProcess } from 'node:child_process';
 import type { Redis } from 'ioredis';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -77,23 +78,22 @@ process.once('exit', () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
-const waitForPort = async (port: number, timeoutMs: number, alive: () => boolean): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
+const accepts = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
     });
-    if (open) return;
-    if (!alive()) throw new Error(`the process meant to listen on ${port} exited`);
-    if (Date.now() > deadline) throw new Error(`nothing listens on ${port} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
+    s.once('error', () => resolve(false));
+  });
+
+const waitForPort = (port: number, timeoutMs: number, alive: () => boolean): Promise<void> =>
+  eventually(async () => {
+    if (await accepts(port)) return;
+    if (!alive()) throw new NeverPasses(`the process meant to listen on ${port} exited`);
+    throw new Error(`nothing listens on ${port} after ${timeoutMs} ms`);
+  }, timeoutMs);
 
 export type ServerProcess = {
   port: number;
