@@ -19,7 +19,8 @@ import { eventSubject } from '../../contracts/names.js';
 import { fromStoredEvent } from '../../contracts/envelope.js';
 import { readInCommitOrder, START } from '../../core/src/store/commitOrder.js';
 import { caller, receiveInput, rejection, startApp } from '../support/app.js';
-import { eventually, sleep } from '../support/wait.js';
+import { defined, eventually } from '../support/wait.js';
+import { recordingLog } from '../support/log.js';
 import { registerCatalog } from '../support/catalog.js';
 import { stockEnvelope as envelopeOf, silentLog, startPrivateNats, testNamespace } from '../support/readside.js';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -37,6 +38,8 @@ const ns = testNamespace('stockwatch');
 let nats: ServerProcess;
 let pub: NatsConnection;
 let hub: StockWatchHub;
+// Debug lines of the shared hub: 'watcher registered' says a watchStock generator is listening.
+const hubLog = recordingLog('debug');
 let app: AppHarness;
 let policies: PolicySource;
 const cleanups: (() => void)[] = [];
@@ -44,11 +47,11 @@ const cleanups: (() => void)[] = [];
 beforeAll(async () => {
   nats = await startPrivateNats();
   pub = await connectNats(nats.url, 'stock-watch-spec-pub');
-  hub = createStockWatchHub(() => connectNats(nats.url, 'stock-watch-spec-hub'), ns, silentLog);
+  hub = createStockWatchHub(() => connectNats(nats.url, 'stock-watch-spec-hub'), ns, hubLog.log);
   app = await startApp('stock_watch', { poolMax: 4 });
   await registerCatalog(app.inventory, T, { skus: ['SKU-APP'], locations: ['STORE-1'] });
   policies = createPolicySource(app.db.pool);
-  await eventually(async () => expect(hub.ready()).toBe(true), 10_000);
+  expect(await hub.subscribed()).toBe(true);
 });
 
 afterEach(() => {
@@ -87,12 +90,16 @@ const stockEnvelope = (
     producer: 'stock-watch-spec',
   });
 
+const UNREACHABLE = 'NATS unreachable; WatchStock waits for it';
+const REGISTERED = 'watcher registered';
+
 const stockSubject = (tenantId: string) => `${ns}.evt.${tenantId}.stock.x`;
 const publish = (e: Envelope, subject = stockSubject(e.tenantId)) => pub.publish(subject, JSON.stringify(e));
 
-/** After a restart: the hub is ready again and the publishing connection has reconnected too. */
+/** After a restart: the hub's subscription is on the server again and the publishing connection is back too. */
 const bothBack = async () => {
-  await eventually(async () => expect(hub.ready()).toBe(true), 15_000, 100);
+  await eventually(async () => expect(await hub.subscribed()).toBe(true), 15_000, 100);
+  expect(hub.ready()).toBe(true);
   await eventually(() => pub.flush(), 15_000, 100);
 };
 
@@ -111,25 +118,20 @@ const record = (tenantId: string, filter: WatchFilter): Recorder => {
 };
 
 /**
- * Publishes a matching change (a new version each time) until the recorder has one: right after a
- * (re)connect nothing says when the hub's subscription is registered on the server.
+ * Publishes one matching change and waits for the recorder to have it: the hub says when its
+ * subscription is on the server (subscribed()), so a change published after that reaches every
+ * watcher registered before it.
  */
-const publishUntilReceived = async (
+const firstChange = async (
   r: Recorder,
   tenantId: string,
   locationId: string,
   sku: string,
-  fromVersion: number,
+  version: number,
 ): Promise<StockChange> => {
-  const deadline = Date.now() + 10_000;
-  for (let v = fromVersion; ; v++) {
-    publish(stockEnvelope(tenantId, locationId, sku, v, levels(v)));
-    await pub.flush();
-    await sleep(100);
-    const first = r.changes[0];
-    if (first !== undefined) return first;
-    if (Date.now() > deadline) throw new Error('no change reached the watcher in 10 s');
-  }
+  publish(stockEnvelope(tenantId, locationId, sku, version, levels(version)));
+  await pub.flush();
+  return eventually(async () => defined(r.changes[0], 'a change at the watcher'), 5_000);
 };
 
 describe('stock watch hub on a private NATS', () => {
@@ -180,7 +182,8 @@ describe('stock watch hub on a private NATS', () => {
   it('ends every open watch and is not ready while NATS is down; ready again after the restart, and new watches receive changes', async () => {
     const a = record(T, { keys: [{ sku: 'SKU-D', locationId: 'W1' }] });
     const b = record(OTHER, { locationId: 'W9' });
-    await publishUntilReceived(a, T, 'W1', 'SKU-D', 1);
+    expect(await hub.subscribed()).toBe(true);
+    await firstChange(a, T, 'W1', 'SKU-D', 1);
 
     await nats.stop();
     await eventually(async () => {
@@ -196,7 +199,7 @@ describe('stock watch hub on a private NATS', () => {
     // The ended watchers were dropped (they get nothing more and are not ended twice); a new one receives changes.
     const seenBefore = a.changes.length;
     const c = record(T, { keys: [{ sku: 'SKU-D', locationId: 'W1' }] });
-    const change = await publishUntilReceived(c, T, 'W1', 'SKU-D', 100);
+    const change = await firstChange(c, T, 'W1', 'SKU-D', 100);
     expect(change).toMatchObject({ sku: 'SKU-D', locationId: 'W1' });
     expect(change.version).toBeGreaterThanOrEqual(100);
     expect(a.changes).toHaveLength(seenBefore);
@@ -207,12 +210,16 @@ describe('stock watch hub on a private NATS', () => {
 describe('stock watch hub started while NATS is down', () => {
   it('is not ready until NATS comes up, then delivers changes', async () => {
     await nats.stop('SIGKILL');
-    const late = createStockWatchHub(() => connectNats(nats.url, 'stock-watch-spec-late'), ns, silentLog);
+    const lateLog = recordingLog('warn');
+    const late = createStockWatchHub(() => connectNats(nats.url, 'stock-watch-spec-late'), ns, lateLog.log);
     try {
-      await sleep(1_200);
+      // Its first attempt and one retry have failed.
+      await eventually(async () => expect(lateLog.count(UNREACHABLE)).toBeGreaterThanOrEqual(2), 10_000);
       expect(late.ready()).toBe(false);
+      expect(await late.subscribed()).toBe(false);
       await nats.start();
-      await eventually(async () => expect(late.ready()).toBe(true), 15_000, 100);
+      await eventually(async () => expect(await late.subscribed()).toBe(true), 15_000, 100);
+      expect(late.ready()).toBe(true);
       await bothBack();
       const r: Recorder = { changes: [], ended: 0, unwatch: () => undefined };
       r.unwatch = late.watch(
@@ -221,7 +228,7 @@ describe('stock watch hub started while NATS is down', () => {
         (c) => r.changes.push(c),
         () => r.ended++,
       );
-      expect(await publishUntilReceived(r, T, 'LATE', 'SKU-L', 1)).toMatchObject({ sku: 'SKU-L', locationId: 'LATE' });
+      expect(await firstChange(r, T, 'LATE', 'SKU-L', 1)).toMatchObject({ sku: 'SKU-L', locationId: 'LATE' });
       r.unwatch();
     } finally {
       await late.close();
@@ -318,8 +325,9 @@ describe('watchStock (app) on the real hub and inventory', () => {
       false,
       abort.signal,
     );
-    // Starting the generator registers its watcher before the first await.
+    const registered = hubLog.count(REGISTERED);
     const first = gen.next();
+    await eventually(async () => expect(hubLog.count(REGISTERED)).toBe(registered + 1));
     // A second watcher on the same hub sees every change in the same callback, right after the generator's.
     const counter = record(T, { keys: [key] });
 
@@ -353,7 +361,7 @@ describe('watchStock (app) on the real hub and inventory', () => {
     // Every change arrives while the watcher is idle, so each one is a wait of its own.
     for (let v = 1; v <= 25; v++) {
       const next = gen.next();
-      await sleep(5);
+      await eventually(async () => expect(getEventListeners(abort.signal, 'abort').length).toBeGreaterThan(0));
       publish(stockEnvelope(T, key.locationId, key.sku, v, levels(v)));
       expect((await next).value).toMatchObject({ level: { ...key, version: v } });
     }
@@ -365,7 +373,7 @@ describe('watchStock (app) on the real hub and inventory', () => {
   it('ends open watches when the hub closes', async () => {
     // A hub of its own, so the shared one stays open for the other specs' afterAll.
     const own = createStockWatchHub(() => connectNats(nats.url, 'stock-watch-spec-own'), ns, silentLog);
-    await eventually(async () => expect(own.ready()).toBe(true), 10_000);
+    expect(await own.subscribed()).toBe(true);
     let ended = 0;
     own.watch(
       T,

@@ -92,6 +92,9 @@ export const inventoryImpl = ({
     });
     // A stream's errors surface after its response started, past the interceptors: map them here.
     try {
+      // Start (and read the current levels) only once the hub's subscription is on the broker, so no
+      // change after the first message is missed; while the broker is down watchStock says UNAVAILABLE.
+      await hub.subscribed();
       for await (const update of watchStock(
         { hub, inventory, policies },
         caller,

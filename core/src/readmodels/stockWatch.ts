@@ -29,7 +29,13 @@ type Watcher = {
 export type StockWatchHub = {
   /** Registers a watcher (`end` is called when the hub closes); returns the function that removes it. */
   watch(tenantId: string, filter: WatchFilter, push: (c: StockChange) => void, end: () => void): () => void;
+  /** True while the subscription is registered on the broker: a watcher added now gets every later change. */
   ready(): boolean;
+  /**
+   * Resolves true once the subscription is registered on the broker (its flush answered), at once
+   * when it is; false at once while the broker is unreachable or the hub closed.
+   */
+  subscribed(): Promise<boolean>;
   close(): Promise<void>;
 };
 
@@ -48,10 +54,29 @@ export const createStockWatchHub = (
   let nc: NatsConnection | null = null;
   let sub: Subscription | null = null;
   let closed = false;
-  let connected = false;
+  // starting: the first connect, or a flush after (re)connecting, is under way; down: the broker is
+  // unreachable (retrying); ready: the server has the subscription.
+  let state: 'starting' | 'down' | 'ready' = 'starting';
+  const waiting = new Set<(ok: boolean) => void>();
+  let generation = 0; // a flush answers for the connection state it was sent in, not a later one
+  const settle = (next: 'down' | 'ready') => {
+    generation++;
+    state = next;
+    for (const w of waiting) w(next === 'ready' && !closed);
+    waiting.clear();
+  };
   const endAll = () => {
     for (const set of watchers.values()) for (const w of set) w.end();
     watchers.clear();
+  };
+  /** A subscription (first or resent on reconnect) is registered on the server once a flush answers. */
+  const flushed = (conn: NatsConnection) => {
+    const sent = ++generation;
+    state = 'starting';
+    conn.flush().then(
+      () => sent === generation && settle(conn.isClosed() ? 'down' : 'ready'),
+      () => sent === generation && settle('down'),
+    );
   };
 
   // The core must start (and take writes) while NATS is down, so connect in the background.
@@ -61,6 +86,7 @@ export const createStockWatchHub = (
         nc = await connectNats();
         break;
       } catch (err) {
+        settle('down');
         log.warn({ err: (err as Error).message }, 'NATS unreachable; WatchStock waits for it');
         await new Promise((r) => setTimeout(r, 1_000));
       }
@@ -72,14 +98,13 @@ export const createStockWatchHub = (
     void (async () => {
       for await (const status of conn.status()) {
         if (status.type === 'disconnect') {
-          connected = false;
+          settle('down');
           endAll();
         } else if (status.type === 'reconnect') {
-          connected = true;
+          flushed(conn);
         }
       }
     })();
-    connected = true;
     sub = nc.subscribe(stockEventsSubject(namespace), {
       callback: (err, msg) => {
         if (err !== null) return;
@@ -103,15 +128,24 @@ export const createStockWatchHub = (
         for (const w of set) if (w.matches(change)) w.push(change);
       },
     });
+    flushed(conn);
   })();
 
   return {
-    ready: () => sub !== null && nc !== null && !nc.isClosed() && connected,
+    ready: () => state === 'ready' && sub !== null && nc !== null && !nc.isClosed(),
+    subscribed: () =>
+      closed || state === 'down'
+        ? Promise.resolve(false)
+        : state === 'ready'
+          ? Promise.resolve(true)
+          : new Promise((resolve) => waiting.add(resolve)),
     watch(tenantId, filter, push, end) {
       const w: Watcher = { tenantId, matches: matcher(filter), push, end };
       const set = watchers.get(tenantId) ?? new Set<Watcher>();
       set.add(w);
       watchers.set(tenantId, set);
+      // The one signal a watcher without current levels has that it is registered (specs wait for it).
+      log.debug({ tenant: tenantId, watchers: set.size }, 'watcher registered');
       return () => {
         set.delete(w);
         if (set.size === 0) watchers.delete(tenantId);
@@ -119,6 +153,7 @@ export const createStockWatchHub = (
     },
     async close() {
       closed = true;
+      settle('down');
       // End every open stream first: an open stream would hold the server's shutdown.
       endAll();
       await connecting;
