@@ -2,115 +2,67 @@
 // projectors): a watcher sees the level a reservation causes moments after it
 // commits, and send_current sends the current level first.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropDatabase } from '../platform/postgres/pool.js';
-import { analyticsUrlFor } from '../platform/config.js';
-import { Code, ConnectError, createClient } from '@connectrpc/connect';
-import { Http2SessionManager, createGrpcTransport } from '@connectrpc/connect-node';
 import { InventoryService } from '../gen/stockmind/inventory/v1/inventory_pb.js';
 import { Channel } from '../gen/stockmind/inventory/v1/stock_pb.js';
-import { signToken } from '../platform/auth/tokens.js';
-import { DEVELOPMENT_JWT_SECRET } from '../platform/config.js';
 import { createGrpcClient } from '../loadtest/runner/grpcClient.js';
-import { freePort, startCoreProcess } from '../loadtest/bench/processes.js';
-import { createTestDatabase } from '../test/support/db.js';
 import { registerCatalogRpc } from '../test/support/catalog.js';
-import { cleanupNamespace, sharedNats, sharedRedis, testNamespace } from '../test/support/readside.js';
-import type { Client } from '@connectrpc/connect';
-import type { CoreHandle } from '../loadtest/bench/processes.js';
+import { startStack, tokenFor } from '../test/support/edge.js';
+import { loggedAfter } from '../test/support/log.js';
 import type { GrpcClient } from '../loadtest/runner/grpcClient.js';
-import type { TestDatabase } from '../test/support/db.js';
+import type { Stack } from '../test/support/edge.js';
 import type { StockLevel, WatchStockResponse } from '../gen/stockmind/inventory/v1/stock_pb.js';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import type { WatchStockRequestSchema } from '../gen/stockmind/inventory/v1/stock_pb.js';
 
 const T = 'watch-tenant';
 const m = InventoryService.method;
-const ns = testNamespace('watch');
 
-let db: TestDatabase;
-let core: CoreHandle;
+let stack: Stack;
 let unary: GrpcClient;
-let streaming: Client<typeof InventoryService>;
-let session: Http2SessionManager;
 let headers: Record<string, string>;
 
 beforeAll(async () => {
-  db = await createTestDatabase('watch', 2);
-  // `start` also runs the REST edge and the webhook gateway: free ports, not the defaults another stack may hold.
-  core = await startCoreProcess(
-    {
-      DATABASE_URL: db.url,
-      STOCKMIND_NAMESPACE: ns,
-      STOCKMIND_PG_POOL_MAX: '4',
-      EDGE_PORT: String(await freePort()),
-      WEBHOOK_PORT: String(await freePort()),
-    },
-    30_000,
-    'start',
-  );
-  const token = await signToken(
-    DEVELOPMENT_JWT_SECRET,
-    { tenant: T, sub: 'watcher', roles: ['admin'], locations: [], channels: [] },
-    600,
-  );
+  // At debug level the core logs each registered watcher: the signal a location watch gives.
+  stack = await startStack('watch', { LOG_LEVEL: 'debug' });
+  const token = await tokenFor(T, { sub: 'watcher' });
   headers = { authorization: `Bearer ${token}` };
-  unary = createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token });
-  // Every product and location the tests move stock of (SKU-N0…SKU-N24 included), before any write.
-  await registerCatalogRpc(unary, {
-    skus: ['SKU-W', 'SKU-L1', ...Array.from({ length: 25 }, (_, i) => `SKU-N${i}`)],
-    locations: ['W1', 'STORE-7'],
-  });
-  session = new Http2SessionManager(core.url);
-  streaming = createClient(InventoryService, createGrpcTransport({ baseUrl: core.url, sessionManager: session }));
+  unary = createGrpcClient(InventoryService, `127.0.0.1:${stack.core.port}`, { token });
+  // Every product and location the tests move stock of, before any write.
+  await registerCatalogRpc(unary, { skus: ['SKU-W', 'SKU-L1', 'SKU-N0'], locations: ['W1', 'STORE-7'] });
 });
 
 afterAll(async () => {
   unary?.close();
-  session?.abort();
-  await core?.stop();
-  const nc = await sharedNats('watch-spec-cleanup');
-  const redis = sharedRedis('watch-spec-cleanup');
-  await new Promise((r) => redis.once('ready', r));
-  await cleanupNamespace(ns, { nc, redis });
-  await nc.close();
-  redis.disconnect();
-  if (db !== undefined) await dropDatabase(analyticsUrlFor(db.url));
-  await db?.drop();
+  await stack?.stop();
 });
 
 type Watch = { next(timeoutMs?: number): Promise<WatchStockResponse>; close(): void };
 
-/** Opens a watch, retrying while the core's broker subscription is still coming up (UNAVAILABLE). */
-const watch = async (
-  request: Parameters<typeof streaming.watchStock>[0],
-  firstTimeoutMs = 5_000,
-): Promise<{ w: Watch; first: WatchStockResponse }> => {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const abort = new AbortController();
-    const it = streaming.watchStock(request, { headers, signal: abort.signal })[Symbol.asyncIterator]();
-    const w: Watch = {
-      async next(timeoutMs = 5_000) {
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no WatchStock message within ${timeoutMs} ms`)), timeoutMs);
-        });
-        try {
-          const r = await Promise.race([it.next(), timeout]);
-          if (r.done === true) throw new Error('the watch ended');
-          return r.value;
-        } finally {
-          clearTimeout(timer);
-        }
-      },
-      close: () => abort.abort(),
-    };
-    try {
-      return { w, first: await w.next(firstTimeoutMs) };
-    } catch (err) {
-      w.close();
-      if (!(err instanceof ConnectError && err.code === Code.Unavailable) || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+/** Opens a watch on the Connect port; the core starts it once its broker subscription is registered. */
+const watch = (request: MessageInitShape<typeof WatchStockRequestSchema>): Watch => {
+  const abort = new AbortController();
+  const it = stack.grpc.watchStock(request, { headers, signal: abort.signal })[Symbol.asyncIterator]();
+  // Asking for the first message sends the request.
+  let pending: Promise<IteratorResult<WatchStockResponse>> | null = it.next();
+  pending.catch(() => undefined);
+  return {
+    async next(timeoutMs = 5_000) {
+      const result = pending ?? it.next();
+      pending = null;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no WatchStock message within ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        const r = await Promise.race([result, timeout]);
+        if (r.done === true) throw new Error('the watch ended');
+        return r.value;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    close: () => abort.abort(),
+  };
 };
 
 const levels = (l: StockLevel | undefined) => ({
@@ -125,8 +77,10 @@ describe('WatchStock', () => {
     const key = { sku: 'SKU-W', locationId: 'W1' };
     await unary.unary(m.receiveStock, { movementId: 'w-recv-1', ...key, quantity: 10n });
 
-    const { w, first } = await watch({ keys: [key], sendCurrent: true });
+    const w = watch({ keys: [key], sendCurrent: true });
     try {
+      // The current level comes once the watcher is registered: every later change reaches it.
+      const first = await w.next();
       expect(first.eventId).toBe('');
       expect(levels(first.level)).toEqual({ onHand: 10n, reserved: 0n, available: 10n, version: 1n });
 
@@ -149,23 +103,13 @@ describe('WatchStock', () => {
 
   it('streams every change at a watched location, and nothing from other locations', async () => {
     await unary.unary(m.receiveStock, { movementId: 'w-recv-l1', sku: 'SKU-L1', locationId: 'STORE-7', quantity: 5n });
-    // Without send_current nothing says when the watch is registered: keep moving stock (elsewhere, then
-    // here) until the first change arrives; it must come from the watched location.
-    const opened = watch({ locationId: 'STORE-7' }, 10_000);
-    let done = false;
-    void opened.finally(() => (done = true)).catch(() => undefined);
-    for (let i = 0; !done && i < 25; i++) {
-      await unary.unary(m.receiveStock, { movementId: `w-other-${i}`, sku: 'SKU-L1', locationId: 'W1', quantity: 1n });
-      await unary.unary(m.receiveStock, {
-        movementId: `w-here-${i}`,
-        sku: `SKU-N${i}`,
-        locationId: 'STORE-7',
-        quantity: 3n,
-      });
-      await new Promise((r) => setTimeout(r, 300));
-    }
-    const { w, first } = await opened;
+    // Without send_current the core's log says when the watch is registered; then one move elsewhere
+    // and one here: the first change must come from the watched location.
+    const w = await loggedAfter(stack.core.output, 'watcher registered', () => watch({ locationId: 'STORE-7' }));
+    await unary.unary(m.receiveStock, { movementId: 'w-other-0', sku: 'SKU-L1', locationId: 'W1', quantity: 1n });
+    await unary.unary(m.receiveStock, { movementId: 'w-here-0', sku: 'SKU-N0', locationId: 'STORE-7', quantity: 3n });
     try {
+      const first = await w.next();
       // The receipt of SKU-L1 committed before the watch opened, but the relay may publish it after the
       // watch registered: then it is the first change, which is right too. Either way it is from STORE-7.
       if (first.level?.sku === 'SKU-L1') {

@@ -1,7 +1,6 @@
 // The second port (CORE_GRPC_PORT): the same handlers over @grpc/grpc-js answer
 // exactly as the Connect port does — tokens, refusals with their details,
 // field violations, deadlines, health and WatchStock streams.
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
@@ -14,23 +13,20 @@ import {
   WatchStockRequestSchema,
 } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import { Health, HealthCheckResponse_ServingStatus } from '../../gen/grpc/health/v1/health_pb.js';
-import { signToken } from '../../platform/auth/tokens.js';
-import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
 import { createGrpcClient, errorDetails, grpc } from '../../loadtest/runner/grpcClient.js';
-import { freePort, startCoreProcess } from '../../loadtest/bench/processes.js';
+import { freePort } from '../../loadtest/bench/processes.js';
 import { rejection } from '../support/app.js';
 import { eventually } from '../support/wait.js';
 import { registerCatalogRpc } from '../support/catalog.js';
-import { createTestDatabase } from '../support/db.js';
+import { startStack, tokenFor } from '../support/edge.js';
+import { loggedAfter } from '../support/log.js';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { WatchStockResponse } from '../../gen/stockmind/inventory/v1/stock_pb.js';
-import type { CoreHandle } from '../../loadtest/bench/processes.js';
 import type { GrpcClient } from '../../loadtest/runner/grpcClient.js';
-import type { TestDatabase } from '../support/db.js';
+import type { Stack } from '../support/edge.js';
 
 const m = InventoryService.method;
-let db: TestDatabase;
-let core: CoreHandle;
+let stack: Stack;
 let grpcPort: number;
 let token: string;
 const clients: GrpcClient[] = [];
@@ -43,43 +39,29 @@ const client = (tok?: string, port = grpcPort) => {
 const failure = (call: Promise<unknown>) => rejection(call) as Promise<ServiceError>;
 
 beforeAll(async () => {
-  db = await createTestDatabase('e2e_grpcjs', 2);
   grpcPort = await freePort();
-  // The whole stack (`start`), so the relay feeds WatchStock.
-  core = await startCoreProcess(
-    {
-      DATABASE_URL: db.url,
-      STOCKMIND_PG_POOL_MAX: '4',
-      CORE_GRPC_PORT: String(grpcPort),
-      STOCKMIND_NAMESPACE: `e2e-grpcjs-${randomBytes(3).toString('hex')}`,
-      EDGE_PORT: String(await freePort()),
-      WEBHOOK_PORT: String(await freePort()),
-    },
-    30_000,
-    'start',
-  );
-  token = await signToken(
-    DEVELOPMENT_JWT_SECRET,
-    { tenant: 'gj', sub: 'gj-admin', roles: ['admin'], locations: [], channels: [] },
-    600,
-  );
+  // The whole stack (`start`), so the relay feeds WatchStock; at debug level the core logs each
+  // registered watcher, the signal a location watch gives.
+  stack = await startStack('e2e_grpcjs', { CORE_GRPC_PORT: String(grpcPort), LOG_LEVEL: 'debug' });
+  token = await tokenFor('gj', { sub: 'gj-admin' });
   await registerCatalogRpc(client(token), { skus: ['SKU-G'], locations: ['W1'] });
 });
 
 afterAll(async () => {
   for (const c of clients) c.close();
-  expect(await core?.stop()).toBe(0);
-  await db?.drop();
+  expect(await stack?.stop()).toBe(0);
 });
 
 describe('the grpc-js port', () => {
   it('says where it listens', () => {
-    expect(core.output()).toContain(`core gRPC (grpc-js, recommended for internal services) on 127.0.0.1:${grpcPort}`);
+    expect(stack.core.output()).toContain(
+      `core gRPC (grpc-js, recommended for internal services) on 127.0.0.1:${grpcPort}`,
+    );
   });
 
   it('reserves against the same ledger the Connect port writes, and answers the same levels', async () => {
     const g = client(token);
-    const connectPort = client(token, core.port);
+    const connectPort = client(token, stack.core.port);
     await connectPort.unary(m.receiveStock, { movementId: 'gj-rcv', sku: 'SKU-G', locationId: 'W1', quantity: 3n });
     const res = await g.unary(m.reserveStock, {
       reservationId: 'gj-res-1',
@@ -167,9 +149,8 @@ describe('the grpc-js port', () => {
     } finally {
       stream.close();
     }
-    const byLocation = watch({ locationId: 'S-GJ' });
+    const byLocation = await loggedAfter(stack.core.output, 'watcher registered', () => watch({ locationId: 'S-GJ' }));
     try {
-      await new Promise((r) => setTimeout(r, 300));
       await g.unary(m.reserveStock, {
         reservationId: 'gj-res-s2',
         channel: Channel.ECOMMERCE,
@@ -214,7 +195,6 @@ const watch = (request: Parameters<typeof create<typeof WatchStockRequestSchema>
   md.set('authorization', `Bearer ${token}`);
   const raw = new grpc.Client(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
   const body = toBinary(WatchStockRequestSchema, create(WatchStockRequestSchema, request));
-  const received: WatchStockResponse[] = [];
   const call = raw.makeServerStreamRequest(
     `/${InventoryService.typeName}/WatchStock`,
     (x: Uint8Array) => Buffer.from(x),
@@ -222,25 +202,34 @@ const watch = (request: Parameters<typeof create<typeof WatchStockRequestSchema>
     body,
     md,
   );
-  call.on('error', () => undefined);
+  // Listening from the start and queueing: a message that arrives between two next() calls is kept.
+  const received: WatchStockResponse[] = [];
+  let failed: Error | null = null;
+  let wake: (() => void) | null = null;
+  call.on('data', (msg: WatchStockResponse) => {
+    received.push(msg);
+    wake?.();
+  });
+  call.on('error', (err: Error) => {
+    failed = err;
+    wake?.();
+  });
   return {
-    next: () =>
-      new Promise<WatchStockResponse>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no WatchStock message within 10 s')), 10_000);
-        const take = () => {
-          const msg = received.shift();
-          if (msg === undefined) return;
-          clearTimeout(timer);
-          call.off('data', onData);
-          resolve(msg);
-        };
-        const onData = (msg: WatchStockResponse) => {
-          received.push(msg);
-          take();
-        };
-        call.on('data', onData);
-        take();
-      }),
+    async next(): Promise<WatchStockResponse> {
+      for (;;) {
+        const msg = received.shift();
+        if (msg !== undefined) return msg;
+        if (failed !== null) throw failed;
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error('no WatchStock message within 10 s')), 10_000);
+          wake = () => {
+            clearTimeout(timer);
+            wake = null;
+            resolve();
+          };
+        });
+      }
+    },
     close: () => {
       call.cancel();
       raw.close();
