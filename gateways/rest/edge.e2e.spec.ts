@@ -510,19 +510,26 @@ describe('limits and failures (an edge started in the spec, in front of the same
   let down: EdgeHandle;
   let hasty: EdgeHandle;
   const settings = loadEdgeSettings({});
+  // The strict edge's clock: its token buckets refill only when a test moves it.
+  let strictNow = Date.now();
 
   beforeAll(async () => {
     const jwt = { jwtSecret: (await import('../../platform/config.js')).DEVELOPMENT_JWT_SECRET };
     strict = await startEdge(
       jwt,
       { ...settings, tenantRps: 2, bodyLimitBytes: 2_048, sseHeartbeatMs: 200 },
-      { coreUrl: stack.core.url, port: 0, log: silentLog },
+      { coreUrl: stack.core.url, port: 0, log: silentLog, now: () => strictNow },
     );
-    down = await startEdge(jwt, settings, { coreUrl: `http://127.0.0.1:${await freePort()}`, port: 0, log: silentLog });
+    down = await startEdge(jwt, settings, {
+      coreUrl: `http://127.0.0.1:${await freePort()}`,
+      port: 0,
+      log: silentLog,
+      now: Date.now,
+    });
     hasty = await startEdge(
       jwt,
       { ...settings, coreTimeoutMs: 1 },
-      { coreUrl: stack.core.url, port: 0, log: silentLog },
+      { coreUrl: stack.core.url, port: 0, log: silentLog, now: Date.now },
     );
   });
 
@@ -567,7 +574,7 @@ describe('limits and failures (an edge started in the spec, in front of the same
 
   it('answers 413 problem+json to a body over the size limit', async () => {
     const big = { channel: 'ECOMMERCE', lines: [{ sku: 'x'.repeat(4_000), location: 'W1', quantity: 1 }] };
-    await new Promise((r) => setTimeout(r, 2_100)); // let the strict edge's bucket refill
+    strictNow += 2_100; // the strict edge's bucket refills
     expectProblem(
       await at(strict, 'POST', '/v1/reservations', big, { 'idempotency-key': 'big-1' }),
       413,

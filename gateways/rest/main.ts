@@ -17,6 +17,7 @@ export const run = async (config: Config, log: Logger, o: { coreUrl?: string } =
       coreUrl: o.coreUrl ?? config.coreUrl,
       port: config.edgePort,
       log,
+      now: Date.now,
       plugins: [subscriptions.plugin],
     });
     return {

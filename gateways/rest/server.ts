@@ -30,6 +30,8 @@ export type EdgeDeps = {
   verify: TokenVerifier;
   settings: EdgeSettings;
   log: Logger;
+  /** The clock of the rate limiters (and the token cache): Date.now in production. */
+  now: () => number;
   /** More routes, mounted and documented like the built-in ones. */
   routes?: Route[];
   /**
@@ -118,8 +120,8 @@ export const buildEdge = async (deps: EdgeDeps): Promise<{ app: FastifyInstance;
   ];
   const mount = {
     verify: deps.verify,
-    ipLimiter: createRateLimiter(settings.ipRps, 'from this address'),
-    tenantLimiter: createRateLimiter(settings.tenantRps, 'for this tenant'),
+    ipLimiter: createRateLimiter(settings.ipRps, 'from this address', deps.now),
+    tenantLimiter: createRateLimiter(settings.tenantRps, 'for this tenant', deps.now),
   };
   for (const r of routes) mountRoute(app, r, mount);
 
@@ -159,14 +161,15 @@ export type EdgeHandle = { port: number; url: string; close(): Promise<void> };
 export const startEdge = async (
   config: Pick<Config, 'jwtSecret'>,
   settings: EdgeSettings,
-  o: { coreUrl: string; port: number; log: Logger; plugins?: FastifyPluginAsync[] },
+  o: { coreUrl: string; port: number; log: Logger; now: () => number; plugins?: FastifyPluginAsync[] },
 ): Promise<EdgeHandle> => {
   const core = connectCore(o.coreUrl, settings.coreTimeoutMs);
   const edge = await buildEdge({
     core,
-    verify: cachingVerifier(config.jwtSecret),
+    verify: cachingVerifier(config.jwtSecret, undefined, o.now),
     settings,
     log: o.log,
+    now: o.now,
     ...(o.plugins === undefined ? {} : { plugins: o.plugins }),
   });
   try {

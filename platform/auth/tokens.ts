@@ -52,11 +52,15 @@ export const signToken = async (
 
 const unauthenticated = (message: string) => new AppError('UNAUTHENTICATED', message, { reason: 'UNAUTHENTICATED' });
 
-/** Verifies signature, algorithm, issuer and expiry, then the claim shapes. */
-export const verifyToken = async (secret: string, token: string): Promise<Claims> => {
+/** Verifies signature, algorithm, issuer and expiry (at `now`), then the claim shapes. */
+export const verifyToken = async (secret: string, token: string, now: () => number = Date.now): Promise<Claims> => {
   let payload: unknown;
   try {
-    ({ payload } = await jwtVerify(token, keyFor(secret), { algorithms: ['HS256'], issuer: ISSUER }));
+    ({ payload } = await jwtVerify(token, keyFor(secret), {
+      algorithms: ['HS256'],
+      issuer: ISSUER,
+      currentDate: new Date(now()),
+    }));
   } catch (err) {
     if (err instanceof joseErrors.JWTExpired) throw unauthenticated('the bearer token has expired; request a new one');
     throw unauthenticated('the bearer token is not valid (bad signature, algorithm, issuer or format)');
@@ -93,7 +97,7 @@ export const cachingVerifier = (secret: string, maxEntries = 10_000, now: () => 
     const hit = cache.get(token);
     if (hit !== undefined && hit.expiresAt > now()) return hit.claims;
     if (hit !== undefined) cache.delete(token);
-    const claims = await verifyToken(secret, token);
+    const claims = await verifyToken(secret, token, now);
     const exp = (decodeJwt(token).exp ?? 0) * 1000;
     if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
     cache.set(token, { claims, expiresAt: exp });

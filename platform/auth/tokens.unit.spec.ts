@@ -27,8 +27,7 @@ describe('bearer tokens', () => {
     const token = await signToken(SECRET, claims, 2);
     expect((await verify(token)).tenant).toBe('acme');
     now += 3_000;
-    // past exp: the cache entry is dropped and jose rejects the real expiry
-    await new Promise((r) => setTimeout(r, 2_100));
+    // past exp on the verifier's clock: the cache entry is dropped and jose rejects the expiry
     await expect(verify(token)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 

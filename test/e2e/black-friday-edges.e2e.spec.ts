@@ -45,6 +45,7 @@ describe('Black Friday through the edges: REST e-commerce, REST B2B and a market
       coreUrl: core.url,
       port: 0,
       log: silentLog,
+      now: Date.now,
     });
     gateway = buildWebhookGateway({
       pool: db.pool,
