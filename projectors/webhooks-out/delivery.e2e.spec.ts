@@ -191,13 +191,17 @@ describe('partner webhooks out (real core, relay, JetStream, partner HTTP server
       payload: { quantity: 3 },
     });
     expect(hit.eventId).toBe(envelope.eventId);
-    // Reserving creates other event types: not subscribed, not delivered.
+    // Reserving creates other event types: not subscribed, not delivered. Releasing the hold is the
+    // marker: once its event reached a subscription of its own, the reservation's events were matched.
+    await subscribe('/ok-marker', ['stockmind.reservations.reservation_released.v1']);
     await admin.client.reserveStock(
       { reservationId: 'r-ok', channel: 1, lines: [{ sku: 'SKU-OK', locationId: 'W1', quantity: 1n }] },
       { headers: admin.headers },
     );
-    await new Promise((r) => setTimeout(r, 1_000));
+    await admin.client.releaseStock({ reservationId: 'r-ok', reason: 'marker' }, { headers: admin.headers });
+    await soon(async () => defined(hitOn('/ok-marker'), 'the marker delivery'));
     expect(hits.filter((h) => h.path === '/ok')).toHaveLength(1);
+    expect(await deliveries(sub.id)).toHaveLength(1);
     const [d] = await deliveries(sub.id);
     expect(d).toMatchObject({
       eventId: envelope.eventId,

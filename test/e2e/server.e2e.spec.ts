@@ -23,7 +23,8 @@ import { createGrpcClient, errorDetails } from '../../loadtest/runner/grpcClient
 import { startCoreProcess } from '../../loadtest/bench/processes.js';
 import { createTestDatabase } from '../support/db.js';
 import { registerCatalogRpc } from '../support/catalog.js';
-import { runCli } from '../support/readside.js';
+import { acceptsConnections, runCli } from '../support/readside.js';
+import { eventually } from '../support/wait.js';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { Transport } from '@connectrpc/connect';
 import type { CoreHandle } from '../../loadtest/bench/processes.js';
@@ -50,8 +51,6 @@ const token = (tenant: string, claims: Partial<Omit<Claims, 'tenant'>> = {}, ttl
 
 /** The failure of a call that must fail, to assert on its code and details. */
 const failure = (call: Promise<unknown>) => rejection(call) as Promise<ServiceError>;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The products and locations each tenant moves stock of below, registered before any write (writes to
@@ -817,8 +816,12 @@ describe('the core server', () => {
         await blocker.query('rollback');
         blocker.release();
       }
-      // The blocked command now gets its lock; it must notice the caller left and roll back.
-      await sleep(500);
+      // The blocked command now gets its lock; it must notice the caller left and roll back. Row locks
+      // are granted in the order they were asked for: once this one is granted, that command is done.
+      await db.pool.query(
+        `select stream_id from streams where tenant_id = $1 and kind = 'stock_item' and location_id = $2 and sku = $3 for update`,
+        [tenant, key.locationId, key.sku],
+      );
 
       const events = await db.pool.query<{ n: string }>(
         `select count(*) as n from events e join streams s on s.stream_id = e.stream_id
@@ -846,6 +849,16 @@ describe('the core server', () => {
   });
 
   describe('graceful shutdown', () => {
+    /** Sessions of the spec database waiting for a lock. */
+    const lockWaits = async () =>
+      Number(
+        (
+          await db.pool.query<{ n: string }>(
+            `select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+          )
+        ).rows[0]?.n,
+      );
+
     it('exits 0 on SIGTERM while a grpc-js client keeps its connection open', async () => {
       const other = await startCoreProcess(coreEnv());
       extraCores.push(other);
@@ -895,9 +908,10 @@ describe('the core server', () => {
           channel: Channel.POS,
           lines: [{ ...key, quantity: 1n }],
         });
-        await sleep(200);
+        // The call waits for the row lock, then the core is told to stop and closes its port.
+        await eventually(async () => expect(await lockWaits()).toBe(1), 5_000);
         exited = other.stop('SIGTERM');
-        await sleep(300);
+        await eventually(async () => expect(await acceptsConnections(other.port)).toBe(false), 5_000);
       } finally {
         await blocker.query('rollback');
         blocker.release();

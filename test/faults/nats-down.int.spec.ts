@@ -15,7 +15,8 @@ import { createGrpcClient } from '../../loadtest/runner/grpcClient.js';
 import { freePort, startCoreProcess } from '../../loadtest/bench/processes.js';
 import { createTestDatabase } from '../support/db.js';
 import { registerCatalogRpc } from '../support/catalog.js';
-import { eventually, sleep } from '../support/wait.js';
+import { eventually } from '../support/wait.js';
+import { logLines } from '../support/log.js';
 import {
   cleanupNamespace,
   readStream,
@@ -35,6 +36,7 @@ const T = 'nats-down';
 const m = InventoryService.method;
 const ns = testNamespace('natsdown');
 const key = { sku: 'SKU-N', locationId: 'W1' };
+const RELAY_FAILED = 'relay step failed; retrying from the checkpoint';
 /** `start` also runs the REST edge and the webhook gateway: free ports, not the defaults another stack may hold. */
 const freeEdgePorts = async () => ({ EDGE_PORT: String(await freePort()), WEBHOOK_PORT: String(await freePort()) });
 
@@ -99,6 +101,7 @@ describe('NATS down', () => {
     await eventually(async () => expect(await projectedVersion()).toBe(2), 10_000);
     expect(await streamMessageCount(nc, ns)).toBe(await eventCount());
 
+    const failedBefore = logLines(core.output(), RELAY_FAILED);
     await nats.stop('SIGKILL');
     for (let i = 1; i <= 3; i++) {
       const { reservation } = await reserve(`nd-res-${i}`, 1n);
@@ -108,8 +111,9 @@ describe('NATS down', () => {
     const { levels } = await client.unary(m.queryStock, { keys: [key], consistency: Consistency.STRONG });
     expect(levels[0]).toMatchObject({ onHand: 15n, reserved: 4n, version: 6n });
 
-    // The relay's checkpoint stays behind the ledger; the projection does not move.
-    await sleep(500);
+    // The relay's checkpoint stays behind the ledger; the projection does not move. Its attempt to
+    // publish these events has failed (it logs each failed step) before they are counted.
+    await eventually(async () => expect(logLines(core.output(), RELAY_FAILED)).toBeGreaterThan(failedBefore), 20_000);
     const { rows } = await db.pool.query<{ behind: string }>(
       `select count(*) as behind from events e, relay_checkpoints c
        where c.name = $1 and (e.tx_id, e.global_position) > (c.tx_id, c.position)`,

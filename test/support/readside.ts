@@ -78,7 +78,8 @@ process.once('exit', () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
-const accepts = (port: number): Promise<boolean> =>
+/** Whether something accepts TCP connections on the port (127.0.0.1). */
+export const acceptsConnections = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
     s.once('connect', () => {
@@ -90,7 +91,7 @@ const accepts = (port: number): Promise<boolean> =>
 
 const waitForPort = (port: number, timeoutMs: number, alive: () => boolean): Promise<void> =>
   eventually(async () => {
-    if (await accepts(port)) return;
+    if (await acceptsConnections(port)) return;
     if (!alive()) throw new NeverPasses(`the process meant to listen on ${port} exited`);
     throw new Error(`nothing listens on ${port} after ${timeoutMs} ms`);
   }, timeoutMs);
