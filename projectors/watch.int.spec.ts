@@ -2,11 +2,12 @@
 // projectors): a watcher sees the level a reservation causes moments after it
 // commits, and send_current sends the current level first.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenFor } from '../test/support/tokens.js';
 import { InventoryService } from '../gen/stockmind/inventory/v1/inventory_pb.js';
 import { Channel } from '../gen/stockmind/inventory/v1/stock_pb.js';
 import { createGrpcClient } from '../loadtest/runner/grpcClient.js';
 import { registerCatalogRpc } from '../test/support/catalog.js';
-import { startStack, tokenFor } from '../test/support/edge.js';
+import { startStack } from '../test/support/edge.js';
 import { loggedAfter } from '../test/support/log.js';
 import type { GrpcClient } from '../loadtest/runner/grpcClient.js';
 import type { Stack } from '../test/support/edge.js';

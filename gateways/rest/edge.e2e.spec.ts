@@ -1,12 +1,13 @@
 // The REST edge through real HTTP, in front of a real `stockmind start`
 // process (core, relay, projectors, edge) with its own database and namespace.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenFor } from '../../test/support/tokens.js';
 import { loadEdgeSettings } from './config.js';
 import { startEdge } from './server.js';
 import { freePort } from '../../loadtest/bench/processes.js';
 import { silentLog } from '../../test/support/readside.js';
 import { LocationKind } from '../../gen/stockmind/inventory/v1/catalog_pb.js';
-import { openSse, startStack, stockUp, tokenFor } from '../../test/support/edge.js';
+import { openSse, startStack, stockUp } from '../../test/support/edge.js';
 import { eventually } from '../../test/support/wait.js';
 import { loggedAfter } from '../../test/support/log.js';
 import type { Stack } from '../../test/support/edge.js';
@@ -71,7 +72,7 @@ describe('authentication and roles', () => {
     const none = await call('GET', '/v1/availability/SKU-A?location=W1');
     expectProblem(none, 401, 'unauthenticated');
     expect(none.headers.get('www-authenticate')).toBe('Bearer');
-    const forged = await tokenFor(T, {}, 'another-secret-that-is-at-least-32-characters');
+    const forged = await tokenFor(T, {}, { secret: 'another-secret-that-is-at-least-32-characters' });
     expectProblem(await call('GET', '/v1/availability/SKU-A?location=W1', { token: forged }), 401, 'unauthenticated');
   });
 

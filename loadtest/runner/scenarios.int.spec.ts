@@ -6,11 +6,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenFor } from '../../test/support/tokens.js';
 import { dropDatabase } from '../../platform/postgres/pool.js';
 import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { Channel, Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import { loadConfig } from '../../platform/config.js';
-import { signToken } from '../../platform/auth/tokens.js';
 import { redisReady } from '../../platform/redis.js';
 import { cleanupNamespace, sharedNats, sharedRedis } from '../../test/support/readside.js';
 import { createGrpcClient } from './grpcClient.js';
@@ -110,11 +110,7 @@ afterAll(async () => {
 
 describe('the seeded dataset, read and written through the core', () => {
   it('has the planned levels in the ledger and the same in Redis, and products sold by the box', async () => {
-    const token = await signToken(
-      loadConfig().jwtSecret,
-      { tenant, sub: 't', roles: ['admin'], locations: [], channels: [] },
-      60,
-    );
+    const token = await tokenFor(tenant, { sub: 't' }, { ttlSeconds: 60, secret: loadConfig().jwtSecret });
     const client = createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token });
     try {
       const keys = [
@@ -174,11 +170,7 @@ describe('ghz scenarios through our runner', () => {
   it('reserve-hot: exactly the seeded units are held, the rest refused, never oversold', async () => {
     const { result } = await run('reserve-hot', '--total', String(HOT_STOCK + 10), '-c', '8', '--connections', '2');
     expect(result.statusCodeDistribution).toEqual({ OK: HOT_STOCK, FailedPrecondition: 10 });
-    const token = await signToken(
-      loadConfig().jwtSecret,
-      { tenant, sub: 't', roles: ['admin'], locations: [], channels: [] },
-      60,
-    );
+    const token = await tokenFor(tenant, { sub: 't' }, { ttlSeconds: 60, secret: loadConfig().jwtSecret });
     const client = createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token });
     const res = await client.unary(InventoryService.method.queryStock, {
       keys: [{ sku: 'HOT-1', locationId: 'W1' }],

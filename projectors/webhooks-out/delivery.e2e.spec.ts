@@ -4,7 +4,8 @@
 import http from 'node:http';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cachingVerifier, signToken } from '../../platform/auth/tokens.js';
+import { tokenFor } from '../../test/support/tokens.js';
+import { cachingVerifier } from '../../platform/auth/tokens.js';
 import { DEVELOPMENT_JWT_SECRET, loadConfig } from '../../platform/config.js';
 import { prepareDatabase } from '../../platform/postgres/migrate.js';
 import { CONSUMERS_SCHEMA } from '../shared/schema.js';
@@ -152,11 +153,7 @@ describe('partner webhooks out (real core, relay, JetStream, partner HTTP server
     await new Promise<void>((r) => partner.listen(0, '127.0.0.1', r));
     partnerUrl = `http://127.0.0.1:${(partner.address() as AddressInfo).port}`;
     admin = await adminClient(core.url, TENANT);
-    adminToken = await signToken(
-      DEVELOPMENT_JWT_SECRET,
-      { tenant: TENANT, sub: 'ops', roles: ['admin'], locations: [], channels: [] },
-      3600,
-    );
+    adminToken = await tokenFor(TENANT, { sub: 'ops' }, { ttlSeconds: 3600 });
   });
 
   afterAll(async () => {
@@ -297,11 +294,7 @@ describe('partner webhooks out (real core, relay, JetStream, partner HTTP server
 
   it('manages subscriptions for admins of the tenant only, and refuses loopback URLs unless allowed', async () => {
     expect((await call('GET', '/v1/webhooks/subscriptions', undefined, 'not-a-token')).status).toBe(401);
-    const staff = await signToken(
-      DEVELOPMENT_JWT_SECRET,
-      { tenant: TENANT, sub: 'clerk', roles: ['store_staff'], locations: ['W1'], channels: [] },
-      600,
-    );
+    const staff = await tokenFor(TENANT, { sub: 'clerk', roles: ['store_staff'], locations: ['W1'] });
     expect((await call('GET', '/v1/webhooks/subscriptions', undefined, staff)).status).toBe(403);
     const bad = await call('POST', '/v1/webhooks/subscriptions', {
       url: `${partnerUrl}/x`,
@@ -318,11 +311,7 @@ describe('partner webhooks out (real core, relay, JetStream, partner HTTP server
     }[];
     expect(listed.map((s) => s.id)).toContain(sub.id);
     expect(listed.every((s) => s.secret === undefined)).toBe(true);
-    const other = await signToken(
-      DEVELOPMENT_JWT_SECRET,
-      { tenant: 'other-tenant', sub: 'ops', roles: ['admin'], locations: [], channels: [] },
-      600,
-    );
+    const other = await tokenFor('other-tenant', { sub: 'ops' });
     expect((await call('GET', `/v1/webhooks/subscriptions/${sub.id}`, undefined, other)).status).toBe(404);
     expect((await call('DELETE', `/v1/webhooks/subscriptions/${sub.id}`, undefined, other)).status).toBe(404);
     expect((await call('DELETE', `/v1/webhooks/subscriptions/${sub.id}`)).status).toBe(204);

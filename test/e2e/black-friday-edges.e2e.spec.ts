@@ -3,8 +3,8 @@
 // (signed webhook). Exactly one wins; the others get clear refusals; the ledger
 // holds exactly one reservation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenFor } from '../support/tokens.js';
 import { Channel } from '../../gen/stockmind/inventory/v1/stock_pb.js';
-import { signToken } from '../../platform/auth/tokens.js';
 import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
 import { startEdge } from '../../gateways/rest/server.js';
 import { loadEdgeSettings } from '../../gateways/rest/config.js';
@@ -57,16 +57,8 @@ describe('Black Friday through the edges: REST e-commerce, REST B2B and a market
     gatewayUrl = `http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}`;
     admin = await adminClient(core.url, TENANT);
     ({ secret } = await ensureMarketplaceSecret(db.pool, TENANT, 'jumia', false));
-    shopToken = await signToken(
-      DEVELOPMENT_JWT_SECRET,
-      { tenant: TENANT, sub: 'web-shop', roles: ['channel_service'], locations: [], channels: ['ECOMMERCE'] },
-      600,
-    );
-    portalToken = await signToken(
-      DEVELOPMENT_JWT_SECRET,
-      { tenant: TENANT, sub: 'b2b-portal', roles: ['channel_service'], locations: [], channels: ['B2B'] },
-      600,
-    );
+    shopToken = await tokenFor(TENANT, { sub: 'web-shop', roles: ['channel_service'], channels: ['ECOMMERCE'] });
+    portalToken = await tokenFor(TENANT, { sub: 'b2b-portal', roles: ['channel_service'], channels: ['B2B'] });
   });
 
   afterAll(async () => {

@@ -3,11 +3,10 @@
 // clear INSUFFICIENT_STOCK answer, and the ledger holds exactly what was sold.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenFor } from '../support/tokens.js';
 import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { ReservationStatus } from '../../gen/stockmind/inventory/v1/reservations_pb.js';
 import { Channel, Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
-import { signToken } from '../../platform/auth/tokens.js';
-import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
 import { createGrpcClient, errorDetails } from '../../loadtest/runner/grpcClient.js';
 import { startCoreProcess } from '../../loadtest/bench/processes.js';
 import { createTestDatabase } from '../support/db.js';
@@ -27,11 +26,7 @@ const NAMESPACE = `e2e-bf-${randomBytes(3).toString('hex')}`;
 const CLIENTS_PER_PROCESS = 4;
 
 const token = (roles: ('admin' | 'channel_service')[], channels: DomainChannel[] = []) =>
-  signToken(
-    DEVELOPMENT_JWT_SECRET,
-    { tenant: TENANT, sub: `bf-${roles.join('-')}`, roles, locations: [], channels },
-    600,
-  );
+  tokenFor(TENANT, { sub: `bf-${roles.join('-')}`, roles, channels });
 
 /** Runs a call and notes how long it took, whether it succeeded or failed. */
 const timed = async <T>(call: () => Promise<T>): Promise<T> => {

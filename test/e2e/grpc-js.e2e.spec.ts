@@ -2,6 +2,7 @@
 // exactly as the Connect port does — tokens, refusals with their details,
 // field violations, deadlines, health and WatchStock streams.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenFor } from '../support/tokens.js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { LocationKind } from '../../gen/stockmind/inventory/v1/catalog_pb.js';
@@ -18,7 +19,7 @@ import { freePort } from '../../loadtest/bench/processes.js';
 import { rejection } from '../support/app.js';
 import { eventually } from '../support/wait.js';
 import { registerCatalogRpc } from '../support/catalog.js';
-import { startStack, tokenFor } from '../support/edge.js';
+import { startStack } from '../support/edge.js';
 import { loggedAfter } from '../support/log.js';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { WatchStockResponse } from '../../gen/stockmind/inventory/v1/stock_pb.js';

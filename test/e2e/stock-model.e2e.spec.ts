@@ -3,6 +3,7 @@
 // the permission table row by row.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenFor } from '../support/tokens.js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { Http2SessionManager, createGrpcTransport } from '@connectrpc/connect-node';
@@ -11,8 +12,6 @@ import { LocationKind } from '../../gen/stockmind/inventory/v1/catalog_pb.js';
 import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { AdjustmentKind, QualityOutcome } from '../../gen/stockmind/inventory/v1/movements_pb.js';
 import { AvailabilityStatus, Channel, Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
-import { signToken } from '../../platform/auth/tokens.js';
-import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
 import { createGrpcClient, errorDetails } from '../../loadtest/runner/grpcClient.js';
 import { startCoreProcess } from '../../loadtest/bench/processes.js';
 import { rejection } from '../support/app.js';
@@ -34,17 +33,7 @@ let admin: GrpcClient;
 const clients: GrpcClient[] = [];
 
 const clientFor = async (claims: Partial<Omit<Claims, 'tenant'>>, tenant = T): Promise<GrpcClient> => {
-  const token = await signToken(
-    DEVELOPMENT_JWT_SECRET,
-    {
-      tenant,
-      sub: claims.sub ?? 'tester',
-      roles: claims.roles ?? ['admin'],
-      locations: claims.locations ?? [],
-      channels: claims.channels ?? [],
-    },
-    600,
-  );
+  const token = await tokenFor(tenant, { sub: 'tester', ...claims });
   const c = createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token });
   clients.push(c);
   return c;
@@ -231,11 +220,7 @@ describe('the location tree', () => {
   });
 
   it('refuses to watch a region, naming the field and saying what to watch instead', async () => {
-    const token = await signToken(
-      DEVELOPMENT_JWT_SECRET,
-      { tenant: T, sub: 'w', roles: ['admin'], locations: [], channels: [] },
-      600,
-    );
+    const token = await tokenFor(T, { sub: 'w' });
     const sessions = new Http2SessionManager(core.url);
     const watcher = createClient(
       InventoryService,

@@ -3,12 +3,11 @@
 // continue, events wait in Postgres, and after the restart the relay drains
 // them, each stored once, and Redis catches up.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenFor } from '../support/tokens.js';
 import { dropDatabase } from '../../platform/postgres/pool.js';
 import { analyticsUrlFor } from '../../platform/config.js';
 import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { Channel, Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
-import { signToken } from '../../platform/auth/tokens.js';
-import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
 import { availabilityKey } from '../../contracts/names.js';
 import { connectNats } from '../../platform/nats.js';
 import { createGrpcClient } from '../../loadtest/runner/grpcClient.js';
@@ -74,11 +73,7 @@ beforeAll(async () => {
     'start',
   );
   nc = await connectNats(nats.url, 'nats-down-spec');
-  const token = await signToken(
-    DEVELOPMENT_JWT_SECRET,
-    { tenant: T, sub: 'nats-down', roles: ['admin'], locations: [], channels: [] },
-    600,
-  );
+  const token = await tokenFor(T, { sub: 'nats-down' });
   client = createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token });
   await registerCatalogRpc(client, { skus: [key.sku], locations: [key.locationId] });
 });

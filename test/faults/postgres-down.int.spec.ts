@@ -4,10 +4,9 @@
 // the ledger is back.
 import { rejection } from '../support/app.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenFor } from '../support/tokens.js';
 import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { Channel, Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
-import { signToken } from '../../platform/auth/tokens.js';
-import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
 import { availabilityKey } from '../../contracts/names.js';
 import { createGrpcClient, errorDetails, grpc } from '../../loadtest/runner/grpcClient.js';
 import { freePort, startCoreProcess } from '../../loadtest/bench/processes.js';
@@ -63,11 +62,7 @@ beforeAll(async () => {
     30_000,
     'start',
   );
-  const token = await signToken(
-    DEVELOPMENT_JWT_SECRET,
-    { tenant: T, sub: 'pg-down', roles: ['admin'], locations: [], channels: [] },
-    600,
-  );
+  const token = await tokenFor(T, { sub: 'pg-down' });
   client = createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token });
   await registerCatalogRpc(client, { skus: [key.sku], locations: [key.locationId] });
 });

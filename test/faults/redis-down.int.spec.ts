@@ -3,13 +3,12 @@
 // the ledger, not stale, within about a second; writes go on; once Redis is
 // back the availability projector catches up.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenFor } from '../support/tokens.js';
 import { dropDatabase } from '../../platform/postgres/pool.js';
 import { analyticsUrlFor } from '../../platform/config.js';
 import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { Channel, Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
-import { signToken } from '../../platform/auth/tokens.js';
-import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
 import { availabilityKey } from '../../contracts/names.js';
 import { createRedis } from '../../platform/redis.js';
 import { createGrpcClient } from '../../loadtest/runner/grpcClient.js';
@@ -79,11 +78,7 @@ beforeAll(async () => {
     30_000,
     'start',
   );
-  const token = await signToken(
-    DEVELOPMENT_JWT_SECRET,
-    { tenant: T, sub: 'redis-down', roles: ['admin'], locations: [], channels: [] },
-    600,
-  );
+  const token = await tokenFor(T, { sub: 'redis-down' });
   client = createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token });
   await registerCatalogRpc(client, { skus: [key.sku], locations: [key.locationId] });
 });

@@ -1,13 +1,10 @@
 // Helpers for the e2e specs: a whole `stockmind start` stack (loadtest/bench/stack.ts) on the
-// specs' server, tokens, and an SSE reader.
+// specs' server, stock to start from, and an SSE reader.
 import { LocationKind } from '../../gen/stockmind/inventory/v1/catalog_pb.js';
-import { signToken } from '../../platform/auth/tokens.js';
-import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
 import { startStack as launch } from '../../loadtest/bench/stack.js';
 import { SERVER_URL } from './db.js';
 import type { Client } from '@connectrpc/connect';
 import type { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
-import type { Claims } from '../../platform/auth/tokens.js';
 import type { Stack } from '../../loadtest/bench/stack.js';
 
 export type { Stack };
@@ -15,23 +12,6 @@ export type { Stack };
 /** `stockmind start` (core, relay, projectors, REST edge) in a child process, on free ports, on the specs' server. */
 export const startStack = (label: string, env: Record<string, string> = {}): Promise<Stack> =>
   launch({ label, serverUrl: SERVER_URL, env });
-
-export const tokenFor = (
-  tenant: string,
-  claims: Partial<Omit<Claims, 'tenant'>> = {},
-  secret = DEVELOPMENT_JWT_SECRET,
-): Promise<string> =>
-  signToken(
-    secret,
-    {
-      tenant,
-      sub: claims.sub ?? 'spec',
-      roles: claims.roles ?? ['admin'],
-      locations: claims.locations ?? [],
-      channels: claims.channels ?? [],
-    },
-    600,
-  );
 
 /** Registers the product and location (the catalog) and receives `quantity` units there. */
 export const stockUp = async (
