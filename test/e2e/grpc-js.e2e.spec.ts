@@ -16,7 +16,7 @@ import {
 import { Health, HealthCheckResponse_ServingStatus } from '../../gen/grpc/health/v1/health_pb.js';
 import { createGrpcClient, errorDetails, grpc } from '../../loadtest/runner/grpcClient.js';
 import { freePort } from '../../loadtest/bench/processes.js';
-import { rejection } from '../support/app.js';
+import { failure } from '../support/core.js';
 import { eventually } from '../support/wait.js';
 import { registerCatalogRpc } from '../support/catalog.js';
 import { startStack } from '../support/edge.js';
@@ -37,7 +37,6 @@ const client = (tok?: string, port = grpcPort) => {
   clients.push(c);
   return c;
 };
-const failure = (call: Promise<unknown>) => rejection(call) as Promise<ServiceError>;
 
 beforeAll(async () => {
   grpcPort = await freePort();
