@@ -1,10 +1,8 @@
 // `npm run bench:history`: GetStockAt on one 100,000-event stream at random instants, and a
 // region-level QueryStock over 300 locations, each beside a baseline measured in the same run
 // (QueryStock STRONG of the same key; a single-location QueryStock), on a fresh database that is
-// dropped afterwards. The long stream is decided by the real domain (decide/evolve) and written
-// by the store's appendToStreams in large batches; only its timestamps are then spread over
-// 180 days (one batch shares one recorded_at), with every 100th event back-dated by 3 hours.
-import { randomBytes, randomUUID } from 'node:crypto';
+// dropped afterwards. The long stream is built by ./hotStream.ts.
+import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
@@ -15,16 +13,15 @@ import { Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import { loadConfig } from '../../platform/config.js';
 import { signToken } from '../../platform/auth/tokens.js';
 import { createPool, quoteIdent } from '../../platform/postgres/pool.js';
-import { appendToStreams, lockStreams, readStockItems, stockItemStreamKey } from '../../core/src/store/eventStore.js';
-import { wireEventType } from '../../contracts/eventTypes.js';
+import { readStockItems } from '../../core/src/store/eventStore.js';
 import { levelsRecordedAt } from '../../core/src/store/history.js';
-import { decide, evolve, initialState } from '../../core/src/domain/stock/stockItem.js';
 import { parseWireEventType } from '../../contracts/eventTypes.js';
 import { createGrpcClient } from '../runner/grpcClient.js';
 import { startCoreProcess } from './processes.js';
+import { buildHotStream, rng } from './hotStream.js';
 import { ms, summarize } from './stats.js';
-import type { StockItem, StockItemCommand, StockItemEvent } from '../../core/src/domain/stock/stockItem.js';
-import type { NewEvent } from '../../core/src/store/eventStore.js';
+import { evolve, initialState } from '../../core/src/domain/stock/stockItem.js';
+import type { StockItemEvent } from '../../core/src/domain/stock/stockItem.js';
 import type { GrpcClient } from '../runner/grpcClient.js';
 import type { Summary } from './stats.js';
 
@@ -32,7 +29,6 @@ const m = InventoryService.method;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const TENANT = 'bench';
 const HOT = { sku: 'SKU-HIST', locationId: 'W-HOT' };
-const DAY_MS = 24 * 3600 * 1000;
 
 const { values } = parseArgs({
   options: {
@@ -47,115 +43,7 @@ const STORES = Number(values.stores);
 if (![EVENTS, CALLS, STORES].every((n) => Number.isInteger(n) && n > 0))
   throw new Error('usage: npm run bench:history -- [--events N] [--calls N] [--stores N]');
 
-/** A seeded generator, so every run builds the same history. */
-const rng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
 const random = rng(4471);
-const between = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
-
-/** The next command of a busy warehouse: receipts when low, else sales, holds and releases. */
-const nextCommand = (state: StockItem, n: number, open: { id: string; quantity: number }[]): StockItemCommand => {
-  const free = state.levels.onHand - state.levels.reserved - state.levels.committed;
-  const id = `hist-${n}`;
-  const roll = random();
-  if (free < 50) {
-    const quantity = between(100, 300);
-    return {
-      type: 'ReceiveStock',
-      data: { movementId: id, quantity, unit: '', unitQuantity: quantity, reference: `PO-${n}` },
-    };
-  }
-  if (roll < 0.3 && open.length > 0) {
-    const held = open.shift() as { id: string; quantity: number };
-    return {
-      type: 'ReleaseStock',
-      data: { reservationId: held.id, quantity: held.quantity, from: 'RESERVED', reason: 'RELEASED' },
-    };
-  }
-  if (roll < 0.6) {
-    const quantity = between(1, 5);
-    open.push({ id, quantity });
-    return { type: 'ReserveStock', data: { reservationId: id, quantity, safetyStock: 0 } };
-  }
-  const quantity = between(1, 5);
-  return {
-    type: 'SellStock',
-    data: { movementId: id, quantity, unit: '', unitQuantity: quantity, reference: `T-${n}`, safetyStock: 0 },
-  };
-};
-
-/** Builds the long stream; returns its first and last recorded instants (ms). */
-const buildHotStream = async (pool: pg.Pool): Promise<{ fromMs: number; toMs: number }> => {
-  const meta = {
-    channel: 'POS',
-    operator: 'bench',
-    correlationId: randomUUID(),
-    causationId: 'bench',
-    traceId: null,
-    producer: 'bench',
-    policyVersion: 0,
-  };
-  const key = stockItemStreamKey(HOT.locationId, HOT.sku);
-  let state = initialState();
-  const open: { id: string; quantity: number }[] = [];
-  let written = 0;
-  const started = performance.now();
-  while (written < EVENTS) {
-    const client = await pool.connect();
-    try {
-      await client.query('begin');
-      const { streams, now } = await lockStreams(client, TENANT, [key]);
-      const stream = [...streams.values()][0];
-      if (stream === undefined) throw new Error('the hot stream was not locked');
-      const events: NewEvent[] = [];
-      while (events.length < Math.min(5_000, EVENTS - written)) {
-        const decision = decide(nextCommand(state, written + events.length, open), state);
-        if (decision.kind === 'refused') continue;
-        for (const e of decision.events) {
-          state = evolve(state, e);
-          events.push({
-            eventId: randomUUID(),
-            eventType: wireEventType('stock', e.type),
-            schemaVersion: 1,
-            data: e.data,
-            occurredAt: now,
-          });
-        }
-      }
-      await appendToStreams(client, TENANT, [{ stream, events, state }], meta, now);
-      await client.query('commit');
-      written += events.length;
-    } finally {
-      client.release();
-    }
-    log(`  ${written} events`);
-  }
-  const toMs = Date.now() - 60_000;
-  const fromMs = toMs - 180 * DAY_MS;
-  const stepUs = Math.floor(((toMs - fromMs) * 1000) / EVENTS);
-  await pool.query(
-    `with s as (select stream_id from streams where tenant_id = $1 and kind = 'stock_item' and location_id = $2 and sku = $3)
-     update events e set recorded_at = to_timestamp($4 / 1000.0) + (e.version * $5::bigint) * interval '1 microsecond',
-                         occurred_at = to_timestamp($4 / 1000.0) + (e.version * $5::bigint) * interval '1 microsecond'
-                                       - case when e.version % 100 = 0 then interval '3 hours' else interval '0' end
-     from s where e.stream_id = s.stream_id`,
-    [TENANT, HOT.locationId, HOT.sku, fromMs, stepUs],
-  );
-  await pool.query(
-    `update streams s set created_at = x.first, updated_at = x.last
-     from (select stream_id, min(recorded_at) as first, max(recorded_at) as last from events group by stream_id) x
-     where s.stream_id = x.stream_id and s.tenant_id = $1 and s.location_id = $2 and s.sku = $3`,
-    [TENANT, HOT.locationId, HOT.sku],
-  );
-  await pool.query('vacuum analyze events');
-  await pool.query('vacuum analyze streams');
-  log(`built ${written} events in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  return { fromMs, toMs };
-};
 
 /** Runs the calls of each named scenario in turn, round after round, so noise hits all alike. */
 const interleaved = async (
@@ -225,7 +113,7 @@ const main = async () => {
       await c.unary(m.receiveStock, { movementId: `r-${s}`, sku: 'SKU-R', locationId: s, quantity: 20n });
 
     log(`building one stream of ${EVENTS} events…`);
-    const { fromMs, toMs } = await buildHotStream(pool);
+    const { fromMs, toMs } = await buildHotStream(pool, { tenant: TENANT, ...HOT, events: EVENTS }, random, log);
     const instant = () => fromMs + Math.floor(random() * (toMs - fromMs));
     const hotKey = [{ sku: HOT.sku, locationId: HOT.locationId }];
     const atPb = () => timestampFromMs(instant());

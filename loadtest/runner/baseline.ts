@@ -2,7 +2,7 @@
 // (one autocommit INSERT per transaction) into the core's database at the same
 // concurrency, for as long as the run, just before it.
 import pg from 'pg';
-import { pgbenchTps } from '../bench/bench.js';
+import { pgbenchTps } from '../bench/pgbench.js';
 
 export type PgbenchBaseline = { pgbenchTps: number; concurrency: number; seconds: number };
 
