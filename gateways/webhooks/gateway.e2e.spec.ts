@@ -4,11 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReservationStatus } from '../../gen/stockmind/inventory/v1/reservations_pb.js';
 import { freePort, startCoreProcess } from '../../loadtest/bench/processes.js';
 import { createTestDatabase } from '../../test/support/db.js';
-import { runCli, startCliProcess, testNamespace } from '../../test/support/readside.js';
+import { testNamespace } from '../../test/support/readside.js';
+import { runCli, startCliProcess } from '../../test/support/cli.js';
 import { adminClient, amazonOrder, jumiaOrder, signedHeaders, stockUp } from '../../test/support/webhooks.js';
 import type { CoreHandle } from '../../loadtest/bench/processes.js';
 import type { TestDatabase } from '../../test/support/db.js';
-import type { CliProcess } from '../../test/support/readside.js';
+import type { CliProcess } from '../../test/support/cli.js';
 import type { AdminClient } from '../../test/support/webhooks.js';
 
 const TENANT = 'market-shop';

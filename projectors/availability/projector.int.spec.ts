@@ -25,12 +25,12 @@ import {
   SHARED_REDIS_URL,
   cleanupNamespace,
   consumerBacklog,
-  runCli,
   sharedNats,
   sharedRedis,
   silentLog,
   testNamespace,
 } from '../../test/support/readside.js';
+import { runCli } from '../../test/support/cli.js';
 import { registerCatalog } from '../../test/support/catalog.js';
 import type { Redis } from 'ioredis';
 import type { NatsConnection } from '@nats-io/transport-node';

@@ -17,15 +17,9 @@ import { DELIVERY_FAILED } from './failedEvents.js';
 import { subscriptionRoutes } from './http.js';
 import { startCoreProcess } from '../../loadtest/bench/processes.js';
 import { createPool } from '../../platform/postgres/pool.js';
-import {
-  cleanupNamespace,
-  readStream,
-  sharedNats,
-  silentLog,
-  startCliProcess,
-  startPrivatePostgres,
-  testNamespace,
-} from '../../test/support/readside.js';
+import { cleanupNamespace, readStream, sharedNats, silentLog, testNamespace } from '../../test/support/readside.js';
+import { startPrivatePostgres } from '../../test/support/servers.js';
+import { startCliProcess } from '../../test/support/cli.js';
 import { adminClient, stockUp } from '../../test/support/webhooks.js';
 import { defined, eventually } from '../../test/support/wait.js';
 import type { AddressInfo } from 'node:net';
@@ -33,7 +27,7 @@ import type { FastifyInstance } from 'fastify';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CoreHandle } from '../../loadtest/bench/processes.js';
 import type pg from 'pg';
-import type { PrivatePostgres } from '../../test/support/readside.js';
+import type { PrivatePostgres } from '../../test/support/servers.js';
 import type { Component } from '../../platform/process.js';
 import type { AdminClient } from '../../test/support/webhooks.js';
 import type { WebhooksOut } from './projector.js';

@@ -5,7 +5,8 @@ import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.
 import { ReservationStatus } from '../../gen/stockmind/inventory/v1/reservations_pb.js';
 import { Channel, Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import { failure, startCoreHarness } from '../support/core.js';
-import { acceptsConnections, runCli } from '../support/readside.js';
+import { acceptsConnections } from '../support/servers.js';
+import { runCli } from '../support/cli.js';
 import { tokenFor } from '../support/tokens.js';
 import { eventually } from '../support/wait.js';
 import type { Catalog, CoreHarness } from '../support/core.js';

@@ -16,20 +16,14 @@ import { createTestDatabase } from '../support/db.js';
 import { registerCatalogRpc } from '../support/catalog.js';
 import { eventually } from '../support/wait.js';
 import { logLines } from '../support/log.js';
-import {
-  cleanupNamespace,
-  readStream,
-  sharedRedis,
-  startPrivateNats,
-  streamMessageCount,
-  testNamespace,
-} from '../support/readside.js';
+import { cleanupNamespace, readStream, sharedRedis, streamMessageCount, testNamespace } from '../support/readside.js';
+import { startPrivateNats } from '../support/servers.js';
 import type { Redis } from 'ioredis';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CoreHandle } from '../../loadtest/bench/processes.js';
 import type { GrpcClient } from '../../loadtest/runner/grpcClient.js';
 import type { TestDatabase } from '../support/db.js';
-import type { ServerProcess } from '../support/readside.js';
+import type { ServerProcess } from '../support/servers.js';
 
 const T = 'nats-down';
 const m = InventoryService.method;

@@ -12,12 +12,13 @@ import { createGrpcClient, errorDetails, grpc } from '../../loadtest/runner/grpc
 import { freePort, startCoreProcess } from '../../loadtest/bench/processes.js';
 import { eventually } from '../support/wait.js';
 import { registerCatalogRpc } from '../support/catalog.js';
-import { cleanupNamespace, sharedNats, sharedRedis, startPrivatePostgres, testNamespace } from '../support/readside.js';
+import { cleanupNamespace, sharedNats, sharedRedis, testNamespace } from '../support/readside.js';
+import { startPrivatePostgres } from '../support/servers.js';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { Redis } from 'ioredis';
 import type { CoreHandle } from '../../loadtest/bench/processes.js';
 import type { GrpcClient } from '../../loadtest/runner/grpcClient.js';
-import type { PrivatePostgres } from '../support/readside.js';
+import type { PrivatePostgres } from '../support/servers.js';
 
 const T = 'pg-down';
 const m = InventoryService.method;

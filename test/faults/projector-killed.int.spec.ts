@@ -21,13 +21,13 @@ import {
   sharedNats,
   sharedRedis,
   silentLog,
-  startCliProcess,
   testNamespace,
 } from '../support/readside.js';
+import { startCliProcess } from '../support/cli.js';
 import type { Redis } from 'ioredis';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { AppHarness } from '../support/app.js';
-import type { CliProcess } from '../support/readside.js';
+import type { CliProcess } from '../support/cli.js';
 import type { Relay } from '../../projectors/relay/relay.js';
 import type { Levels } from '../../core/src/domain/stock/levels.js';
 

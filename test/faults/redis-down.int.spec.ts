@@ -16,12 +16,13 @@ import { freePort, startCoreProcess } from '../../loadtest/bench/processes.js';
 import { createTestDatabase } from '../support/db.js';
 import { registerCatalogRpc } from '../support/catalog.js';
 import { eventually } from '../support/wait.js';
-import { cleanupNamespace, sharedNats, startPrivateRedis, testNamespace } from '../support/readside.js';
+import { cleanupNamespace, sharedNats, testNamespace } from '../support/readside.js';
+import { startPrivateRedis } from '../support/servers.js';
 import type { Redis } from 'ioredis';
 import type { CoreHandle } from '../../loadtest/bench/processes.js';
 import type { GrpcClient } from '../../loadtest/runner/grpcClient.js';
 import type { TestDatabase } from '../support/db.js';
-import type { ServerProcess } from '../support/readside.js';
+import type { ServerProcess } from '../support/servers.js';
 
 const T = 'redis-down';
 const m = InventoryService.method;

@@ -22,14 +22,15 @@ import { caller, receiveInput, rejection, startApp } from '../support/app.js';
 import { defined, eventually } from '../support/wait.js';
 import { recordingLog } from '../support/log.js';
 import { registerCatalog } from '../support/catalog.js';
-import { stockEnvelope as envelopeOf, silentLog, startPrivateNats, testNamespace } from '../support/readside.js';
+import { stockEnvelope as envelopeOf, silentLog, testNamespace } from '../support/readside.js';
+import { startPrivateNats } from '../support/servers.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Envelope } from '../../contracts/envelope.js';
 import type { Levels } from '../../core/src/domain/stock/levels.js';
 import type { StockChange, StockWatchHub, WatchFilter } from '../../core/src/readmodels/stockWatch.js';
 import type { PolicySource } from '../../core/src/store/policies.js';
 import type { AppHarness } from '../support/app.js';
-import type { ServerProcess } from '../support/readside.js';
+import type { ServerProcess } from '../support/servers.js';
 
 const T = 'watch-tenant';
 const OTHER = 'other-tenant';
