@@ -137,6 +137,17 @@ export const seed = async (env: Env, skus: number): Promise<void> => {
   }
 };
 
+/** Seeds, then gives the read model time to catch up (the read benches measure the Redis view). */
+export const seedForReads = async (env: Env, skus: number): Promise<void> => {
+  await seed(env, skus);
+  log('waiting for the read model to catch up…');
+  await new Promise((r) => setTimeout(r, 3_000));
+};
+
+/** The n-th call's 10 keys, walking through the seeded SKUs. */
+export const tenKeys = (n: number, skus: number) =>
+  Array.from({ length: 10 }, (_, i) => ({ sku: `SKU-${(n * 10 + i) % skus}`, locationId: 'W1' }));
+
 export const reserveCall =
   (runId: string, prefix: string, sku: (n: number) => string) => (client: GrpcClient, n: number) =>
     client.unary(m.reserveStock, {

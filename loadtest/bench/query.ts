@@ -1,16 +1,13 @@
 // `bench query`: QueryStock eventual (Redis) against strong (the ledger) in the same run.
 import { Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
-import { closedLoop, log, m, seed, table } from './environment.js';
+import { closedLoop, log, m, seedForReads, tenKeys, table } from './environment.js';
 import type { GrpcClient } from '../runner/grpcClient.js';
 import type { Env, Options, Row } from './environment.js';
 
 /** QueryStock of 10 keys: eventual (Redis) against strong (ledger) in the same run. */
 export const benchQuery = async (env: Env, opts: Options): Promise<Row[]> => {
-  await seed(env, opts.skus);
-  log('waiting for the read model to catch up…');
-  await new Promise((r) => setTimeout(r, 3_000));
-  const keys = (n: number) =>
-    Array.from({ length: 10 }, (_, i) => ({ sku: `SKU-${(n * 10 + i) % opts.skus}`, locationId: 'W1' }));
+  await seedForReads(env, opts.skus);
+  const keys = (n: number) => tenKeys(n, opts.skus);
   const query = (consistency: Consistency) => (client: GrpcClient, n: number) =>
     client.unary(m.queryStock, { keys: keys(n), consistency });
   const rows: Row[] = [];

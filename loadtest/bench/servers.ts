@@ -1,7 +1,7 @@
 // `bench servers`: the Connect port and the grpc-js port of one core, with the core's CPU per call.
 import { readFileSync } from 'node:fs';
 import { Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
-import { closedLoop, log, m, reserveCall, seed } from './environment.js';
+import { closedLoop, log, m, reserveCall, seedForReads, tenKeys } from './environment.js';
 import { ms } from './stats.js';
 import type { GrpcClient } from '../runner/grpcClient.js';
 import type { Env, Options, Row } from './environment.js';
@@ -17,11 +17,8 @@ const cpuSecondsOf = (pid: number): number => {
  * core's own CPU time per call: the cost of each server, independent of how busy the machine is.
  */
 export const benchServers = async (env: Env, opts: Options): Promise<Row[]> => {
-  await seed(env, opts.skus);
-  log('waiting for the read model to catch up…');
-  await new Promise((r) => setTimeout(r, 3_000));
-  const keys = (n: number) =>
-    Array.from({ length: 10 }, (_, i) => ({ sku: `SKU-${(n * 10 + i) % opts.skus}`, locationId: 'W1' }));
+  await seedForReads(env, opts.skus);
+  const keys = (n: number) => tenKeys(n, opts.skus);
   const calls: [string, (server: string) => (client: GrpcClient, n: number) => Promise<unknown>][] = [
     [
       'QueryStock eventual, 10 keys',

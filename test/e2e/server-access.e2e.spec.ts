@@ -1,6 +1,6 @@
 // One running core, real clients: tokens and roles decide who may do what, and tenants never
 // see each other's stock or reservations.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
 import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { ReservationStatus } from '../../gen/stockmind/inventory/v1/reservations_pb.js';
@@ -8,10 +8,10 @@ import { AvailabilityStatus, Channel, Consistency } from '../../gen/stockmind/in
 import { signToken } from '../../platform/auth/tokens.js';
 import { DEVELOPMENT_JWT_SECRET } from '../../platform/config.js';
 import { errorDetails } from '../../loadtest/runner/grpcClient.js';
-import { failure, startCoreHarness } from '../support/core.js';
+import { coreForSpec, failure } from '../support/core.js';
 import { tokenFor } from '../support/tokens.js';
 import type { GrpcClient } from '../../loadtest/runner/grpcClient.js';
-import type { Catalog, CoreHarness } from '../support/core.js';
+import type { Catalog } from '../support/core.js';
 
 const m = InventoryService.method;
 
@@ -26,17 +26,8 @@ const CATALOG: Catalog = {
 };
 
 describe('the core server', () => {
-  let h: CoreHarness;
-  const grpcClient = (tok?: string, at?: string) => h.grpcClient(tok, at);
-
-  beforeAll(async () => {
-    h = await startCoreHarness('e2e_server_access', CATALOG);
-  });
-
-  afterAll(async () => {
-    const codes = await h?.close();
-    expect(codes?.every((code) => code === 0)).toBe(true);
-  });
+  const h = coreForSpec('e2e_server_access', CATALOG);
+  const grpcClient = (tok?: string, at?: string) => h().grpcClient(tok, at);
 
   describe('tokens and roles', () => {
     const query = { keys: [{ sku: 'SKU-AUTH', locationId: 'W3' }] };

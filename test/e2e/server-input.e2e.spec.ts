@@ -1,16 +1,16 @@
 // One running core, real clients: bad input named field by field, the catalog, network and units
 // a write needs, idempotent retries and the default holds.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { ReservationStatus } from '../../gen/stockmind/inventory/v1/reservations_pb.js';
 import { AvailabilityStatus, Channel, Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import { errorDetails } from '../../loadtest/runner/grpcClient.js';
-import { failure, startCoreHarness } from '../support/core.js';
+import { coreForSpec, failure } from '../support/core.js';
 import { registerCatalogRpc } from '../support/catalog.js';
 import { tokenFor } from '../support/tokens.js';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { GrpcClient } from '../../loadtest/runner/grpcClient.js';
-import type { Catalog, CoreHarness } from '../support/core.js';
+import type { Catalog } from '../support/core.js';
 
 const m = InventoryService.method;
 
@@ -23,17 +23,8 @@ const CATALOG: Catalog = {
 };
 
 describe('the core server', () => {
-  let h: CoreHarness;
-  const grpcClient = (tok?: string, at?: string) => h.grpcClient(tok, at);
-
-  beforeAll(async () => {
-    h = await startCoreHarness('e2e_server_input', CATALOG);
-  });
-
-  afterAll(async () => {
-    const codes = await h?.close();
-    expect(codes?.every((code) => code === 0)).toBe(true);
-  });
+  const h = coreForSpec('e2e_server_input', CATALOG);
+  const grpcClient = (tok?: string, at?: string) => h().grpcClient(tok, at);
 
   describe('bad input', () => {
     let admin: GrpcClient;
@@ -111,7 +102,7 @@ describe('the core server', () => {
     let admin: GrpcClient;
     const stockEvents = async (): Promise<number> =>
       Number(
-        (await h.db.pool.query<{ n: string }>('select count(*) as n from events where tenant_id = $1', [tenant]))
+        (await h().db.pool.query<{ n: string }>('select count(*) as n from events where tenant_id = $1', [tenant]))
           .rows[0]?.n,
       );
     const violations = (err: ServiceError) =>

@@ -1,15 +1,15 @@
 // One running core, real clients: a client deadline commits nothing, shutdown finishes what is in
 // flight, and start-up configuration errors say what to fix.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { ReservationStatus } from '../../gen/stockmind/inventory/v1/reservations_pb.js';
 import { Channel, Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
-import { failure, startCoreHarness } from '../support/core.js';
+import { coreForSpec, failure } from '../support/core.js';
 import { acceptsConnections } from '../support/servers.js';
 import { runCli } from '../support/cli.js';
 import { tokenFor } from '../support/tokens.js';
 import { eventually } from '../support/wait.js';
-import type { Catalog, CoreHarness } from '../support/core.js';
+import type { Catalog } from '../support/core.js';
 
 const m = InventoryService.method;
 
@@ -24,17 +24,8 @@ const CATALOG: Catalog = {
 };
 
 describe('the core server', () => {
-  let h: CoreHarness;
-  const grpcClient = (tok?: string, at?: string) => h.grpcClient(tok, at);
-
-  beforeAll(async () => {
-    h = await startCoreHarness('e2e_server_lifecycle', CATALOG);
-  });
-
-  afterAll(async () => {
-    const codes = await h?.close();
-    expect(codes?.every((code) => code === 0)).toBe(true);
-  });
+  const h = coreForSpec('e2e_server_lifecycle', CATALOG);
+  const grpcClient = (tok?: string, at?: string) => h().grpcClient(tok, at);
 
   describe('client deadline', () => {
     it('answers DEADLINE_EXCEEDED while the stock row is locked, commits nothing, and frees the id', async () => {
@@ -44,7 +35,7 @@ describe('the core server', () => {
       await admin.unary(m.receiveStock, { movementId: 'dl-rcv', ...key, quantity: 10n });
       const before = (await admin.unary(m.queryStock, { keys: [key], consistency: Consistency.STRONG })).levels[0];
 
-      const blocker = await h.db.pool.connect();
+      const blocker = await h().db.pool.connect();
       try {
         await blocker.query('begin');
         const locked = await blocker.query(
@@ -66,12 +57,12 @@ describe('the core server', () => {
       }
       // The blocked command now gets its lock; it must notice the caller left and roll back. Row locks
       // are granted in the order they were asked for: once this one is granted, that command is done.
-      await h.db.pool.query(
+      await h().db.pool.query(
         `select stream_id from streams where tenant_id = $1 and kind = 'stock_item' and location_id = $2 and sku = $3 for update`,
         [tenant, key.locationId, key.sku],
       );
 
-      const events = await h.db.pool.query<{ n: string }>(
+      const events = await h().db.pool.query<{ n: string }>(
         `select count(*) as n from events e join streams s on s.stream_id = e.stream_id
           where s.tenant_id = $1 and (s.reservation_id = 'dl-1' or (s.kind = 'stock_item' and s.sku = $2 and e.version > 1))`,
         [tenant, key.sku],
@@ -101,14 +92,14 @@ describe('the core server', () => {
     const lockWaits = async () =>
       Number(
         (
-          await h.db.pool.query<{ n: string }>(
+          await h().db.pool.query<{ n: string }>(
             `select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
           )
         ).rows[0]?.n,
       );
 
     it('exits 0 on SIGTERM while a grpc-js client keeps its connection open', async () => {
-      const other = await h.startAnother();
+      const other = await h().startAnother();
       const client = grpcClient(await tokenFor('acme'), `127.0.0.1:${other.port}`);
       await client.unary(m.queryStock, { keys: [{ sku: 'SKU-PROTO', locationId: 'W1' }] });
       const t0 = performance.now();
@@ -119,7 +110,7 @@ describe('the core server', () => {
     });
 
     it('does not wait out the grace period for an idle HTTP/1.1 keep-alive client', async () => {
-      const other = await h.startAnother();
+      const other = await h().startAnother();
       // fetch keeps the connection open after the answer (keep-alive), like a browser or a REST gateway.
       const res = await fetch(`${other.url}/grpc.health.v1.Health/Check`, {
         method: 'POST',
@@ -133,13 +124,13 @@ describe('the core server', () => {
     });
 
     it('finishes a call in flight before it exits', async () => {
-      const other = await h.startAnother();
+      const other = await h().startAnother();
       const tenant = 'shutdown';
       const client = grpcClient(await tokenFor(tenant), `127.0.0.1:${other.port}`);
       const key = { sku: 'SKU-SD', locationId: 'W1' };
       await client.unary(m.receiveStock, { movementId: 'sd-rcv', ...key, quantity: 2n });
 
-      const blocker = await h.db.pool.connect();
+      const blocker = await h().db.pool.connect();
       let inFlight: Promise<unknown>;
       let exited: Promise<number | null>;
       try {
@@ -173,7 +164,7 @@ describe('the core server', () => {
   describe.concurrent('configuration', () => {
     it('refuses to start in production without STOCKMIND_JWT_SECRET', async ({ expect }) => {
       const r = await runCli(['core'], {
-        ...h.env(),
+        ...h().env(),
         NODE_ENV: 'production',
         STOCKMIND_JWT_SECRET: undefined,
         CORE_PORT: '0',
@@ -184,25 +175,25 @@ describe('the core server', () => {
     });
 
     it('refuses a CORE_PORT that is not a port, naming it', async ({ expect }) => {
-      const r = await runCli(['core'], { ...h.env(), NODE_ENV: 'test', CORE_PORT: 'notaport' });
+      const r = await runCli(['core'], { ...h().env(), NODE_ENV: 'test', CORE_PORT: 'notaport' });
       expect(r.code, r.stderr).not.toBe(0);
       expect(r.stderr, r.stderr).toContain('CORE_PORT');
       expect(r.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
     });
 
     it('treats an empty CORE_PORT as unset (the default 50051), not as a random port', async ({ expect }) => {
-      // 192.0.2.1 (TEST-NET) is not a local h.address: the listen fails and names the port it tried,
+      // 192.0.2.1 (TEST-NET) is not a local h().address: the listen fails and names the port it tried,
       // without taking 50051 on this machine; where it is allowed, the core says where it listens.
       const r = await runCli(
         ['core'],
-        { ...h.env(), NODE_ENV: 'test', CORE_PORT: '', CORE_HOST: '192.0.2.1' },
+        { ...h().env(), NODE_ENV: 'test', CORE_PORT: '', CORE_HOST: '192.0.2.1' },
         /listening on/,
       );
       expect(`${r.stdout}${r.stderr}`).toContain('192.0.2.1:50051');
     });
 
     it('says which port is taken when CORE_PORT is in use, without a stack trace', async ({ expect }) => {
-      const r = await runCli(['core'], { ...h.env(), NODE_ENV: 'test', CORE_PORT: String(h.core.port) });
+      const r = await runCli(['core'], { ...h().env(), NODE_ENV: 'test', CORE_PORT: String(h().core.port) });
       expect(r.code, r.stderr).not.toBe(0);
       expect(r.stderr, r.stderr).toContain('EADDRINUSE');
       expect(r.stderr, r.stderr).toContain('CORE_PORT');
@@ -211,7 +202,7 @@ describe('the core server', () => {
 
     it('says Postgres is unreachable, naming DATABASE_URL, without a stack trace', async ({ expect }) => {
       const r = await runCli(['core'], {
-        ...h.env(),
+        ...h().env(),
         NODE_ENV: 'test',
         CORE_PORT: '0',
         DATABASE_URL: 'postgres://postgres@127.0.0.1:1/stockmind',

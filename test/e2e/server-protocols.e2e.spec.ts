@@ -1,6 +1,6 @@
 // One running core, real clients: every protocol on one port answers alike (gRPC, Connect JSON,
 // gRPC-Web, Connect over h2c), with the same codes, details and correlation ids; health without a token.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
 import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
@@ -8,10 +8,10 @@ import { Channel, Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.
 import { Health, HealthCheckResponse_ServingStatus } from '../../gen/grpc/health/v1/health_pb.js';
 import { ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { createGrpcClient, errorDetails } from '../../loadtest/runner/grpcClient.js';
-import { failure, startCoreHarness } from '../support/core.js';
+import { coreForSpec, failure } from '../support/core.js';
 import { tokenFor } from '../support/tokens.js';
 import type { Transport } from '@connectrpc/connect';
-import type { Catalog, CoreHarness } from '../support/core.js';
+import type { Catalog } from '../support/core.js';
 
 const m = InventoryService.method;
 
@@ -24,17 +24,8 @@ const CATALOG: Catalog = {
 };
 
 describe('the core server', () => {
-  let h: CoreHarness;
-  const grpcClient = (tok?: string, at?: string) => h.grpcClient(tok, at);
-
-  beforeAll(async () => {
-    h = await startCoreHarness('e2e_server_protocols', CATALOG);
-  });
-
-  afterAll(async () => {
-    const codes = await h?.close();
-    expect(codes?.every((code) => code === 0)).toBe(true);
-  });
+  const h = coreForSpec('e2e_server_protocols', CATALOG);
+  const grpcClient = (tok?: string, at?: string) => h().grpcClient(tok, at);
 
   describe('one port, every protocol', () => {
     const key = { sku: 'SKU-PROTO', locationId: 'W1' };
@@ -48,7 +39,7 @@ describe('the core server', () => {
       const admin = grpcClient(tok);
       const viaGrpc = (await admin.unary(m.queryStock, { keys: [key], consistency: Consistency.STRONG })).levels[0];
 
-      const res = await fetch(`${h.core.url}/stockmind.inventory.v1.InventoryService/QueryStock`, {
+      const res = await fetch(`${h().core.url}/stockmind.inventory.v1.InventoryService/QueryStock`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${tok}` },
         body: JSON.stringify({ keys: [key], consistency: 'CONSISTENCY_STRONG' }),
@@ -57,13 +48,13 @@ describe('the core server', () => {
       const viaConnectJson = ((await res.json()) as { levels: Record<string, unknown>[] }).levels[0];
 
       const headers = { authorization: `Bearer ${tok}` };
-      const h2c = h.session();
-      const grpcOverConnect = h.session();
+      const h2c = h().session();
+      const grpcOverConnect = h().session();
       const transports: Record<string, Transport> = {
-        grpcWeb: createGrpcWebTransport({ baseUrl: h.core.url, httpVersion: '1.1' }),
-        connectH2c: createConnectTransport({ baseUrl: h.core.url, httpVersion: '2', sessionManager: h2c }),
-        connectBinaryH1: createConnectTransport({ baseUrl: h.core.url, httpVersion: '1.1', useBinaryFormat: true }),
-        grpcViaConnectClient: createGrpcTransport({ baseUrl: h.core.url, sessionManager: grpcOverConnect }),
+        grpcWeb: createGrpcWebTransport({ baseUrl: h().core.url, httpVersion: '1.1' }),
+        connectH2c: createConnectTransport({ baseUrl: h().core.url, httpVersion: '2', sessionManager: h2c }),
+        connectBinaryH1: createConnectTransport({ baseUrl: h().core.url, httpVersion: '1.1', useBinaryFormat: true }),
+        grpcViaConnectClient: createGrpcTransport({ baseUrl: h().core.url, sessionManager: grpcOverConnect }),
       };
       const viaConnectClients: Record<string, unknown> = {};
       for (const [name, transport] of Object.entries(transports)) {
@@ -97,7 +88,7 @@ describe('the core server', () => {
     it('gives Connect clients the same codes and details as grpc-js clients', async () => {
       const client = createClient(
         InventoryService,
-        createConnectTransport({ baseUrl: h.core.url, httpVersion: '1.1' }),
+        createConnectTransport({ baseUrl: h().core.url, httpVersion: '1.1' }),
       );
       const anonymous = await failure(client.queryStock({ keys: [key] }));
       expect(ConnectError.from(anonymous).code).toBe(Code.Unauthenticated);
@@ -117,7 +108,7 @@ describe('the core server', () => {
     });
 
     it('answers Connect errors as JSON with the HTTP status and the google.rpc details', async () => {
-      const res = await fetch(`${h.core.url}/stockmind.inventory.v1.InventoryService/ReserveStock`, {
+      const res = await fetch(`${h().core.url}/stockmind.inventory.v1.InventoryService/ReserveStock`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${await tokenFor('acme')}` },
         body: JSON.stringify({
@@ -134,7 +125,7 @@ describe('the core server', () => {
     });
 
     it("echoes the caller's correlation id", async () => {
-      const res = await fetch(`${h.core.url}/stockmind.inventory.v1.InventoryService/QueryStock`, {
+      const res = await fetch(`${h().core.url}/stockmind.inventory.v1.InventoryService/QueryStock`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -176,7 +167,7 @@ describe('the core server', () => {
 
   describe('health', () => {
     it('answers grpc.health.v1.Health/Check with SERVING without a token', async () => {
-      const health = h.track(createGrpcClient(Health, h.address));
+      const health = h().track(createGrpcClient(Health, h().address));
       const overall = await health.unary(Health.method.check, { service: '' });
       const inventory = await health.unary(Health.method.check, { service: InventoryService.typeName });
       expect(overall.status).toBe(HealthCheckResponse_ServingStatus.SERVING);

@@ -1,5 +1,6 @@
 // One running `stockmind core` on a database and namespace of its own, with the catalog each tenant
 // moves stock of registered first, and the clients a spec opens (closed, with the cores, after).
+import { afterAll, beforeAll, expect } from 'vitest';
 import { Http2SessionManager } from '@connectrpc/connect-node';
 import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { createGrpcClient } from '../../loadtest/runner/grpcClient.js';
@@ -80,5 +81,24 @@ export const startCoreHarness = async (label: string, catalog: Catalog): Promise
       await db.drop();
       return codes;
     },
+  };
+};
+
+/**
+ * A harness for the spec file's tests: started before them, closed after them (every core must
+ * have exited 0). Returns the getter of the running harness.
+ */
+export const coreForSpec = (label: string, catalog: Catalog): (() => CoreHarness) => {
+  let harness: CoreHarness | undefined;
+  beforeAll(async () => {
+    harness = await startCoreHarness(label, catalog);
+  });
+  afterAll(async () => {
+    const codes = await harness?.close();
+    expect(codes?.every((code) => code === 0)).toBe(true);
+  });
+  return () => {
+    if (harness === undefined) throw new Error('the core harness has not started');
+    return harness;
   };
 };
