@@ -101,14 +101,15 @@ export const startStack = async (o: {
     async stop() {
       session.abort();
       const code = await core.stop();
-      const nc = await connectNats(config.natsUrl, `${o.label}-cleanup`);
+      // Best effort: a broker a fault spec left down must not keep the databases behind.
+      const nc = await connectNats(config.natsUrl, `${o.label}-cleanup`).catch(() => undefined);
       const redis = createRedis(config.redisUrl, { commandTimeoutMs: 2_000, name: `${o.label}-cleanup` });
       try {
         // cleanupNamespace skips a client that is still connecting.
-        await redisReady(redis, 5_000);
+        await redisReady(redis, 5_000).catch(() => undefined);
         await cleanupNamespace(namespace, { nc, redis });
       } finally {
-        await nc.close();
+        await nc?.close();
         redis.disconnect();
       }
       await removeDatabases();

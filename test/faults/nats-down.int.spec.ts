@@ -4,46 +4,38 @@
 // them, each stored once, and Redis catches up.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenFor } from '../support/tokens.js';
-import { dropDatabase } from '../../platform/postgres/pool.js';
-import { analyticsUrlFor } from '../../platform/config.js';
 import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { Channel, Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import { availabilityKey } from '../../contracts/names.js';
 import { connectNats } from '../../platform/nats.js';
 import { createGrpcClient } from '../../loadtest/runner/grpcClient.js';
-import { freePort, startCoreProcess } from '../../loadtest/bench/processes.js';
-import { createTestDatabase } from '../support/db.js';
+import { startStack } from '../support/edge.js';
 import { registerCatalogRpc } from '../support/catalog.js';
 import { eventually } from '../support/wait.js';
 import { logLines } from '../support/log.js';
-import { cleanupNamespace, readStream, sharedRedis, streamMessageCount, testNamespace } from '../support/readside.js';
+import { readStream, sharedRedis, streamMessageCount } from '../support/readside.js';
 import { startPrivateNats } from '../support/servers.js';
 import type { Redis } from 'ioredis';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { CoreHandle } from '../../loadtest/bench/processes.js';
 import type { GrpcClient } from '../../loadtest/runner/grpcClient.js';
-import type { TestDatabase } from '../support/db.js';
+import type { Stack } from '../support/edge.js';
 import type { ServerProcess } from '../support/servers.js';
 
 const T = 'nats-down';
 const m = InventoryService.method;
-const ns = testNamespace('natsdown');
 const key = { sku: 'SKU-N', locationId: 'W1' };
 const RELAY_FAILED = 'relay step failed; retrying from the checkpoint';
-/** `start` also runs the REST edge and the webhook gateway: free ports, not the defaults another stack may hold. */
-const freeEdgePorts = async () => ({ EDGE_PORT: String(await freePort()), WEBHOOK_PORT: String(await freePort()) });
 
-let db: TestDatabase;
+let stack: Stack;
 let nats: ServerProcess;
 let nc: NatsConnection;
 let redis: Redis;
-let core: CoreHandle;
 let client: GrpcClient;
 
 const eventCount = async () =>
-  Number((await db.pool.query<{ n: string }>('select count(*) as n from events')).rows[0]?.n);
+  Number((await stack.db.pool.query<{ n: string }>('select count(*) as n from events')).rows[0]?.n);
 const projectedVersion = async () =>
-  Number(await redis.hget(availabilityKey(ns, T, key.locationId, key.sku), 'version'));
+  Number(await redis.hget(availabilityKey(stack.namespace, T, key.locationId, key.sku), 'version'));
 const reserve = (reservationId: string, quantity: bigint) =>
   client.unary(
     m.reserveStock,
@@ -52,35 +44,21 @@ const reserve = (reservationId: string, quantity: bigint) =>
   );
 
 beforeAll(async () => {
-  db = await createTestDatabase('fault_nats', 2);
   nats = await startPrivateNats();
   redis = sharedRedis('nats-down-spec');
-  core = await startCoreProcess(
-    {
-      DATABASE_URL: db.url,
-      NATS_URL: nats.url,
-      STOCKMIND_NAMESPACE: ns,
-      STOCKMIND_PG_POOL_MAX: '4',
-      ...(await freeEdgePorts()),
-    },
-    30_000,
-    'start',
-  );
+  stack = await startStack('fault_nats', { NATS_URL: nats.url });
   nc = await connectNats(nats.url, 'nats-down-spec');
   const token = await tokenFor(T, { sub: 'nats-down' });
-  client = createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token });
+  client = createGrpcClient(InventoryService, `127.0.0.1:${stack.core.port}`, { token });
   await registerCatalogRpc(client, { skus: [key.sku], locations: [key.locationId] });
 });
 
 afterAll(async () => {
   client?.close();
-  await core?.stop();
-  await cleanupNamespace(ns, { redis });
+  await stack?.stop();
   await nc?.close();
   await nats?.destroy();
   redis?.disconnect();
-  if (db !== undefined) await dropDatabase(analyticsUrlFor(db.url));
-  await db?.drop();
 });
 
 describe('NATS down', () => {
@@ -88,9 +66,9 @@ describe('NATS down', () => {
     await client.unary(m.receiveStock, { movementId: 'nd-recv-1', ...key, quantity: 10n });
     await reserve('nd-res-0', 1n);
     await eventually(async () => expect(await projectedVersion()).toBe(2), 10_000);
-    expect(await streamMessageCount(nc, ns)).toBe(await eventCount());
+    expect(await streamMessageCount(nc, stack.namespace)).toBe(await eventCount());
 
-    const failedBefore = logLines(core.output(), RELAY_FAILED);
+    const failedBefore = logLines(stack.core.output(), RELAY_FAILED);
     await nats.stop('SIGKILL');
     for (let i = 1; i <= 3; i++) {
       const { reservation } = await reserve(`nd-res-${i}`, 1n);
@@ -102,11 +80,14 @@ describe('NATS down', () => {
 
     // The relay's checkpoint stays behind the ledger; the projection does not move. Its attempt to
     // publish these events has failed (it logs each failed step) before they are counted.
-    await eventually(async () => expect(logLines(core.output(), RELAY_FAILED)).toBeGreaterThan(failedBefore), 20_000);
-    const { rows } = await db.pool.query<{ behind: string }>(
+    await eventually(
+      async () => expect(logLines(stack.core.output(), RELAY_FAILED)).toBeGreaterThan(failedBefore),
+      20_000,
+    );
+    const { rows } = await stack.db.pool.query<{ behind: string }>(
       `select count(*) as behind from events e, relay_checkpoints c
        where c.name = $1 and (e.tx_id, e.global_position) > (c.tx_id, c.position)`,
-      [ns],
+      [stack.namespace],
     );
     expect(Number(rows[0]?.behind)).toBe(7);
     expect(await projectedVersion()).toBe(2);
@@ -114,10 +95,14 @@ describe('NATS down', () => {
 
   it('drains every waiting event once NATS is back (each stored once, in ledger order), and Redis catches up', async () => {
     await nats.start();
-    await eventually(async () => expect(await streamMessageCount(nc, ns)).toBe(await eventCount()), 20_000, 200);
-    const stored = await readStream(nc, ns);
+    await eventually(
+      async () => expect(await streamMessageCount(nc, stack.namespace)).toBe(await eventCount()),
+      20_000,
+      200,
+    );
+    const stored = await readStream(nc, stack.namespace);
     const ledger = (
-      await db.pool.query<{ event_id: string }>('select event_id from events order by tx_id, global_position')
+      await stack.db.pool.query<{ event_id: string }>('select event_id from events order by tx_id, global_position')
     ).rows.map((r) => r.event_id);
     expect(stored.map((s) => s.envelope.eventId)).toEqual(ledger);
     await eventually(async () => expect(await projectedVersion()).toBe(6), 20_000, 200);

@@ -4,37 +4,28 @@
 // back the availability projector catches up.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenFor } from '../support/tokens.js';
-import { dropDatabase } from '../../platform/postgres/pool.js';
-import { analyticsUrlFor } from '../../platform/config.js';
 import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { Channel, Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { availabilityKey } from '../../contracts/names.js';
 import { createRedis } from '../../platform/redis.js';
 import { createGrpcClient } from '../../loadtest/runner/grpcClient.js';
-import { freePort, startCoreProcess } from '../../loadtest/bench/processes.js';
-import { createTestDatabase } from '../support/db.js';
+import { startStack } from '../support/edge.js';
 import { registerCatalogRpc } from '../support/catalog.js';
 import { eventually } from '../support/wait.js';
-import { cleanupNamespace, sharedNats, testNamespace } from '../support/readside.js';
 import { startPrivateRedis } from '../support/servers.js';
 import type { Redis } from 'ioredis';
-import type { CoreHandle } from '../../loadtest/bench/processes.js';
 import type { GrpcClient } from '../../loadtest/runner/grpcClient.js';
-import type { TestDatabase } from '../support/db.js';
+import type { Stack } from '../support/edge.js';
 import type { ServerProcess } from '../support/servers.js';
 
 const T = 'redis-down';
 const m = InventoryService.method;
-const ns = testNamespace('redisdown');
 const key = { sku: 'SKU-R', locationId: 'W1' };
-/** `start` also runs the REST edge and the webhook gateway: free ports, not the defaults another stack may hold. */
-const freeEdgePorts = async () => ({ EDGE_PORT: String(await freePort()), WEBHOOK_PORT: String(await freePort()) });
 
-let db: TestDatabase;
+let stack: Stack;
 let redisServer: ServerProcess;
 let redis: Redis;
-let core: CoreHandle;
 let client: GrpcClient;
 
 /** EVENTUAL, with a 1.5 s deadline: an answer that takes longer fails the test. */
@@ -56,44 +47,29 @@ const eventual = async () => {
 
 const lastRecordedAt = async (): Promise<string | undefined> =>
   (
-    await db.pool.query<{ recorded_at: Date }>(
+    await stack.db.pool.query<{ recorded_at: Date }>(
       `select e.recorded_at from events e join streams s using (stream_id) where s.kind = 'stock_item' and s.sku = $1 order by e.version desc limit 1`,
       [key.sku],
     )
   ).rows[0]?.recorded_at.toISOString();
 
-const projected = async () => redis.hget(availabilityKey(ns, T, key.locationId, key.sku), 'version').catch(() => null);
+const projected = async () =>
+  redis.hget(availabilityKey(stack.namespace, T, key.locationId, key.sku), 'version').catch(() => null);
 
 beforeAll(async () => {
-  db = await createTestDatabase('fault_redis', 2);
   redisServer = await startPrivateRedis();
   redis = createRedis(redisServer.url, { commandTimeoutMs: 1_000, name: 'redis-down-spec' });
-  core = await startCoreProcess(
-    {
-      DATABASE_URL: db.url,
-      REDIS_URL: redisServer.url,
-      STOCKMIND_NAMESPACE: ns,
-      STOCKMIND_PG_POOL_MAX: '4',
-      ...(await freeEdgePorts()),
-    },
-    30_000,
-    'start',
-  );
+  stack = await startStack('fault_redis', { REDIS_URL: redisServer.url });
   const token = await tokenFor(T, { sub: 'redis-down' });
-  client = createGrpcClient(InventoryService, `127.0.0.1:${core.port}`, { token });
+  client = createGrpcClient(InventoryService, `127.0.0.1:${stack.core.port}`, { token });
   await registerCatalogRpc(client, { skus: [key.sku], locations: [key.locationId] });
 });
 
 afterAll(async () => {
   client?.close();
-  await core?.stop();
+  await stack?.stop();
   redis?.disconnect();
   await redisServer?.destroy();
-  const nc = await sharedNats('redis-down-cleanup');
-  await cleanupNamespace(ns, { nc });
-  await nc.close();
-  if (db !== undefined) await dropDatabase(analyticsUrlFor(db.url));
-  await db?.drop();
 });
 
 describe('Redis down', () => {
@@ -134,7 +110,7 @@ describe('Redis down', () => {
       5_000,
     );
     // Nothing was given up on while Redis was away.
-    const { rows } = await db.pool.query<{ n: string }>('select count(*) as n from dead_letters');
+    const { rows } = await stack.db.pool.query<{ n: string }>('select count(*) as n from dead_letters');
     expect(Number(rows[0]?.n)).toBe(0);
   });
 });
