@@ -11,9 +11,12 @@ import { startStack } from '../test/support/edge.js';
 import { loggedAfter } from '../test/support/log.js';
 import type { GrpcClient } from '../loadtest/runner/grpcClient.js';
 import type { Stack } from '../test/support/edge.js';
-import type { StockLevel, WatchStockResponse } from '../gen/stockmind/inventory/v1/stock_pb.js';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import type { WatchStockRequestSchema } from '../gen/stockmind/inventory/v1/stock_pb.js';
+import type {
+  StockLevel,
+  WatchStockRequestSchema,
+  WatchStockResponse,
+} from '../gen/stockmind/inventory/v1/stock_pb.js';
 
 const T = 'watch-tenant';
 const m = InventoryService.method;
