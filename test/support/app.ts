@@ -105,22 +105,6 @@ export const rejection = async (call: Promise<unknown>): Promise<unknown> => {
   throw new Error('the call succeeded but was expected to fail');
 };
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls until `check` passes or the deadline passes (then rethrows its last failure). */
-export const eventually = async (check: () => Promise<void>, timeoutMs = 3_000, everyMs = 50): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(everyMs);
-    }
-  }
-};
-
 /** SQL probes on the ledger, independent of the code under test. */
 export const probes = (db: TestDatabase) => {
   const one = async <T>(text: string, values: unknown[] = []): Promise<T> => {

@@ -6,11 +6,9 @@ import { startExpiryLoop } from './expiry.js';
 import {
   accepted,
   caller,
-  eventually,
   probes,
   receiveInput,
   reserveInput,
-  sleep,
   startApp,
   levelsOf as stockLevels,
 } from '../../../test/support/app.js';
@@ -19,6 +17,7 @@ import { registerCatalog } from '../../../test/support/catalog.js';
 import type { AppHarness } from '../../../test/support/app.js';
 import type { Outcome } from './outcome.js';
 import type { ReservationView } from './views.js';
+import { eventually, sleep } from '../../../test/support/wait.js';
 
 const PLACED = 'stockmind.reservations.reservation_placed.v1';
 const CONFIRMED = 'stockmind.reservations.reservation_confirmed.v1';
@@ -171,7 +170,7 @@ describe('confirm racing expiry at the deadline', () => {
     );
     // Reservations no expiry call reached in time become due now: drain them as the loop would.
     const last = Math.max(...placed.map((r) => Date.parse(r.expiresAt)));
-    await sleep(Math.max(0, last - Date.now()) + 20);
+    await sleep(Math.max(0, last - Date.now()) + 20); // a TTL: its time must really pass
     while (await app.inventory.expireNextDue('test:race', 'drain'));
 
     for (const [i, r] of placed.entries()) {

@@ -5,7 +5,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evolve, initialState } from '../domain/stock/stockItem.js';
 import { parseWireEventType } from '../../../contracts/eventTypes.js';
-import { accepted, caller, receiveInput, rejection, reserveInput, sleep, startApp } from '../../../test/support/app.js';
+import { accepted, caller, receiveInput, rejection, reserveInput, startApp } from '../../../test/support/app.js';
+import { sleep } from '../../../test/support/wait.js';
 import { registerCatalog } from '../../../test/support/catalog.js';
 import type { StockItemEvent } from '../domain/stock/stockItem.js';
 import type { AppHarness } from '../../../test/support/app.js';
@@ -252,6 +253,7 @@ describe('GetStockAt', () => {
   it('counts a back-dated sale at the time it occurred on the occurred basis, and when it was recorded on the recorded basis', async () => {
     const key = { sku: 'SKU-C', locationId: 'S2' };
     await app.inventory.receive(alice, receiveInput('rcv-s2-c', 'SKU-C', 'S2', 8));
+    // Three distinct instants (receipt < happened < report < recorded sale): time itself must pass.
     await sleep(20);
     const happened = new Date();
     await sleep(20);

@@ -11,11 +11,11 @@ import {
   refused,
   rejection,
   reserveInput,
-  sleep,
   startApp,
 } from '../../../test/support/app.js';
 import { registerCatalog } from '../../../test/support/catalog.js';
 import type { AppHarness } from '../../../test/support/app.js';
+import { sleep } from '../../../test/support/wait.js';
 
 const T = 'lifecycle';
 const me = caller(T);
@@ -149,7 +149,7 @@ describe('reservation lifecycle', () => {
     const sku = 'sku-late';
     await app.inventory.receive(me, receiveInput('mv-late', sku, 'wh-1', 5));
     accepted(await app.inventory.reserve(me, reserveInput('res-late', [[sku, 'wh-1', 2]], { ttlMs: 50 })));
-    await sleep(120);
+    await sleep(120); // past the 50 ms TTL: the deadline itself is what is tested
 
     expect(refused(await app.inventory.confirm(me, 'res-late', ''))).toMatchObject({ reason: 'RESERVATION_EXPIRED' });
     // No loop runs in this file: the refusal came from the deadline itself, and nothing moved.

@@ -7,6 +7,7 @@ import { claimKey } from './idempotency.js';
 import type pg from 'pg';
 import type { TestDatabase } from '../../../test/support/db.js';
 import type { Claim } from './idempotency.js';
+import { eventually } from '../../../test/support/wait.js';
 
 /** What the command's append does with AppendOptions.idempotency. */
 const recordResponse = async (c: pg.ClientBase, tenantId: string, scope: string, key: string, response: unknown) => {
@@ -19,7 +20,6 @@ const recordResponse = async (c: pg.ClientBase, tenantId: string, scope: string,
 };
 
 const TENANT = 'acme';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let db: TestDatabase;
 
@@ -107,12 +107,16 @@ describe('idempotency keys', () => {
         const duplicate = claimKey(second, TENANT, 'reservation', key, 'hash-a').finally(() => {
           settled = true;
         });
-        await sleep(200);
+        // The marker: the second backend is seen waiting (for a lock) while the first stays open.
+        const waiting = await eventually(async () => {
+          const r = await db.pool.query<{ wait_event_type: string | null }>(
+            'select wait_event_type from pg_stat_activity where pid = $1',
+            [rows[0]?.pid],
+          );
+          if (r.rows[0]?.wait_event_type !== 'Lock' && !settled) throw new Error('the duplicate is not waiting yet');
+          return r;
+        });
         const pendingWhileFirstOpen = !settled;
-        const waiting = await db.pool.query<{ wait_event_type: string | null }>(
-          'select wait_event_type from pg_stat_activity where pid = $1',
-          [rows[0]?.pid],
-        );
         await finishFirst(first);
         const outcome = await duplicate;
         await second.query('commit');
