@@ -19,6 +19,8 @@ export type Envelope = {
   correlationId: string;
   causationId: string;
   traceId: string | null;
+  /** W3C traceparent of the command that wrote the event (null when its caller sent none and nothing traced it). */
+  traceparent: string | null;
   channel: string | null;
   operator: string;
   policyVersion: number;
@@ -66,6 +68,7 @@ export const fromStoredEvent = (e: StoredEvent): Envelope => {
     correlationId: str(m.correlationId),
     causationId: str(m.causationId),
     traceId: typeof m.traceId === 'string' ? m.traceId : null,
+    traceparent: typeof m.traceparent === 'string' ? m.traceparent : null,
     channel: typeof m.channel === 'string' ? m.channel : null,
     operator: str(m.operator),
     policyVersion: typeof m.policyVersion === 'number' ? m.policyVersion : 0,

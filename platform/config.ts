@@ -26,6 +26,8 @@ const schema = z.object({
   CORE_GRPC_PORT: z.preprocess(blankIsUnset, z.coerce.number().int().min(0).max(65535).optional()),
   EDGE_PORT: port(8080),
   WEBHOOK_PORT: port(8081),
+  STOCKMIND_METRICS_PORT: port(9464),
+  STOCKMIND_DRAIN_MS: positiveInt(20_000),
   CORE_URL: z
     .string()
     .default('http://127.0.0.1:50051')
@@ -75,6 +77,10 @@ export type Config = {
   edgePort: number;
   /** The marketplace webhook gateway's port. */
   webhookPort: number;
+  /** /metrics, /healthz and /readyz of the core, relay and projectors (one listener under `start`). */
+  metricsPort: number;
+  /** How long a SIGTERM may take: stop accepting, finish in-flight work, close; then the process exits anyway. */
+  drainMs: number;
   /** Where a gateway run alone reaches the core. */
   coreUrl: string;
   coreHost: string;
@@ -120,6 +126,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, o: { needsJwtSe
     coreGrpcPort: e.CORE_GRPC_PORT ?? null,
     edgePort: e.EDGE_PORT,
     webhookPort: e.WEBHOOK_PORT,
+    metricsPort: e.STOCKMIND_METRICS_PORT,
+    drainMs: e.STOCKMIND_DRAIN_MS,
     coreUrl: e.CORE_URL.replace(/\/$/, ''),
     coreHost: e.CORE_HOST,
     jwtSecret: e.STOCKMIND_JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,

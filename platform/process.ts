@@ -1,3 +1,9 @@
 // What every long-running part's `run(config, log)` returns: the CLI runs one alone or several
-// under `stockmind start`, and closes them in reverse order on SIGTERM.
-export type Component = { name: string; close(): Promise<void> };
+// under `stockmind start`, reports their readiness on /readyz, and closes them in reverse order on
+// SIGTERM.
+export type Component = {
+  name: string;
+  /** Whether the part can do its job now (the core: serve reads); absent = ready while running. */
+  ready?(): Promise<boolean>;
+  close(): Promise<void>;
+};

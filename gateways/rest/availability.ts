@@ -21,6 +21,7 @@ import type { QueryStockResponse } from '../../gen/stockmind/inventory/v1/stock_
 import type { CoreClient } from './core.js';
 import type { Node } from './convert.js';
 import type { Route } from './route.js';
+import { traceparentOf } from '../../platform/http/telemetry.js';
 
 export type AvailabilityDeps = { core: CoreClient; maxAgeS: number };
 
@@ -94,7 +95,7 @@ export const availabilityRoutes = ({ core, maxAgeS }: AvailabilityDeps): Route[]
         const { levels } = await shared(JSON.stringify([caller.claims.tenant, params.sku, node]), () =>
           core.inventory.queryStock(
             { keys: [{ sku: params.sku, locationId: nodeId(node) }], consistency: Consistency.EVENTUAL },
-            core.unary({ token: caller.token, correlationId: req.id }),
+            core.unary({ token: caller.token, correlationId: req.id, traceparent: traceparentOf(req) }),
           ),
         );
         const level = levels[0];
@@ -141,7 +142,7 @@ export const availabilityRoutes = ({ core, maxAgeS }: AvailabilityDeps): Route[]
             keys: body.items.map((it, i) => ({ sku: it.sku, locationId: nodeId(nodes[i] as Node) })),
             consistency: Consistency.EVENTUAL,
           },
-          core.unary({ token: caller.token, correlationId: req.id }),
+          core.unary({ token: caller.token, correlationId: req.id, traceparent: traceparentOf(req) }),
         );
         const items = levels.map((l, i) => toAvailability(l, nodes[i] as Node));
         return cacheable(req, reply, maxAgeS, items.map(tagOf), { items });

@@ -11,7 +11,7 @@ import { Health } from '../../gen/grpc/health/v1/health_pb.js';
 import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import type { CallOptions, Client } from '@connectrpc/connect';
 
-export type CoreCall = { token: string; correlationId: string; signal?: AbortSignal };
+export type CoreCall = { token: string; correlationId: string; traceparent?: string | null; signal?: AbortSignal };
 
 export type CoreClient = {
   /** For unary calls. */
@@ -42,7 +42,11 @@ export const connectCore = (baseUrl: string, timeoutMs: number): CoreClient => {
     pingTimeoutMs: 5_000,
     idleConnectionTimeoutMs: 60_000,
   });
-  const headers = (call: CoreCall) => ({ authorization: `Bearer ${call.token}`, 'correlation-id': call.correlationId });
+  const headers = (call: CoreCall): Record<string, string> => ({
+    authorization: `Bearer ${call.token}`,
+    'correlation-id': call.correlationId,
+    ...(call.traceparent == null ? {} : { traceparent: call.traceparent }),
+  });
   return {
     inventory: createClient(InventoryService, unaryTransport),
     streams: createClient(InventoryService, createGrpcTransport({ baseUrl, sessionManager: session })),

@@ -6,11 +6,16 @@ import { startEdge } from './server.js';
 import type { Logger } from 'pino';
 import type { Config } from '../../platform/config.js';
 import type { Component } from '../../platform/process.js';
+import type { Telemetry } from '../../platform/telemetry/telemetry.js';
 
 export type EdgeProcess = Component & { url: string; port: number };
 
 /** `coreUrl` defaults to CORE_URL; `stockmind start` passes the core it just started. */
-export const run = async (config: Config, log: Logger, o: { coreUrl?: string } = {}): Promise<EdgeProcess> => {
+export const run = async (
+  config: Config,
+  log: Logger,
+  o: { coreUrl?: string; telemetry?: Telemetry } = {},
+): Promise<EdgeProcess> => {
   const subscriptions = await webhookSubscriptions(config, log);
   try {
     const edge = await startEdge(config, loadEdgeSettings(), {
@@ -19,6 +24,7 @@ export const run = async (config: Config, log: Logger, o: { coreUrl?: string } =
       log,
       now: Date.now,
       plugins: [subscriptions.plugin],
+      ...(o.telemetry === undefined ? {} : { telemetry: o.telemetry }),
     });
     return {
       name: 'edge',

@@ -17,6 +17,7 @@ import {
 import { z } from 'zod';
 import type { CoreClient } from './core.js';
 import type { ResponseDoc, Route } from './route.js';
+import { traceparentOf } from '../../platform/http/telemetry.js';
 
 /** Namespace of reservation ids derived from Idempotency-Keys (a fixed random UUID; never change it). */
 export const IDEMPOTENCY_NAMESPACE = '3b0f6c52-8e3d-4a71-b6c9-5d2e1f7a9c04';
@@ -73,7 +74,7 @@ export const reservationRoutes = ({ core }: { core: CoreClient }): Route[] => {
         const out = await call(
           params.id,
           (b ?? {}) as Record<string, string | undefined>,
-          core.unary({ token: caller.token, correlationId: req.id }),
+          core.unary({ token: caller.token, correlationId: req.id, traceparent: traceparentOf(req) }),
         );
         return toReservation(out.reservation);
       },
@@ -154,7 +155,7 @@ export const reservationRoutes = ({ core }: { core: CoreClient }): Route[] => {
               ...(body.ttlSeconds === undefined ? {} : { ttl: { seconds: BigInt(body.ttlSeconds), nanos: 0 } }),
               orderRef: body.orderRef ?? '',
             },
-            core.unary({ token: caller.token, correlationId: req.id }),
+            core.unary({ token: caller.token, correlationId: req.id, traceparent: traceparentOf(req) }),
           );
           void reply.code(201).header('location', `/v1/reservations/${encodeURIComponent(id)}`);
           return toReservation(out.reservation);
@@ -178,7 +179,7 @@ export const reservationRoutes = ({ core }: { core: CoreClient }): Route[] => {
       async handle({ params, caller, req, reply }) {
         const out = await core.inventory.getReservation(
           { reservationId: params.id },
-          core.unary({ token: caller.token, correlationId: req.id }),
+          core.unary({ token: caller.token, correlationId: req.id, traceparent: traceparentOf(req) }),
         );
         void reply.header('cache-control', 'no-store');
         return toReservation(out.reservation);

@@ -4,6 +4,8 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController } from 'fastify';
 import { ConnectError } from '@connectrpc/connect';
 import { HealthCheckResponse_ServingStatus } from '../../gen/grpc/health/v1/health_pb.js';
+import { mountTelemetry } from '../../platform/http/telemetry.js';
+import { privateTelemetry } from '../../platform/telemetry/telemetry.js';
 import { cachingVerifier } from '../../platform/auth/tokens.js';
 import { availabilityRoutes } from './availability.js';
 import { connectCore } from './core.js';
@@ -24,6 +26,7 @@ import type { CoreClient } from './core.js';
 import type { EdgeSettings } from './config.js';
 import type { ProblemInit } from '../../platform/http/problems.js';
 import type { Route } from './route.js';
+import type { Telemetry } from '../../platform/telemetry/telemetry.js';
 
 export type EdgeDeps = {
   core: CoreClient;
@@ -40,6 +43,8 @@ export type EdgeDeps = {
    * and can use `authenticate` / `permit` from ./auth.ts.
    */
   plugins?: FastifyPluginAsync[];
+  /** The process's registry and tracer; a private registry without. */
+  telemetry?: Telemetry;
 };
 
 const CORRELATION = /^[\x21-\x7e]{1,128}$/;
@@ -106,10 +111,31 @@ export const buildEdge = async (deps: EdgeDeps): Promise<{ app: FastifyInstance;
     ),
   );
 
+  const telemetry = deps.telemetry ?? privateTelemetry();
+  let closing = false;
+  mountTelemetry(app, {
+    server: 'edge',
+    telemetry,
+    // Ready while the core answers its health check (it stays SERVING while it can serve reads).
+    checks: () => [
+      {
+        name: 'core',
+        ready: async () =>
+          !closing &&
+          (await core.health.check({ service: '' }, { timeoutMs: 1_000 }).then(
+            (r) => r.status === HealthCheckResponse_ServingStatus.SERVING,
+            () => false,
+          )),
+      },
+    ],
+  });
+  const sse = telemetry.metrics.gauge('streams_open', 'Streams open now (WatchStock, SSE)', ['kind']).labels('sse');
+  sse.set(0);
   const hub = createStreamHub(core, {
     heartbeatMs: settings.sseHeartbeatMs,
     resumeMs: settings.sseResumeMs,
     maxStreams: settings.sseMaxStreams,
+    openStreams: sse,
   });
   const routes = [
     ...availabilityRoutes({ core, maxAgeS: settings.availabilityMaxAgeS }),
@@ -136,19 +162,12 @@ export const buildEdge = async (deps: EdgeDeps): Promise<{ app: FastifyInstance;
   const html = docsPage(doc);
   app.get('/openapi.json', async () => doc);
   app.get('/docs', async (_req, reply) => reply.type('text/html; charset=utf-8').send(html));
-  // For probes: no token; SERVING only while the core answers its health check.
-  app.get('/healthz', async (req, reply) => {
-    const r = await core.health
-      .check({ service: '' }, { timeoutMs: 1_000, headers: { 'correlation-id': req.id } })
-      .catch(() => null);
-    const serving = r?.status === HealthCheckResponse_ServingStatus.SERVING;
-    return reply.code(serving ? 200 : 503).send({ status: serving ? 'SERVING' : 'NOT_SERVING' });
-  });
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
 
   return {
     app,
     async close() {
+      closing = true;
       hub.close();
       await app.close();
     },
@@ -161,7 +180,14 @@ export type EdgeHandle = { port: number; url: string; close(): Promise<void> };
 export const startEdge = async (
   config: Pick<Config, 'jwtSecret'>,
   settings: EdgeSettings,
-  o: { coreUrl: string; port: number; log: Logger; now: () => number; plugins?: FastifyPluginAsync[] },
+  o: {
+    coreUrl: string;
+    port: number;
+    log: Logger;
+    now: () => number;
+    plugins?: FastifyPluginAsync[];
+    telemetry?: Telemetry;
+  },
 ): Promise<EdgeHandle> => {
   const core = connectCore(o.coreUrl, settings.coreTimeoutMs);
   const edge = await buildEdge({
@@ -171,6 +197,7 @@ export const startEdge = async (
     log: o.log,
     now: o.now,
     ...(o.plugins === undefined ? {} : { plugins: o.plugins }),
+    ...(o.telemetry === undefined ? {} : { telemetry: o.telemetry }),
   });
   try {
     await edge.app.listen({ port: o.port, host: settings.host });

@@ -29,7 +29,14 @@ type Session = {
   linger: NodeJS.Timeout | null;
 };
 
-export type StreamSettings = { heartbeatMs: number; resumeMs: number; maxStreams: number; historySize?: number };
+export type StreamSettings = {
+  heartbeatMs: number;
+  resumeMs: number;
+  maxStreams: number;
+  historySize?: number;
+  /** streams_open{kind="sse"}: a client connection counts while it is open. */
+  openStreams?: { inc(): void; dec(): void };
+};
 
 const MAX_BUFFERED_BYTES = 1 << 20;
 
@@ -138,6 +145,7 @@ export const createStreamHub = (core: CoreClient, settings: StreamSettings) => {
       settings.heartbeatMs,
     );
     res.write(`retry: 2000\n\n`);
+    settings.openStreams?.inc();
 
     let session: Session;
     if (resumable && previous !== undefined) {
@@ -174,6 +182,7 @@ export const createStreamHub = (core: CoreClient, settings: StreamSettings) => {
     const current = session;
     res.once('close', () => {
       clearInterval(heartbeat);
+      settings.openStreams?.dec();
       if (current.sink === sink && sessions.has(current.id)) detach(current);
     });
   };

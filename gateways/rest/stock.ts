@@ -6,6 +6,7 @@ import { defineRoute } from './route.js';
 import { problemSchema, stockLevel, stockQuery } from './schemas.js';
 import type { CoreClient } from './core.js';
 import type { Route } from './route.js';
+import { traceparentOf } from '../../platform/http/telemetry.js';
 
 export const stockRoutes = ({ core }: { core: CoreClient }): Route[] => [
   defineRoute({
@@ -34,7 +35,7 @@ export const stockRoutes = ({ core }: { core: CoreClient }): Route[] => [
           keys: [{ sku: query.sku, locationId: query.location }],
           consistency: query.consistency === 'strong' ? Consistency.STRONG : Consistency.EVENTUAL,
         },
-        core.unary({ token: caller.token, correlationId: req.id }),
+        core.unary({ token: caller.token, correlationId: req.id, traceparent: traceparentOf(req) }),
       );
       const level = levels[0];
       if (level === undefined) throw new Error('the core answered no level for the key');

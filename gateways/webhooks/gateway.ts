@@ -7,6 +7,9 @@
 import { createHash } from 'node:crypto';
 import Fastify from 'fastify';
 import { TENANT_ID } from '../../platform/auth/tokens.js';
+import { mountTelemetry } from '../../platform/http/telemetry.js';
+import { answers } from '../../platform/telemetry/probes.js';
+import { privateTelemetry } from '../../platform/telemetry/telemetry.js';
 import { ADAPTERS, MARKETPLACES, parseNotification, reservationIdFor } from './adapters/index.js';
 import { answerFor, problemBody } from './answers.js';
 import { executeAction } from './core.js';
@@ -18,6 +21,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Problem } from './answers.js';
 import type { InventoryClient } from './core.js';
+import type { Telemetry } from '../../platform/telemetry/telemetry.js';
 
 export type GatewayDeps = {
   pool: pg.Pool;
@@ -27,6 +31,9 @@ export type GatewayDeps = {
   log: Logger;
   toleranceSeconds?: number;
   nowSeconds?: () => number;
+  telemetry?: Telemetry;
+  /** False once the gateway is closing: /readyz answers 503 while it drains. */
+  accepting?: () => boolean;
 };
 
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -68,7 +75,17 @@ export const buildWebhookGateway = (deps: GatewayDeps): FastifyInstance => {
       );
   });
 
-  app.get('/health', async () => ({ status: 'ok' }));
+  // Ready while it can take notifications: its secrets and dedupe records (Postgres) answer.
+  mountTelemetry(app, {
+    server: 'webhooks',
+    telemetry: deps.telemetry ?? privateTelemetry(),
+    checks: () => [
+      {
+        name: 'webhooks',
+        ready: async () => (deps.accepting?.() ?? true) && (await answers(() => deps.pool.query('select 1'))),
+      },
+    ],
+  });
 
   app.post<{ Params: { tenant: string; marketplace: string } }>(
     '/v1/marketplaces/:tenant/:marketplace/orders',

@@ -1,6 +1,7 @@
 // The marketplace webhook gateway as a process component (`stockmind webhooks`,
 // or inside `stockmind start`), and the secret command.
-import { createPool } from '../../platform/postgres/pool.js';
+import { createPool, measurePoolWaits } from '../../platform/postgres/pool.js';
+import { privateTelemetry } from '../../platform/telemetry/telemetry.js';
 import { prepareDatabase } from '../../platform/postgres/migrate.js';
 import { MARKETPLACE_SCHEMA } from './schema.js';
 import { TENANT_ID } from '../../platform/auth/tokens.js';
@@ -10,6 +11,7 @@ import { ensureMarketplaceSecret } from './secrets.js';
 import { MARKETPLACES } from './adapters/index.js';
 import type { Logger } from 'pino';
 import type { Config } from '../../platform/config.js';
+import type { Telemetry } from '../../platform/telemetry/telemetry.js';
 
 export type WebhookGateway = { name: string; port: number; close(): Promise<void> };
 
@@ -17,16 +19,24 @@ export type WebhookGateway = { name: string; port: number; close(): Promise<void
 export const run = async (
   config: Config,
   log: Logger,
-  o: { coreUrl?: string; host?: string } = {},
+  o: { coreUrl?: string; host?: string; telemetry?: Telemetry } = {},
 ): Promise<WebhookGateway> => {
+  const telemetry = o.telemetry ?? privateTelemetry();
   await prepareDatabase(config.databaseUrl, [MARKETPLACE_SCHEMA], log);
-  const pool = createPool({ databaseUrl: config.databaseUrl, max: 4, applicationName: 'stockmind-webhooks' });
+  const pool = measurePoolWaits(
+    createPool({ databaseUrl: config.databaseUrl, max: 4, applicationName: 'stockmind-webhooks' }),
+    telemetry.metrics,
+    'webhooks',
+  );
+  let closing = false;
   const coreUrl = o.coreUrl ?? config.coreUrl;
   const app = buildWebhookGateway({
     pool,
     inventory: createInventoryClient(coreUrl),
     tokenFor: marketplaceTokens(config.jwtSecret),
     log,
+    telemetry,
+    accepting: () => !closing,
   });
   try {
     await app.listen({ port: config.webhookPort, host: o.host ?? config.coreHost });
@@ -41,6 +51,7 @@ export const run = async (
     name: 'webhooks',
     port,
     async close() {
+      closing = true;
       await app.close();
       await pool.end();
     },

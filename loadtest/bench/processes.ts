@@ -35,7 +35,15 @@ export const startCoreProcess = async (
 ): Promise<CoreHandle> => {
   const port = await freePort();
   const child = spawn(process.execPath, [BIN, command], {
-    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', CORE_PORT: String(port), ...env },
+    // Metrics on any free port: processes started side by side must not race for 9464.
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'warn',
+      CORE_PORT: String(port),
+      STOCKMIND_METRICS_PORT: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -1,6 +1,7 @@
 // Postgres pool with every timeout set: a stuck lock or a dead server must
 // surface as a clear error, never as a hung request.
 import pg from 'pg';
+import type { Metrics } from '../telemetry/metrics.js';
 
 export type PoolOptions = {
   databaseUrl: string;
@@ -28,6 +29,27 @@ export const createPool = (o: PoolOptions): pg.Pool => {
   });
   // An idle client losing its connection must not crash the process; the next checkout reconnects.
   pool.on('error', () => undefined);
+  return pool;
+};
+
+/**
+ * Records how long each checkout waited for a connection in pg_pool_wait_seconds{pool}: the pool's
+ * own `query` checks out through `connect` too, so every statement counts.
+ */
+export const measurePoolWaits = (pool: pg.Pool, metrics: Metrics, name: string): pg.Pool => {
+  const waits = metrics.histogram('pg_pool_wait_seconds', 'Time a Postgres checkout waited for a connection', ['pool']);
+  const observe = waits.labels(name);
+  const connect = pool.connect.bind(pool) as (cb?: (...args: unknown[]) => void) => Promise<pg.PoolClient> | undefined;
+  (pool as { connect: unknown }).connect = (cb?: (...args: unknown[]) => void) => {
+    const started = performance.now();
+    const done = () => observe.observe((performance.now() - started) / 1000);
+    if (typeof cb === 'function')
+      return connect((...args: unknown[]) => {
+        done();
+        cb(...args);
+      });
+    return (connect() as Promise<pg.PoolClient>).finally(done);
+  };
   return pool;
 };
 

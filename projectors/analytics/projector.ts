@@ -8,6 +8,7 @@ import { isConnectionError } from '../../platform/postgres/pool.js';
 import { PoisonMessage, startConsumerLoop } from '../shared/consumer.js';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import type { Telemetry } from '../../platform/telemetry/telemetry.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Envelope } from '../../contracts/envelope.js';
 import type { StockItemEvent } from '../../core/src/domain/stock/stockItem.js';
@@ -133,8 +134,10 @@ export const startAnalyticsProjector = async (o: {
   policies: PolicySource;
   namespace: string;
   log: Logger;
+  telemetry?: Telemetry;
 }): Promise<ConsumerLoop> =>
   startConsumerLoop({
+    ...(o.telemetry === undefined ? {} : { telemetry: o.telemetry }),
     nc: o.nc,
     pool: o.pool,
     namespace: o.namespace,

@@ -5,10 +5,13 @@ import { APPLY_SCRIPT, toArgs } from '../../contracts/availabilityRecord.js';
 import { availabilityKey, stockEventsSubject } from '../../contracts/names.js';
 import { isConnectionError } from '../../platform/postgres/pool.js';
 import { PoisonMessage, startConsumerLoop } from '../shared/consumer.js';
+import { inSpan } from '../../platform/telemetry/tracing.js';
 import type { Redis } from 'ioredis';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import type { Telemetry } from '../../platform/telemetry/telemetry.js';
+import type { Tracing } from '../../platform/telemetry/tracing.js';
 import type { Levels } from '../../core/src/domain/stock/levels.js';
 import type { AvailabilityRecord } from '../../contracts/availabilityRecord.js';
 import type { ConsumerLoop } from '../shared/consumer.js';
@@ -54,8 +57,9 @@ export const fillFromLedger = async (
  * older or equal one is skipped, a gap is filled from the ledger.
  */
 export const applyAvailabilityEvent = async (
-  o: { redis: Redis; pool: pg.Pool; namespace: string },
+  o: { redis: Redis; pool: pg.Pool; namespace: string; tracing?: Tracing | null },
   e: Envelope,
+  traceparent: string | null = null,
 ): Promise<void> => {
   const levels = (e.payload as { levelsAfter?: Levels } | null)?.levelsAfter;
   if (e.stream?.kind !== 'stock_item' || levels === undefined || typeof e.streamVersion !== 'number') {
@@ -63,10 +67,16 @@ export const applyAvailabilityEvent = async (
   }
   const item = { tenantId: e.tenantId, locationId: e.stream.locationId, sku: e.stream.sku };
   const key = availabilityKey(o.namespace, item.tenantId, item.locationId, item.sku);
-  const result = await defineApply(o.redis).smApplyAvailability(
-    key,
-    ...toArgs({ version: e.streamVersion, levels, asOf: e.recordedAt }),
-    'next',
+  const result = await inSpan(
+    o.tracing ?? null,
+    'redis apply availability',
+    { parent: traceparent, kind: 'client', attributes: { 'db.system.name': 'redis' } },
+    () =>
+      defineApply(o.redis).smApplyAvailability(
+        key,
+        ...toArgs({ version: e.streamVersion, levels, asOf: e.recordedAt }),
+        'next',
+      ),
   );
   if (result === -1) await fillFromLedger(o.redis, o.pool, o.namespace, item);
 };
@@ -77,9 +87,12 @@ export const startAvailabilityProjector = async (o: {
   pool: pg.Pool;
   namespace: string;
   log: Logger;
+  telemetry?: Telemetry;
 }): Promise<ConsumerLoop> => {
   defineApply(o.redis);
+  const target = { ...o, tracing: o.telemetry?.tracing ?? null };
   return startConsumerLoop({
+    ...(o.telemetry === undefined ? {} : { telemetry: o.telemetry }),
     nc: o.nc,
     pool: o.pool,
     namespace: o.namespace,
@@ -87,6 +100,6 @@ export const startAvailabilityProjector = async (o: {
     filterSubject: stockEventsSubject(o.namespace),
     log: o.log,
     isOutage: (err) => o.redis.status !== 'ready' || isConnectionError(err),
-    apply: (e) => applyAvailabilityEvent(o, e),
+    apply: (e, _msg, traceparent) => applyAvailabilityEvent(target, e, traceparent),
   });
 };

@@ -1,7 +1,9 @@
 // The relay process: Postgres events, in commit order, to NATS JetStream.
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { createPool } from '../../platform/postgres/pool.js';
+import { createPool, measurePoolWaits } from '../../platform/postgres/pool.js';
+import { privateTelemetry } from '../../platform/telemetry/telemetry.js';
+import { startRelayMetrics } from './metrics.js';
 import { prepareDatabase } from '../../platform/postgres/migrate.js';
 import { connectNats, ensureEventStream } from '../../platform/nats.js';
 import { CORE_SCHEMA } from '../../core/src/store/migrations.js';
@@ -10,11 +12,17 @@ import { startRelay } from './relay.js';
 import type { Logger } from 'pino';
 import type { Config } from '../../platform/config.js';
 import type { Component } from '../../platform/process.js';
+import type { Telemetry } from '../../platform/telemetry/telemetry.js';
 
-export const run = async (config: Config, log: Logger): Promise<Component> => {
+export const run = async (config: Config, log: Logger, o: { telemetry?: Telemetry } = {}): Promise<Component> => {
+  const telemetry = o.telemetry ?? privateTelemetry();
   // It reads the core's events table, so a relay started first creates it too.
   await prepareDatabase(config.databaseUrl, [CORE_SCHEMA, RELAY_SCHEMA], log);
-  const pool = createPool({ databaseUrl: config.databaseUrl, max: 3, applicationName: 'stockmind-relay' });
+  const pool = measurePoolWaits(
+    createPool({ databaseUrl: config.databaseUrl, max: 3, applicationName: 'stockmind-relay' }),
+    telemetry.metrics,
+    'relay',
+  );
   const nc = await connectNats(config.natsUrl, 'stockmind-relay');
   await ensureEventStream(nc, config.namespace);
   const relay = await startRelay({
@@ -23,23 +31,24 @@ export const run = async (config: Config, log: Logger): Promise<Component> => {
     namespace: config.namespace,
     holderId: `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     log,
+    tracing: telemetry.tracing,
   });
-  const lagTimer = setInterval(() => {
-    relay.lag().then(
-      (lag) =>
-        log.info(
-          { lagEvents: lag.events, lagSeconds: lag.seconds, leader: relay.isLeader(), published: relay.published() },
-          'relay lag',
-        ),
-      () => undefined,
-    );
-  }, 30_000);
-  lagTimer.unref();
+  const metrics = startRelayMetrics({ relay, pool, metrics: telemetry.metrics, log });
+  let stopping = false;
   log.info({ nats: config.natsUrl, namespace: config.namespace }, 'relay started');
   return {
     name: 'relay',
+    // Ready while it can publish (or stand by): its broker connection is open and the ledger answers.
+    ready: async () =>
+      !stopping &&
+      !nc.isClosed() &&
+      (await pool.query('select 1').then(
+        () => true,
+        () => false,
+      )),
     async close() {
-      clearInterval(lagTimer);
+      stopping = true;
+      metrics.stop();
       await relay.stop();
       await nc.drain();
       await pool.end();

@@ -4,6 +4,8 @@
 // checkpoint only after the broker acknowledged. A crash between publish and
 // checkpoint republishes the batch; the duplicate window absorbs it.
 import { jetstream } from '@nats-io/jetstream';
+import { headers } from '@nats-io/transport-node';
+import { startSpan } from '../../platform/telemetry/tracing.js';
 import { readInCommitOrder } from '../../core/src/store/commitOrder.js';
 import { fromStoredEvent } from '../../contracts/envelope.js';
 import { EVENTS_NOTIFY_CHANNEL, eventSubject } from '../../contracts/names.js';
@@ -11,6 +13,8 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Checkpoint } from '../../core/src/store/commitOrder.js';
+import type { StoredEvent } from '../../contracts/envelope.js';
+import type { Tracing } from '../../platform/telemetry/tracing.js';
 
 export type RelayOptions = {
   pool: pg.Pool;
@@ -23,6 +27,8 @@ export type RelayOptions = {
   batchSize?: number;
   pollMs?: number;
   leaseMs?: number;
+  /** A publish span per event, child of the command that wrote it; null = none. */
+  tracing?: Tracing | null;
 };
 
 export type Lag = { events: number; seconds: number };
@@ -35,6 +41,36 @@ export const startRelay = async (o: RelayOptions): Promise<Relay> => {
   const pollMs = o.pollMs ?? 100;
   const leaseMs = o.leaseMs ?? 5_000;
   const js = jetstream(o.nc, { timeout: 5_000 });
+  const tracing = o.tracing ?? null;
+  /** Publishes one event; its traceparent (the publish span's, or the command's) goes in the message headers. */
+  const publish = async (e: StoredEvent) => {
+    const envelope = fromStoredEvent(e);
+    const subject = eventSubject(o.namespace, e.tenantId, e.eventType);
+    const body = JSON.stringify(envelope);
+    if (tracing === null && envelope.traceparent === null) return js.publish(subject, body, { msgID: e.eventId });
+    const span =
+      tracing === null
+        ? null
+        : startSpan(tracing, `publish ${e.eventType}`, {
+            parent: envelope.traceparent,
+            kind: 'producer',
+            attributes: {
+              'messaging.system': 'nats',
+              'messaging.destination.name': subject,
+              'messaging.message.id': e.eventId,
+            },
+          });
+    const h = headers();
+    h.set('traceparent', span?.traceparent ?? (envelope.traceparent as string));
+    try {
+      const ack = await js.publish(subject, body, { msgID: e.eventId, headers: h });
+      span?.end();
+      return ack;
+    } catch (err) {
+      span?.end(err);
+      throw err;
+    }
+  };
   let stopped = false;
   let leader = false;
   let leaseRenewedAt = 0;
@@ -134,13 +170,7 @@ export const startRelay = async (o: RelayOptions): Promise<Relay> => {
     const { events, checkpoint: next } = await readInCommitOrder(o.pool, checkpoint, batchSize);
     if (events.length === 0) return 'idle';
     // Published in order on one connection, so JetStream stores them in commit order.
-    await Promise.all(
-      events.map((e) =>
-        js.publish(eventSubject(o.namespace, e.tenantId, e.eventType), JSON.stringify(fromStoredEvent(e)), {
-          msgID: e.eventId,
-        }),
-      ),
-    );
+    await Promise.all(events.map(publish));
     if (!(await saveCheckpoint(next))) {
       leader = false;
       o.log.warn(

@@ -5,11 +5,13 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { ensureEventStream } from '../../platform/nats.js';
 import { consumerName } from '../../contracts/names.js';
+import { startSpan, validTraceparent } from '../../platform/telemetry/tracing.js';
 import type { JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Envelope } from '../../contracts/envelope.js';
+import type { Telemetry } from '../../platform/telemetry/telemetry.js';
 
 export class PoisonMessage extends Error {
   override name = 'PoisonMessage';
@@ -24,12 +26,51 @@ export type ConsumerLoopOptions = {
   projector: string;
   filterSubject: string;
   log: Logger;
-  /** Applies one event; throw PoisonMessage for a message that can never apply. */
-  apply(envelope: Envelope, msg: JsMsg): Promise<void>;
+  /**
+   * Applies one event; throw PoisonMessage for a message that can never apply. `traceparent` is
+   * the apply span's (or the event's, when this process does not trace): the parent of its writes.
+   */
+  apply(envelope: Envelope, msg: JsMsg, traceparent: string | null): Promise<void>;
   /** True while a dependency is down: the message is retried later and not counted. */
   isOutage(err: unknown): boolean;
   maxDeliveries?: number;
   batch?: number;
+  /** dead_letters_total{consumer}, projector_lag_seconds{projector} and an apply span per message. */
+  telemetry?: Telemetry;
+  /** How often the lag is checked against the consumer's backlog. */
+  lagEveryMs?: number;
+};
+
+/**
+ * projector_lag_seconds{projector}: how far behind the ledger the projector's store is. Set to the
+ * age of each event as it is applied; while messages wait, it grows from the last applied event's
+ * time (or the last moment nothing waited, if later); 0 once nothing waits.
+ */
+const lagGauge = (o: ConsumerLoopOptions, backlog: () => Promise<number>) => {
+  const gauge = o.telemetry?.metrics.gauge('projector_lag_seconds', 'How far behind the ledger a projector is', [
+    'projector',
+  ]);
+  const lag = gauge?.labels(o.projector);
+  let since = Date.now();
+  const timer = setInterval(() => {
+    void backlog().then(
+      (waiting) => {
+        if (waiting === 0) since = Date.now();
+        lag?.set(waiting === 0 ? 0 : (Date.now() - since) / 1000);
+      },
+      () => undefined,
+    );
+  }, o.lagEveryMs ?? 5_000);
+  timer.unref();
+  return {
+    applied(recordedAt: string) {
+      const at = Date.parse(recordedAt);
+      if (Number.isNaN(at)) return;
+      since = Math.max(since, at);
+      lag?.set(Math.max(0, (Date.now() - at) / 1000));
+    },
+    stop: () => clearInterval(timer),
+  };
 };
 
 const NANOS_PER_MS = 1_000_000;
@@ -52,6 +93,15 @@ export const startConsumerLoop = async (o: ConsumerLoopOptions): Promise<Consume
   const maxDeliveries = o.maxDeliveries ?? 5;
   const messages = await consumer.consume({ max_messages: o.batch ?? 256 });
   let applied = 0;
+  const tracing = o.telemetry?.tracing ?? null;
+  const deadLetters = o.telemetry?.metrics
+    .counter('dead_letters_total', 'Messages a consumer gave up on (see the dead_letters table)', ['consumer'])
+    .labels(o.projector);
+  deadLetters?.inc(0);
+  const lag = lagGauge(o, async () => {
+    const info = await consumer.info(true);
+    return info.num_pending + info.num_ack_pending;
+  });
   // Failures of the message itself, per stream sequence. JetStream's delivery count also counts
   // redeliveries during an outage, which must not push a good message into the dead letters.
   const failures = new Map<number, number>();
@@ -79,6 +129,7 @@ export const startConsumerLoop = async (o: ConsumerLoopOptions): Promise<Consume
     // A plain +TERM: nats-server 2.9 does not understand "+TERM <reason>" and would redeliver the
     // message every ack_wait, for ever (the reason is in dead_letters and the log).
     msg.term();
+    deadLetters?.inc();
     o.log.error(
       { consumer: durable, subject: msg.subject, seq: msg.info.streamSequence, error },
       'message dead-lettered',
@@ -99,12 +150,24 @@ export const startConsumerLoop = async (o: ConsumerLoopOptions): Promise<Consume
         );
         continue;
       }
+      const parent = validTraceparent(msg.headers?.get('traceparent')) ?? validTraceparent(envelope.traceparent);
+      const span =
+        tracing === null
+          ? null
+          : startSpan(tracing, `${o.projector} apply ${String(envelope.eventType)}`, {
+              parent,
+              kind: 'consumer',
+              attributes: { 'messaging.system': 'nats', 'messaging.destination.name': msg.subject },
+            });
       try {
-        await o.apply(envelope, msg);
+        await o.apply(envelope, msg, span?.traceparent ?? parent);
+        span?.end();
         msg.ack();
         failures.delete(msg.info.streamSequence);
         applied++;
+        lag.applied(envelope.recordedAt);
       } catch (err) {
+        span?.end(err);
         const error = err instanceof Error ? err.message : String(err);
         if (o.isOutage(err)) {
           // Not the message's fault: retry it later, and do not spin while the dependency is down.
@@ -136,6 +199,7 @@ export const startConsumerLoop = async (o: ConsumerLoopOptions): Promise<Consume
   return {
     applied: () => applied,
     async stop() {
+      lag.stop();
       await messages.close();
       await loop;
     },

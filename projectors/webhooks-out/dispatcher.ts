@@ -65,6 +65,8 @@ export const startDispatcher = (o: {
   log: Logger;
   /** Called after a delivery_failed event was recorded (to publish it promptly). */
   onDeliveryFailed?: () => void;
+  /** Called once per recorded attempt with its verdict: webhook_delivery_attempts_total{outcome}. */
+  onAttempt?: (outcome: Verdict['outcome']) => void;
 }): Dispatcher => {
   const leaseSeconds = Math.ceil(o.settings.timeoutMs / 1000) + 30;
   let running = true;
@@ -114,6 +116,7 @@ export const startDispatcher = (o: {
         return;
       }
       // A failed delivery of a delivery_failed event raises no further event (no chain of failures).
+      o.onAttempt?.(v.outcome);
       const failed = v.outcome === 'dead' && d.event_type !== DELIVERY_FAILED;
       if (failed) {
         await recordDeliveryFailed(client, d.tenant_id, {

@@ -11,6 +11,7 @@ import { startOutboxPublisher } from './failedEvents.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import type { Telemetry } from '../../platform/telemetry/telemetry.js';
 import type { WebhooksOutSettings } from './settings.js';
 
 export type WebhooksOut = { stop(): Promise<void> };
@@ -22,7 +23,14 @@ export const startWebhooksOut = async (o: {
   settings: WebhooksOutSettings;
   holder: string;
   log: Logger;
+  telemetry?: Telemetry;
 }): Promise<WebhooksOut> => {
+  const attempts = o.telemetry?.metrics.counter(
+    'webhook_delivery_attempts_total',
+    'Partner webhook attempts: delivered, retry (scheduled again) or dead (given up)',
+    ['outcome'],
+  );
+  for (const outcome of ['delivered', 'retry', 'dead']) attempts?.inc({ outcome }, 0);
   const outbox = startOutboxPublisher({
     pool: o.pool,
     nc: o.nc,
@@ -36,6 +44,7 @@ export const startWebhooksOut = async (o: {
     holder: o.holder,
     log: o.log,
     onDeliveryFailed: () => outbox.wake(),
+    onAttempt: (outcome) => attempts?.inc({ outcome }),
   });
   const consumer = await startConsumerLoop({
     nc: o.nc,
@@ -45,6 +54,7 @@ export const startWebhooksOut = async (o: {
     filterSubject: allEventsSubject(o.namespace),
     log: o.log,
     isOutage: (err) => isConnectionError(err),
+    ...(o.telemetry === undefined ? {} : { telemetry: o.telemetry }),
     async apply(envelope, msg) {
       try {
         if ((await enqueueDeliveries(o.pool, envelope, msg.string(), msg.info.streamSequence)) > 0) dispatcher.wake();

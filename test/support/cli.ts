@@ -21,7 +21,8 @@ export const startCliProcess = async (
   timeoutMs = 30_000,
 ): Promise<CliProcess> => {
   const child = spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
+    // Metrics on any free port: processes started side by side must not race for 9464.
+    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', STOCKMIND_METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const untrack = killOnExit(child);

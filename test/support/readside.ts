@@ -87,6 +87,7 @@ export const stockEnvelope = (o: {
     correlationId: randomUUID(),
     causationId: '',
     traceId: null,
+    traceparent: null,
     channel: null,
     operator: 'spec',
     policyVersion: 0,

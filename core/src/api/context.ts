@@ -7,10 +7,16 @@ import type { Action, Scope } from '../../../platform/auth/permissions.js';
 import type { Claims } from '../../../platform/auth/tokens.js';
 import type { Caller } from '../app/caller.js';
 
-export type CallInfo = { claims: Claims | null; correlationId: string; traceId: string | null };
+export type CallInfo = {
+  claims: Claims | null;
+  correlationId: string;
+  traceId: string | null;
+  /** The call's span (or the caller's, when the core does not trace), for the command's spans and events. */
+  traceparent: string | null;
+};
 
 export const callInfoKey = createContextKey<CallInfo>(
-  { claims: null, correlationId: '', traceId: null },
+  { claims: null, correlationId: '', traceId: null, traceparent: null },
   { description: 'stockmind call info' },
 );
 
@@ -26,6 +32,7 @@ export const callerFor = (ctx: HandlerContext, action: Action, scope: Scope = {}
     operator: claims.sub,
     correlationId: info.correlationId,
     traceId: info.traceId,
+    traceparent: info.traceparent,
     signal: ctx.signal,
     // For scope known only after a read (a reservation's channel and locations).
     authorize: (later) => authorize(claims, action, later),

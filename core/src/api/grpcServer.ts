@@ -15,6 +15,7 @@ import type { DescMessage, DescMethod, DescService } from '@bufbuild/protobuf';
 import type { ConnectError, HandlerContext } from '@connectrpc/connect';
 import type { Logger } from 'pino';
 import type { TokenVerifier } from '../../../platform/auth/tokens.js';
+import type { RpcTelemetry } from './telemetry.js';
 
 type AnyImpl = (request: unknown, ctx: HandlerContext) => unknown;
 export type ServedService = { service: DescService; impl: Record<string, unknown>; protected: boolean };
@@ -46,7 +47,17 @@ export const startGrpcJsServer = async (o: {
   log: Logger;
   host: string;
   port: number;
+  /** rpc_duration_seconds, streams_open and server spans, as the Connect server's interceptor records them. */
+  telemetry?: RpcTelemetry;
 }): Promise<{ port: number; close(): Promise<void> }> => {
+  /** Begins a call's metrics and span; with tracing on, the handlers see the call's span as the traceparent. */
+  const begin = (s: ServedService, method: DescMethod, metadata: grpc.Metadata) => {
+    if (o.telemetry === undefined) return null;
+    const incoming = metadata.get('traceparent')[0];
+    const call = o.telemetry.begin(s.service, method, incoming === undefined ? null : String(incoming));
+    if (call.traceparent !== null) metadata.set('traceparent', call.traceparent);
+    return call;
+  };
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 1024 * 1024 });
   const shutdown = new AbortController();
 
@@ -96,17 +107,24 @@ export const startGrpcJsServer = async (o: {
           callback: grpc.sendUnaryData<unknown>,
         ) => {
           const started = performance.now();
+          const observed = begin(s, method, call.metadata);
           let correlationId = '';
           void (async () => {
             const { ctx, info } = await contextFor(s, method, call);
             correlationId = info.correlationId;
             const res = await impl(call.request, ctx);
+            observed?.end(0);
             callback(null, create(method.output, res as never));
-          })().catch((err: unknown) => callback(fail(err, correlationId, started)));
+          })().catch((err: unknown) => {
+            const status = fail(err, correlationId, started);
+            observed?.end(Number(status.code), err);
+            callback(status);
+          });
         };
       } else if (method.methodKind === 'server_streaming') {
         handlers[method.localName] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
           const started = performance.now();
+          const observed = begin(s, method, call.metadata);
           let correlationId = '';
           void (async () => {
             const { ctx, info } = await contextFor(s, method, call);
@@ -115,9 +133,12 @@ export const startGrpcJsServer = async (o: {
               if (call.cancelled) break;
               call.write(create(method.output, msg as never));
             }
+            observed?.end(call.cancelled ? 1 : 0);
             call.end();
           })().catch((err: unknown) => {
-            if (!call.cancelled) call.emit('error', fail(err, correlationId, started));
+            const status = fail(err, correlationId, started);
+            observed?.end(call.cancelled ? 1 : Number(status.code), err);
+            if (!call.cancelled) call.emit('error', status);
           });
         };
       }

@@ -5,6 +5,7 @@ import { callInfoKey } from './context.js';
 import type { CallInfo } from './context.js';
 import type { TokenVerifier } from '../../../platform/auth/tokens.js';
 import { AppError } from '../../../platform/errors.js';
+import { validTraceparent } from '../../../platform/telemetry/tracing.js';
 import type { Interceptor } from '@connectrpc/connect';
 import type { Logger } from 'pino';
 
@@ -22,7 +23,8 @@ export const callInfoFrom = async (
   const given = header('correlation-id') ?? header('x-correlation-id') ?? '';
   const correlationId = CORRELATION.test(given) ? given : randomUUID();
   const traceId = header('traceparent')?.split('-')[1] ?? null;
-  if (!isProtected) return { claims: null, correlationId, traceId };
+  const traceparent = validTraceparent(header('traceparent'));
+  if (!isProtected) return { claims: null, correlationId, traceId, traceparent };
   const m = /^Bearer\s+(\S+)$/i.exec(header('authorization') ?? '');
   if (m === null) {
     throw new AppError(
@@ -31,7 +33,7 @@ export const callInfoFrom = async (
       { reason: 'UNAUTHENTICATED' },
     );
   }
-  return { claims: await verify(m[1] ?? ''), correlationId, traceId };
+  return { claims: await verify(m[1] ?? ''), correlationId, traceId, traceparent };
 };
 
 /** Verifies the bearer token of every call to the services in `protectedServices`. */

@@ -6,6 +6,8 @@ export type Caller = {
   operator: string;
   correlationId: string;
   traceId: string | null;
+  /** W3C traceparent of the call that acts: the command's spans are its children, its events carry it on. */
+  traceparent?: string | null | undefined;
   signal?: AbortSignal | undefined;
   /** Checks the caller may act on what a command turned out to touch; throws PERMISSION_DENIED. */
   authorize?: ((scope: { channel?: Channel | null; locations?: string[] }) => void) | undefined;

@@ -5,11 +5,13 @@
 import { appendToStreams, lockStreams, streamKeyId } from '../store/eventStore.js';
 import { claimKey } from '../store/idempotency.js';
 import { inTransaction } from '../../../platform/postgres/tx.js';
+import { startSpan } from '../../../platform/telemetry/tracing.js';
 import { AppError } from '../../../platform/errors.js';
 import { decisionAppends, stateOf } from './appends.js';
 import { ok } from './outcome.js';
 import type pg from 'pg';
 import type { TxOutcome } from '../../../platform/postgres/tx.js';
+import type { Tracing } from '../../../platform/telemetry/tracing.js';
 import type { VersionedPolicy } from '../../../contracts/policy.js';
 import type { EventMetadata, StoredStream, StreamKey } from '../store/eventStore.js';
 import type { IdempotencyScope } from '../store/idempotency.js';
@@ -27,6 +29,10 @@ export type CommandHandlerDeps = {
   producer: string;
   /** NOTIFY this channel at commit so the relay wakes at once; null = the relay polls. */
   notifyChannel: string | null;
+  /** Spans for each command and its transaction; null = no tracing. */
+  tracing?: Tracing | null;
+  /** Called once per transaction with the commands it decided (one, until group commit) and its duration. */
+  onBatch?: (size: number, ms: number) => void;
 };
 
 export const createCommandHandler = (deps: CommandHandlerDeps): CommandHandler => {
@@ -64,12 +70,50 @@ export const createCommandHandler = (deps: CommandHandlerDeps): CommandHandler =
     return done(true, ok(answer));
   };
 
+  const tracing = deps.tracing ?? null;
+  /** One transaction (a batch of one command), timed, and a span when tracing. */
+  const transaction = async <T>(caller: Caller, work: (c: pg.PoolClient) => Promise<TxOutcome<T>>): Promise<T> => {
+    const started = performance.now();
+    const span =
+      tracing === null
+        ? null
+        : startSpan(tracing, 'postgres transaction', {
+            parent: caller.traceparent,
+            kind: 'client',
+            attributes: { 'db.system.name': 'postgresql', 'stockmind.batch_size': 1 },
+          });
+    try {
+      const value = await inTransaction(deps.pool, caller.signal, work);
+      span?.end();
+      return value;
+    } catch (err) {
+      span?.end(err);
+      throw err;
+    } finally {
+      deps.onBatch?.(1, performance.now() - started);
+    }
+  };
+
   return {
     async handle(caller, command) {
       const policy = await deps.policies.get(caller.tenantId);
-      const { spec, outcome } = await inTransaction(deps.pool, caller.signal, (c) => run(c, caller, command, policy));
-      if (!outcome.ok) recordLostDemand(deps.refusals, caller, spec, outcome.refusal);
-      return outcome;
+      const name = typeof command === 'function' ? 'transition' : command.command;
+      const span = tracing === null ? null : startSpan(tracing, `command ${name}`, { parent: caller.traceparent });
+      // The command's events carry its span, so the relay and projectors continue this trace.
+      const acting = span === null ? caller : { ...caller, traceparent: span.traceparent };
+      try {
+        const { spec, outcome } = await transaction(acting, (c) => run(c, acting, command, policy));
+        if (!outcome.ok) recordLostDemand(deps.refusals, caller, spec, outcome.refusal);
+        span?.set({
+          'stockmind.command': spec.command,
+          'stockmind.outcome': outcome.ok ? 'ok' : outcome.refusal.reason,
+        });
+        span?.end();
+        return outcome;
+      } catch (err) {
+        span?.end(err);
+        throw err;
+      }
     },
     async handleIn(client, caller, command) {
       return (await run(client, caller, command, await deps.policies.get(caller.tenantId))).value.outcome;
@@ -110,6 +154,7 @@ const commandMetadata = (
   correlationId: caller.correlationId,
   causationId: spec.id,
   traceId: caller.traceId,
+  ...(caller.traceparent == null ? {} : { traceparent: caller.traceparent }),
   producer,
   policyVersion,
 });

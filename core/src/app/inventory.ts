@@ -12,9 +12,12 @@ import { createRefusalLog } from './refusals.js';
 import { createReserve } from './reserve.js';
 import { createStockMovements } from './stockMovements.js';
 import { createTransitions } from './transitions.js';
+import { failureReason, quietObserver } from './observer.js';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { AvailabilityCache } from '../readmodels/availabilityCache.js';
+import type { Tracing } from '../../../platform/telemetry/tracing.js';
+import type { CoreObserver } from './observer.js';
 
 export type CoreDeps = {
   pool: pg.Pool;
@@ -28,7 +31,26 @@ export type CoreDeps = {
   availability?: AvailabilityCache;
   /** NOTIFY this channel at commit so the relay wakes at once; null = the relay polls. */
   notifyChannel?: string | null;
+  /** Reservations, batches and read sources for the metrics; nothing is reported without it. */
+  observer?: CoreObserver;
+  tracing?: Tracing | null;
 };
+
+/** Counts every ReserveStock answer by outcome, reason and channel. */
+const counted =
+  (observer: CoreObserver, reserve: ReturnType<typeof createReserve>): ReturnType<typeof createReserve> =>
+  async (caller, input) => {
+    const channel = input.channel ?? 'ECOMMERCE';
+    try {
+      const out = await reserve(caller, input);
+      if (out.ok) observer.reservation('reserved', '', channel);
+      else observer.reservation('refused', out.refusal.reason, channel);
+      return out;
+    } catch (err) {
+      observer.reservation('failed', failureReason(err), channel);
+      throw err;
+    }
+  };
 
 /**
  * The core's use cases, with the policy cache and the lost-demand log they share: what
@@ -37,6 +59,7 @@ export type CoreDeps = {
 export const buildCore = (deps: CoreDeps) => {
   const { pool, log } = deps;
   const readPool = deps.readPool ?? pool;
+  const observer = deps.observer ?? quietObserver;
   const policies = createPolicySource(readPool, deps.policyCacheMs);
   const refusals = createRefusalLog(pool, log);
   const catalog = createCatalog({ pool, readPool });
@@ -46,15 +69,17 @@ export const buildCore = (deps: CoreDeps) => {
     refusals,
     producer: deps.producer,
     notifyChannel: deps.notifyChannel ?? null,
+    tracing: deps.tracing ?? null,
+    onBatch: observer.batch,
   });
   const onExpiryError = (tenant: string, reservationId: string, err: unknown) =>
     log.error({ tenant, reservationId, err }, 'reservation could not expire; retrying in 30 s');
   const inventory = {
-    reserve: createReserve({ catalog, handler }),
+    reserve: counted(observer, createReserve({ catalog, handler })),
     ...createTransitions(handler),
     expireNextDue: createExpireNextDue({ pool, handler, onExpiryError }),
     getReservation: createGetReservation(pool),
-    queryStock: createQueryStock({ readPool, policies, catalog, availability: deps.availability }),
+    queryStock: createQueryStock({ readPool, policies, catalog, availability: deps.availability, observer }),
     ...createPolicyUseCases({ pool, readPool, policies }),
     catalog,
     history: createHistory({ pool: readPool, policies, catalog }),

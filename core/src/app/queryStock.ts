@@ -18,6 +18,7 @@ import type { Caller } from './caller.js';
 import type { Catalog } from './catalog.js';
 import type { StockKeyInput } from './validation.js';
 import type { StockLevelView } from './views.js';
+import type { CoreObserver } from './observer.js';
 
 export type Consistency = 'EVENTUAL' | 'STRONG';
 
@@ -27,8 +28,10 @@ export const createQueryStock = (deps: {
   catalog: Catalog;
   /** The Redis availability read model; without it every read goes to the ledger. */
   availability?: AvailabilityCache | undefined;
+  observer?: Pick<CoreObserver, 'reads'>;
 }) => {
   const { readPool, availability } = deps;
+  const reads = deps.observer?.reads ?? (() => undefined);
   // Whether the ledger answered lately. While it does not, an EVENTUAL answer from Redis is
   // marked stale: nothing can tell how far behind the projection is. Probed at most once a
   // second, off the request's path; every ledger read also updates it.
@@ -68,12 +71,15 @@ export const createQueryStock = (deps: {
 
     if (consistency === 'STRONG' || availability === undefined) {
       try {
-        return await fromLedger(caller.tenantId, keys, policy);
+        const views = await fromLedger(caller.tenantId, keys, policy);
+        reads(availability === undefined || consistency === 'STRONG' ? 'ledger' : 'ledger_fallback', keys.length);
+        return views;
       } catch (err) {
         if (availability === undefined || !isLedgerDown(err, readPool)) throw err;
         const cached = await availability.read(caller.tenantId, keys).catch(() => {
           throw err;
         });
+        reads('redis_fallback', keys.length);
         return keys.map((k, i) => fromCache(k, cached[i] ?? null, true));
       }
     }
@@ -81,11 +87,14 @@ export const createQueryStock = (deps: {
     try {
       cached = await availability.read(caller.tenantId, keys);
     } catch {
-      return fromLedger(caller.tenantId, keys, policy);
+      const views = await fromLedger(caller.tenantId, keys, policy);
+      reads('ledger_fallback', keys.length);
+      return views;
     }
     probeLedger();
     const missing = keys.flatMap((k, i) => (cached[i] == null ? [i] : []));
     const views = keys.map((k, i) => fromCache(k, cached[i] ?? null, ledger.down));
+    reads('redis', keys.length - missing.length);
     if (missing.length === 0) return views;
     try {
       const filled = await fromLedger(
@@ -94,6 +103,7 @@ export const createQueryStock = (deps: {
         policy,
       );
       missing.forEach((i, j) => (views[i] = filled[j] as StockLevelView));
+      reads('ledger_fallback', missing.length);
     } catch (err) {
       if (!isLedgerDown(err, readPool)) throw err;
       for (const i of missing) views[i] = fromCache(keys[i] as StockKeyInput, null, true);

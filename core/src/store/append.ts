@@ -21,6 +21,8 @@ export type EventMetadata = {
   correlationId: string;
   causationId: string;
   traceId: string | null;
+  /** W3C traceparent of the command that wrote the event: the relay and projectors continue its trace. */
+  traceparent?: string | null;
   producer: string;
   policyVersion: number;
 };
