@@ -24,10 +24,16 @@ const listenForStop = (): Promise<void> =>
 /** The process's parts as /readyz sees them: not ready before all started, nor once draining. */
 type Lifecycle = { phase: 'starting' | 'running' | 'draining'; components: Component[] };
 
-const checksOf = (life: Lifecycle): ReadinessCheck[] =>
-  life.phase !== 'running'
-    ? [{ name: life.phase, ready: async () => false }]
-    : life.components.map((c) => ({ name: c.name, ready: c.ready ?? (async () => true) }));
+/** Readiness = the process can serve reads: where a part serves reads, the others only inform. */
+const checksOf = (life: Lifecycle): ReadinessCheck[] => {
+  if (life.phase !== 'running') return [{ name: life.phase, ready: async () => false }];
+  const readers = life.components.some((c) => c.servesReads === true);
+  return life.components.map((c) => ({
+    name: c.name,
+    ready: c.ready ?? (async () => true),
+    informational: readers && c.servesReads !== true,
+  }));
+};
 
 /** /metrics, /healthz and /readyz on STOCKMIND_METRICS_PORT, for the parts that have no HTTP port of their own. */
 const serveProbes = async (config: Config, log: Logger, telemetry: Telemetry, life: Lifecycle) => {

@@ -32,6 +32,7 @@ export type CoreProcess = {
   grpcPort: number | null;
   /** True while the core can serve reads: the ledger or the Redis view answers (writes may be failing). */
   ready(): Promise<boolean>;
+  servesReads: true;
   close(): Promise<void>;
 };
 
@@ -135,6 +136,7 @@ export const run = async (config: Config, log: Logger, o: { telemetry?: Telemetr
     port: server.port,
     grpcPort: grpcServer?.port ?? null,
     ready: canServeReads,
+    servesReads: true,
     async close() {
       shuttingDown = true;
       await hub.close();

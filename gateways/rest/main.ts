@@ -30,6 +30,8 @@ export const run = async (
       name: 'edge',
       url: edge.url,
       port: edge.port,
+      ready: edge.ready,
+      servesReads: true,
       async close() {
         await edge.close();
         await subscriptions.close();

@@ -65,7 +65,9 @@ const fastifyProblem = (err: FastifyError): ProblemInit | null => {
   return { slug: 'invalid-request', title: 'The request is not valid', status, detail: err.message };
 };
 
-export const buildEdge = async (deps: EdgeDeps): Promise<{ app: FastifyInstance; close(): Promise<void> }> => {
+export const buildEdge = async (
+  deps: EdgeDeps,
+): Promise<{ app: FastifyInstance; ready(): Promise<boolean>; close(): Promise<void> }> => {
   const { core, settings, log } = deps;
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -113,22 +115,14 @@ export const buildEdge = async (deps: EdgeDeps): Promise<{ app: FastifyInstance;
 
   const telemetry = deps.telemetry ?? privateTelemetry();
   let closing = false;
-  mountTelemetry(app, {
-    server: 'edge',
-    telemetry,
-    // Ready while the core answers its health check (it stays SERVING while it can serve reads).
-    checks: () => [
-      {
-        name: 'core',
-        ready: async () =>
-          !closing &&
-          (await core.health.check({ service: '' }, { timeoutMs: 1_000 }).then(
-            (r) => r.status === HealthCheckResponse_ServingStatus.SERVING,
-            () => false,
-          )),
-      },
-    ],
-  });
+  // Ready while the core answers its health check (it stays SERVING while it can serve reads).
+  const ready = async () =>
+    !closing &&
+    (await core.health.check({ service: '' }, { timeoutMs: 1_000 }).then(
+      (r) => r.status === HealthCheckResponse_ServingStatus.SERVING,
+      () => false,
+    ));
+  mountTelemetry(app, { server: 'edge', telemetry, checks: () => [{ name: 'core', ready }] });
   const sse = telemetry.metrics.gauge('streams_open', 'Streams open now (WatchStock, SSE)', ['kind']).labels('sse');
   sse.set(0);
   const hub = createStreamHub(core, {
@@ -166,6 +160,7 @@ export const buildEdge = async (deps: EdgeDeps): Promise<{ app: FastifyInstance;
 
   return {
     app,
+    ready,
     async close() {
       closing = true;
       hub.close();
@@ -174,7 +169,7 @@ export const buildEdge = async (deps: EdgeDeps): Promise<{ app: FastifyInstance;
   };
 };
 
-export type EdgeHandle = { port: number; url: string; close(): Promise<void> };
+export type EdgeHandle = { port: number; url: string; ready(): Promise<boolean>; close(): Promise<void> };
 
 /** Starts the edge against the core at `coreUrl` and listens on `port` (0 = any free port). */
 export const startEdge = async (
@@ -210,6 +205,7 @@ export const startEdge = async (
   return {
     port,
     url: `http://${settings.host}:${port}`,
+    ready: edge.ready,
     async close() {
       await edge.close();
       core.close();

@@ -5,8 +5,12 @@ import http from 'node:http';
 import type { Logger } from 'pino';
 import type { Metrics } from './metrics.js';
 
-/** A part's readiness: false while it cannot do its job, and from the moment it starts draining. */
-export type ReadinessCheck = { name: string; ready(): Promise<boolean> };
+/**
+ * A part's readiness: false while it cannot do its job, and from the moment it starts draining.
+ * An informational check is reported but does not decide (under `start`, a relay waiting for
+ * Postgres must not take the core's reads out of the load balancer).
+ */
+export type ReadinessCheck = { name: string; ready(): Promise<boolean>; informational?: boolean };
 
 /** Whether a dependency answers: for a part's ready(). */
 export const answers = (check: () => Promise<unknown>): Promise<boolean> =>
@@ -41,7 +45,8 @@ const within = (check: ReadinessCheck, ms: number): Promise<boolean> =>
 
 export const readiness = async (checks: readonly ReadinessCheck[], timeoutMs = 2_000) => {
   const results = await Promise.all(checks.map(async (c) => [c.name, await within(c, timeoutMs)] as const));
-  return { ready: results.every(([, ok]) => ok), parts: Object.fromEntries(results) };
+  const decides = (name: string) => checks.find((c) => c.name === name)?.informational !== true;
+  return { ready: results.every(([name, ok]) => ok || !decides(name)), parts: Object.fromEntries(results) };
 };
 
 /** The answer to GET `path`, or null when the path is not a probe's. */
