@@ -1,11 +1,13 @@
 // Postgres down (a private cluster, stopped and started by this spec) under a
 // real `stockmind start` process: availability reads continue from Redis
-// marked stale, writes fail fast with UNAVAILABLE, and everything resumes once
-// the ledger is back.
+// marked stale, writes fail fast with UNAVAILABLE, the process stays ready (it
+// serves reads), and everything resumes once the ledger is back.
 import { rejection } from '../support/app.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenFor } from '../support/tokens.js';
 import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { Health, HealthCheckResponse_ServingStatus } from '../../gen/grpc/health/v1/health_pb.js';
+import { probesUrl } from '../support/metrics.js';
 import { Channel, Consistency } from '../../gen/stockmind/inventory/v1/stock_pb.js';
 import { availabilityKey } from '../../contracts/names.js';
 import { createGrpcClient, errorDetails, grpc } from '../../loadtest/runner/grpcClient.js';
@@ -79,7 +81,7 @@ afterAll(async () => {
 });
 
 describe('Postgres down', () => {
-  it('answers QueryStock STRONG and EVENTUAL from Redis marked stale, and fails writes fast with UNAVAILABLE', async () => {
+  it('answers QueryStock STRONG and EVENTUAL from Redis marked stale, fails writes fast with UNAVAILABLE, and stays ready', async () => {
     await client.unary(m.receiveStock, { movementId: 'pg-recv-1', ...key, quantity: 10n });
     await reserve('pg-res-1', 3n);
     await eventually(async () => expect(await projectedVersion()).toBe(2), 10_000);
@@ -103,6 +105,22 @@ describe('Postgres down', () => {
     );
     expect(receiveErr.code).toBe(grpc.status.UNAVAILABLE);
     expect(receiveErr.message).not.toMatch(/select|insert|ECONNREFUSED|127\.0\.0\.1/i);
+
+    // It can still serve reads, so it stays ready: a load balancer keeps sending them.
+    const health = createGrpcClient(Health, `127.0.0.1:${core.port}`);
+    try {
+      const { status } = await health.unary(Health.method.check, { service: '' }, { deadlineMs: 3_000 });
+      expect(status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    } finally {
+      health.close();
+    }
+    const ready = await fetch(`${probesUrl(core.output())}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(((await ready.json()) as { parts: Record<string, boolean> }).parts).toMatchObject({
+      core: true,
+      edge: true,
+      relay: false,
+    });
 
     // Still one running process: the read side survived the outage too.
     expect(core.child.exitCode).toBeNull();
