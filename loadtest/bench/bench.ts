@@ -1,4 +1,4 @@
-// `stockmind bench reserve|query|lag|servers`: figures measured against real processes
+// `stockmind bench reserve|query|lag|servers|telemetry`: figures measured against real processes
 // and a fresh database, each next to a baseline measured in the same run, so
 // they survive a noisy, shared machine. One file per bench; this one parses and dispatches.
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -9,10 +9,11 @@ import { benchLag } from './lag.js';
 import { benchQuery } from './query.js';
 import { benchReserve } from './reserve.js';
 import { benchServers } from './servers.js';
+import { benchTelemetry } from './telemetry.js';
 import type { Options } from './environment.js';
 
 const USAGE =
-  'usage: stockmind bench reserve|query|lag|servers [--seconds N] [--concurrency 1,8,32] [--connections N] [--skus N] [--rate N]';
+  'usage: stockmind bench reserve|query|lag|servers|telemetry [--seconds N] [--concurrency 1,8,32] [--connections N] [--skus N] [--rate N]';
 
 const parse = (args: string[]): { scenario: string; opts: Options } => {
   const { values, positionals } = parseArgs({
@@ -27,7 +28,7 @@ const parse = (args: string[]): { scenario: string; opts: Options } => {
     },
   });
   const scenario = positionals[0] ?? '';
-  if (!['reserve', 'query', 'lag', 'servers'].includes(scenario)) throw new Error(USAGE);
+  if (!['reserve', 'query', 'lag', 'servers', 'telemetry'].includes(scenario)) throw new Error(USAGE);
   const concurrency = values.concurrency.split(',').map(Number);
   const opts = {
     seconds: Number(values.seconds),
@@ -52,9 +53,14 @@ export const runBench = async (args: string[]): Promise<void> => {
   const { scenario, opts } = parse(args);
   const env = await environment(opts, scenario === 'reserve' ? 'core' : 'start', scenario === 'servers');
   try {
-    const run = { reserve: benchReserve, query: benchQuery, lag: benchLag, servers: benchServers }[
-      scenario as 'reserve' | 'query' | 'lag' | 'servers'
-    ];
+    const benches = {
+      reserve: benchReserve,
+      query: benchQuery,
+      lag: benchLag,
+      servers: benchServers,
+      telemetry: benchTelemetry,
+    };
+    const run = benches[scenario as keyof typeof benches];
     const rows = await run(env, opts);
     const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
     process.stdout.write(`\nmachine: ${machine}; ${opts.connections} gRPC connections\n`);

@@ -7,7 +7,7 @@ import type { GrpcClient } from '../runner/grpcClient.js';
 import type { Env, Options, Row } from './environment.js';
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux clock ticks of 10 ms). */
-const cpuSecondsOf = (pid: number): number => {
+export const cpuSecondsOf = (pid: number): number => {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return (Number(fields[11]) + Number(fields[12])) / 100;
 };

@@ -52,22 +52,26 @@ export const rpcTelemetry = ({ metrics, tracing }: Telemetry): RpcTelemetry => {
   ]);
   const streams = metrics.gauge('streams_open', 'Streams open now (WatchStock, SSE)', ['kind']);
   streams.set({ kind: 'watch_stock' }, 0);
-  // One label child per (method, code): a hash of the label values per call would cost more than the observation.
-  const children = new Map<string, { observe(v: number): void }>();
-  const child = (service: string, method: string, code: number) => {
-    const key = `${method}\u0000${code}`;
-    let c = children.get(key);
-    if (c === undefined) {
-      c = durations.labels(service, method, CODE_NAMES[code] ?? String(code));
-      children.set(key, c);
+  // Per method, looked up once: its stream kind and a label child per code (prom-client would hash
+  // the label values on every call, which costs more than the observation).
+  type PerMethod = { kind: string; byCode: ({ observe(v: number): void } | undefined)[] };
+  const methods = new Map<DescMethod, PerMethod>();
+  const perMethod = (service: DescService, method: DescMethod): PerMethod => {
+    let p = methods.get(method);
+    if (p === undefined) {
+      p = { kind: service.name === 'Health' ? 'health_watch' : snake(method.name), byCode: [] };
+      methods.set(method, p);
     }
-    return c;
+    return p;
   };
+  const child = (p: PerMethod, service: DescService, method: DescMethod, code: number) =>
+    (p.byCode[code] ??= durations.labels(service.typeName, method.name, CODE_NAMES[code] ?? String(code)));
   return {
     begin(service, method, incoming) {
       const started = performance.now();
       const streaming = method.methodKind !== 'unary';
-      const kind = service.name === 'Health' ? 'health_watch' : snake(method.name);
+      const p = perMethod(service, method);
+      const kind = p.kind;
       if (streaming) streams.inc({ kind });
       const span =
         tracing === null
@@ -84,7 +88,7 @@ export const rpcTelemetry = ({ metrics, tracing }: Telemetry): RpcTelemetry => {
           if (ended) return;
           ended = true;
           if (streaming) streams.dec({ kind });
-          else child(service.typeName, method.name, code).observe((performance.now() - started) / 1000);
+          else child(p, service, method, code).observe((performance.now() - started) / 1000);
           if (span !== null) {
             span.set({ 'rpc.grpc.status_code': code });
             span.end(SERVER_FAULTS.has(code) ? error : undefined);

@@ -44,11 +44,28 @@ export const metricsObserver = (metrics: Metrics): CoreObserver => {
   const reads = metrics.counter('availability_reads_total', 'Stock items read, by where they were answered', [
     'source',
   ]);
+  // Label children looked up once: prom-client hashes the label values on every labelled call.
+  const outcomes = new Map<string, { inc(): void }>();
+  const sources = new Map<ReadSource, { inc(n: number): void }>();
   return {
-    reservation: (outcome, reason, channel) => reservations.inc({ outcome, reason, channel: channel.toLowerCase() }),
+    reservation(outcome, reason, channel) {
+      const key = `${outcome}\u0000${reason}\u0000${channel}`;
+      let child = outcomes.get(key);
+      if (child === undefined) {
+        child = reservations.labels(outcome, reason, channel.toLowerCase());
+        outcomes.set(key, child);
+      }
+      child.inc();
+    },
     batch: (size) => batches.observe(size),
-    reads: (source, keys) => {
-      if (keys > 0) reads.inc({ source }, keys);
+    reads(source, keys) {
+      if (keys <= 0) return;
+      let child = sources.get(source);
+      if (child === undefined) {
+        child = reads.labels(source);
+        sources.set(source, child);
+      }
+      child.inc(keys);
     },
   };
 };
