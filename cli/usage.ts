@@ -25,7 +25,7 @@ commands:
   token --tenant T --roles R[,R] [--sub S] [--channels C[,C]] [--locations L[,L]] [--ttl SECONDS]
                             print a bearer token (roles: ${ROLES.join(', ')};
                             channels: ${CHANNELS.map((c) => `CHANNEL_${c}`).join(', ')})
-  bench reserve|query|lag|servers [--seconds N] [--concurrency N,N] [--skus N] [--rate N]
+  bench reserve|query|lag|servers|telemetry [--seconds N] [--concurrency N,N] [--skus N] [--rate N]
                             figures for docs/benchmarks.md, each with a baseline from the same run
   seed [--tenants N] [--locations N] [--skus N] [--store-skus N]
                             bulk-load a dataset (COPY) and rebuild the read models
@@ -34,7 +34,8 @@ commands:
 
 environment: DATABASE_URL, ANALYTICS_DATABASE_URL, NATS_URL, REDIS_URL, STOCKMIND_NAMESPACE,
              CORE_PORT, CORE_GRPC_PORT, CORE_URL, EDGE_PORT, WEBHOOK_PORT, STOCKMIND_WEBHOOK_*,
-             STOCKMIND_JWT_SECRET, NODE_ENV, LOG_LEVEL (README: Configuration)`;
+             STOCKMIND_METRICS_PORT, STOCKMIND_DRAIN_MS, OTEL_*, STOCKMIND_JWT_SECRET, NODE_ENV, LOG_LEVEL
+             (README: Configuration, Operating it)`;
 
 export class UsageError extends Error {
   override name = 'UsageError';

@@ -15,6 +15,7 @@ import { createPool, measurePoolWaits } from '../../platform/postgres/pool.js';
 import { privateTelemetry } from '../../platform/telemetry/telemetry.js';
 import { rpcTelemetry, telemetryInterceptor } from './api/telemetry.js';
 import { metricsObserver } from './app/observer.js';
+import { errorReason } from './api/errors.js';
 import { prepareDatabase } from '../../platform/postgres/migrate.js';
 import { CORE_SCHEMA } from './store/migrations.js';
 import { createRedis } from '../../platform/redis.js';
@@ -69,7 +70,7 @@ export const run = async (config: Config, log: Logger, o: { telemetry?: Telemetr
     producer: 'stockmind-core',
     availability: createAvailabilityCache(redis, config.namespace),
     notifyChannel: config.notifyOnCommit ? EVENTS_NOTIFY_CHANNEL : null,
-    observer: metricsObserver(telemetry.metrics),
+    observer: metricsObserver(telemetry.metrics, errorReason),
     tracing: telemetry.tracing,
   });
   const hub = createStockWatchHub(() => connectNats(config.natsUrl, 'stockmind-core-watch'), config.namespace, log);

@@ -1,4 +1,5 @@
 // The one place where outcomes become Connect / gRPC status codes.
+import { codeName } from './telemetry.js';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { create } from '@bufbuild/protobuf';
 import {
@@ -180,4 +181,12 @@ export const toConnectError = (err: unknown): ConnectError => {
     );
   }
   return new ConnectError('internal error', Code.Internal);
+};
+
+/** What a failed call answers, as a metric label: its ErrorInfo reason, else its code's name (no message). */
+export const errorReason = (err: unknown): string => {
+  const mapped = toConnectError(err);
+  for (const d of mapped.details)
+    if ('desc' in d && d.desc === ErrorInfoSchema) return (d.value as { reason: string }).reason;
+  return codeName(mapped.code);
 };

@@ -29,6 +29,9 @@ const CODE_NAMES = [
   'UNAUTHENTICATED',
 ] as const;
 
+/** A code's canonical gRPC name (`FAILED_PRECONDITION`), as the metrics label it. */
+export const codeName = (code: number): string => CODE_NAMES[code] ?? String(code);
+
 /** Codes that mean the server failed (OpenTelemetry's rule for server spans); the others are the caller's. */
 const SERVER_FAULTS = new Set([2, 4, 12, 13, 14, 15]);
 
@@ -65,7 +68,7 @@ export const rpcTelemetry = ({ metrics, tracing }: Telemetry): RpcTelemetry => {
     return p;
   };
   const child = (p: PerMethod, service: DescService, method: DescMethod, code: number) =>
-    (p.byCode[code] ??= durations.labels(service.typeName, method.name, CODE_NAMES[code] ?? String(code)));
+    (p.byCode[code] ??= durations.labels(service.typeName, method.name, codeName(code)));
   return {
     begin(service, method, incoming) {
       const started = performance.now();

@@ -12,7 +12,7 @@ import { createRefusalLog } from './refusals.js';
 import { createReserve } from './reserve.js';
 import { createStockMovements } from './stockMovements.js';
 import { createTransitions } from './transitions.js';
-import { failureReason, quietObserver } from './observer.js';
+import { quietObserver } from './observer.js';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { AvailabilityCache } from '../readmodels/availabilityCache.js';
@@ -47,7 +47,7 @@ const counted =
       else observer.reservation('refused', out.refusal.reason, channel);
       return out;
     } catch (err) {
-      observer.reservation('failed', failureReason(err), channel);
+      observer.reservation('failed', observer.reasonOf(err), channel);
       throw err;
     }
   };

@@ -14,22 +14,24 @@ export type ReservationOutcome = 'reserved' | 'refused' | 'failed';
 
 export type CoreObserver = {
   reservation(outcome: ReservationOutcome, reason: string, channel: string): void;
+  /** The reason label of a failed reservation: what the API answers (ErrorInfo reason), never a message. */
+  reasonOf(err: unknown): string;
   /** A transaction of `size` commands took `ms`. */
   batch(size: number, ms: number): void;
   reads(source: ReadSource, keys: number): void;
 };
 
+/** An application error's reason or code; anything else is the API's to name (main.ts passes its mapping). */
+const appReason = (err: unknown): string => (err instanceof AppError ? (err.details.reason ?? err.code) : 'INTERNAL');
+
 export const quietObserver: CoreObserver = {
   reservation: () => undefined,
+  reasonOf: appReason,
   batch: () => undefined,
   reads: () => undefined,
 };
 
-/** The reason label of a failed call: the error's reason or code, never its message. */
-export const failureReason = (err: unknown): string =>
-  err instanceof AppError ? (err.details.reason ?? err.code) : 'INTERNAL';
-
-export const metricsObserver = (metrics: Metrics): CoreObserver => {
+export const metricsObserver = (metrics: Metrics, reasonOf: (err: unknown) => string = appReason): CoreObserver => {
   const reservations = metrics.counter(
     'reservations_total',
     'ReserveStock answers: reserved, refused (reason INSUFFICIENT_STOCK…) or failed (an error), per channel',
@@ -48,6 +50,7 @@ export const metricsObserver = (metrics: Metrics): CoreObserver => {
   const outcomes = new Map<string, { inc(): void }>();
   const sources = new Map<ReadSource, { inc(n: number): void }>();
   return {
+    reasonOf,
     reservation(outcome, reason, channel) {
       const key = `${outcome}\u0000${reason}\u0000${channel}`;
       let child = outcomes.get(key);
