@@ -1,4 +1,4 @@
-// grpc.health.v1: SERVING while the ledger answers, NOT_SERVING while it does not or during shutdown.
+// grpc.health.v1: SERVING while the core can serve reads (the ledger or the Redis view answers), NOT_SERVING otherwise and during shutdown.
 import type { Health } from '../../../gen/grpc/health/v1/health_pb.js';
 import { HealthCheckResponse_ServingStatus as Status } from '../../../gen/grpc/health/v1/health_pb.js';
 import { InventoryService } from '../../../gen/stockmind/inventory/v1/inventory_pb.js';
