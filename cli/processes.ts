@@ -95,7 +95,7 @@ const startCore = async (config: Config, log: Logger, telemetry: Telemetry) => {
   return { name: 'core', ...core };
 };
 
-/** Every part in one process, in dependency order, on one registry and one tracer; the development token last. */
+/** Every part in one process, in dependency order, on one registry and one tracer. */
 const startAll = async (config: Config, log: Logger, telemetry: Telemetry, started: Component[]): Promise<void> => {
   try {
     const core = await startCore(config, log.child({ component: 'core' }), telemetry);
@@ -121,13 +121,17 @@ const startAll = async (config: Config, log: Logger, telemetry: Telemetry, start
       `relay and projectors running (NATS ${config.natsUrl}, Redis ${config.redisUrl}, namespace "${config.namespace}")`,
     );
     out(`marketplace webhooks on http://${config.coreHost}:${webhooks.port}; partner webhooks out running`);
-    if (config.jwtSecretIsDevelopmentDefault) {
-      const claims = { tenant: 'demo', sub: 'developer', roles: ['admin' as const], locations: [], channels: [] };
-      out(`development token (tenant "demo", role admin, 12 h):\n${await signToken(config.jwtSecret, claims, 43_200)}`);
-    }
   } catch (err) {
     for (const c of [...started].reverse()) await c.close().catch(() => undefined);
     throw err;
+  }
+};
+
+/** Under `start`, the development token as the last line of stdout. */
+const printDevelopmentToken = async (config: Config) => {
+  if (config.jwtSecretIsDevelopmentDefault) {
+    const claims = { tenant: 'demo', sub: 'developer', roles: ['admin' as const], locations: [], channels: [] };
+    out(`development token (tenant "demo", role admin, 12 h):\n${await signToken(config.jwtSecret, claims, 43_200)}`);
   }
 };
 
@@ -149,14 +153,17 @@ export const runProcess = async (command: string, rest: string[]): Promise<void>
   const telemetry = telemetryFromEnv(process.env, serviceName(command, rest));
   const life: Lifecycle = { phase: 'starting', components: [] };
   // The edge and the webhook gateway answer the probes on their own HTTP port.
-  const probes =
-    command === 'edge' || command === 'webhooks' ? null : await serveProbes(config, processLog, telemetry, life);
+  await startParts(command, rest, config, processLog, telemetry, life.components);
+  // The probe listener comes after the parts, so a wrong CORE_HOST or a taken port is named by the
+  // part that listens first; the edge and the webhook gateway answer the probes on their own port.
+  let probes: ProbeServer | null = null;
   try {
-    await startParts(command, rest, config, processLog, telemetry, life.components);
+    if (command !== 'edge' && command !== 'webhooks') probes = await serveProbes(config, processLog, telemetry, life);
   } catch (err) {
-    await probes?.close();
+    for (const c of [...life.components].reverse()) await c.close().catch(() => undefined);
     throw err;
   }
+  if (command === 'start') await printDevelopmentToken(config);
   return runUntilSignal(stop, config, processLog, telemetry, life, probes);
 };
 

@@ -76,7 +76,12 @@ export const runCli = (
   timeoutMs = 30_000,
 ): Promise<CliResult> =>
   new Promise((resolve, reject) => {
-    const fullEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn' };
+    const fullEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'warn',
+      STOCKMIND_METRICS_PORT: '0',
+    };
     for (const [k, v] of Object.entries(env)) {
       if (v === undefined) delete fullEnv[k];
       else fullEnv[k] = v;
