@@ -13,6 +13,7 @@ import { createTestDatabase } from '../support/db.js';
 import { openSse, startStack, stockUp } from '../support/edge.js';
 import { metricSum, probesUrl, scrape } from '../support/metrics.js';
 import { cleanupNamespace, sharedNats, sharedRedis, testNamespace } from '../support/readside.js';
+import { redisReady } from '../../platform/redis.js';
 import { tokenFor } from '../support/tokens.js';
 import { eventually } from '../support/wait.js';
 import type { Sample } from '../support/metrics.js';
@@ -106,7 +107,11 @@ describe('stockmind start: one registry on every endpoint', () => {
       expect(sum('core_batch_size_sum')).toBe(sum('core_batch_size_count'));
       expect(sum('pg_pool_wait_seconds_count', { pool: 'core' })).toBeGreaterThan(0);
       expect(sum('pg_pool_wait_seconds_count', { pool: 'relay' })).toBeGreaterThan(0);
-      expect(sum('availability_reads_total', { source: 'redis' })).toBeGreaterThanOrEqual(4);
+      // Eventual reads: from Redis, or from the ledger when Redis missed its 50 ms timeout (a loaded machine).
+      const eventual =
+        (sum('availability_reads_total', { source: 'redis' }) ?? 0) +
+        (sum('availability_reads_total', { source: 'ledger_fallback' }) ?? 0);
+      expect(eventual).toBeGreaterThanOrEqual(4);
       expect(sum('relay_lag_seconds')).toBe(0);
       expect(sum('oldest_transaction_age_seconds')).toBeGreaterThanOrEqual(0);
       expect(sum('oldest_transaction_age_seconds')).toBeLessThan(60);
@@ -202,6 +207,8 @@ describe('each process alone', () => {
       for (const p of [projector, relay, core]) await p.stop('SIGKILL');
       const nc = await sharedNats('alone-cleanup');
       const redis = sharedRedis('alone-cleanup');
+      // cleanupNamespace skips a client that is still connecting.
+      await redisReady(redis, 5_000);
       await cleanupNamespace(namespace, { nc, redis });
       await nc.close();
       redis.disconnect();

@@ -17,6 +17,7 @@ import { run as runEdge } from '../../gateways/rest/main.js';
 import { registerCatalogRpc } from '../support/catalog.js';
 import { createTestDatabase } from '../support/db.js';
 import { cleanupNamespace, sharedNats, sharedRedis, silentLog, testNamespace } from '../support/readside.js';
+import { redisReady } from '../../platform/redis.js';
 import { tokenFor } from '../support/tokens.js';
 import { defined, eventually } from '../support/wait.js';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
@@ -82,6 +83,8 @@ afterAll(async () => {
   await telemetry.tracing?.shutdown();
   const nc = await sharedNats('tracing-cleanup');
   const redis = sharedRedis('tracing-cleanup');
+  // cleanupNamespace skips a client that is still connecting.
+  await redisReady(redis, 5_000);
   await cleanupNamespace(namespace, { nc, redis });
   await nc.close();
   redis.disconnect();
