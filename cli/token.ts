@@ -1,7 +1,7 @@
 // `stockmind token`: a bearer token on stdout (its last line).
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../platform/config.js';
-import { ROLES, TENANT_ID, signToken } from '../platform/auth/tokens.js';
+import { MAX_TOKEN_LIFETIME_SECONDS, ROLES, TENANT_ID, signToken } from '../platform/auth/tokens.js';
 import { CHANNELS } from '../contracts/channels.js';
 import { UsageError, list } from './usage.js';
 import type { Channel } from '../contracts/channels.js';
@@ -30,7 +30,8 @@ export const tokenCommand = async (args: string[]): Promise<void> => {
   if (badChannel !== undefined)
     throw new UsageError(`unknown channel "${badChannel}"; use ${CHANNELS.map((c) => `CHANNEL_${c}`).join(', ')}`);
   const ttl = Number(values.ttl);
-  if (!Number.isInteger(ttl) || ttl <= 0) throw new UsageError('--ttl must be a positive number of seconds');
+  if (!Number.isInteger(ttl) || ttl <= 0 || ttl > MAX_TOKEN_LIFETIME_SECONDS)
+    throw new UsageError(`--ttl must be 1 to ${MAX_TOKEN_LIFETIME_SECONDS} seconds (a token lives at most a day)`);
   const config = loadConfig();
   const token = await signToken(
     config.jwtSecret,

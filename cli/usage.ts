@@ -22,7 +22,7 @@ commands:
   verify availability [--tenant T]
                             compare Redis with the ledger; print drifting keys, exit 1 on drift
   migrate                   create the database if missing and apply migrations
-  token --tenant T --roles R[,R] [--sub S] [--channels C[,C]] [--locations L[,L]] [--ttl SECONDS]
+  token --tenant T --roles R[,R] [--sub S] [--channels C[,C]] [--locations L[,L]] [--ttl SECONDS (1..86400, default 43200)]
                             print a bearer token (roles: ${ROLES.join(', ')};
                             channels: ${CHANNELS.map((c) => `CHANNEL_${c}`).join(', ')})
   bench reserve|query|lag|servers|telemetry [--seconds N] [--concurrency N,N] [--skus N] [--rate N]

@@ -1,6 +1,5 @@
 // The core process: builds the pool, store, use cases and server, and passes
 // them as parameters. No DI container.
-import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { buildCore } from './app/inventory.js';
 import { startExpiryLoop } from './app/expiry.js';
@@ -10,6 +9,7 @@ import { healthImpl } from './api/health.js';
 import { startGrpcJsServer } from './api/grpcServer.js';
 import { Health } from '../../gen/grpc/health/v1/health_pb.js';
 import { startServer } from './api/server.js';
+import { MAX_MESSAGE_BYTES, connectHandler } from './api/framing.js';
 import { cachingVerifier } from '../../platform/auth/tokens.js';
 import { createPool, measurePoolWaits } from '../../platform/postgres/pool.js';
 import { privateTelemetry } from '../../platform/telemetry/telemetry.js';
@@ -102,7 +102,7 @@ export const run = async (config: Config, log: Logger, o: { telemetry?: Telemetr
   const verify = cachingVerifier(config.jwtSecret);
   const inventoryHandlers = inventoryImpl({ inventory, hub, policies });
   const healthHandlers = healthImpl(probe);
-  const handler = connectNodeAdapter({
+  const handler = connectHandler({
     routes: (router) => {
       router.service(InventoryService, inventoryHandlers);
       router.service(Health, healthHandlers);
@@ -112,7 +112,8 @@ export const run = async (config: Config, log: Logger, o: { telemetry?: Telemetr
       errorAndLogInterceptor(log),
       authInterceptor(verify, new Set([InventoryService.typeName])),
     ],
-    readMaxBytes: 1024 * 1024,
+    readMaxBytes: MAX_MESSAGE_BYTES,
+    log,
   });
   const server = await startServer({ handler, host: config.coreHost, port: config.corePort, log });
   log.info({ port: server.port, host: config.coreHost }, 'core listening (gRPC, gRPC-Web, Connect)');

@@ -1,20 +1,17 @@
 // The REST contract: these zod schemas validate requests and generate the OpenAPI document.
 import { z } from 'zod';
+import { safeKey, safeText } from '../../platform/text.js';
 
 /** Response and shared schemas, published under #/components/schemas. */
 export const components = z.registry<{ id: string; description?: string }>();
 
-// eslint-disable-next-line no-control-regex
-const NO_CONTROL = /^[^\u0000-\u001f\u007f]+$/;
 const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
 
-export const sku = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(NO_CONTROL, 'must not contain control characters')
-  .describe('Stock keeping unit');
-export const locationId = z.string().min(1).max(128).regex(NO_CONTROL, 'must not contain control characters');
+/** Free text the core stores (references, reasons): the text rule, at most 256 characters. */
+const text = () => safeText(z.string().max(256));
+
+export const sku = safeKey(z.string().min(1).max(128)).describe('Stock keeping unit');
+export const locationId = safeKey(z.string().min(1).max(128));
 export const reservationId = z
   .string()
   .min(1)
@@ -113,9 +110,7 @@ export const reservationLineInput = z.object({
   sku,
   location: locationId.describe('Where the units are held'),
   quantity: z.number().int().positive().max(1_000_000_000),
-  unit: z
-    .string()
-    .max(32)
+  unit: safeText(z.string().max(32))
     .optional()
     .describe('Empty or absent: base units (the only unit until the product catalog lands)'),
 });
@@ -134,14 +129,14 @@ export const createReservationBody = z.object({
     .max(30 * 24 * 3600)
     .optional()
     .describe("How long the hold lasts; default: the tenant's policy for the channel"),
-  orderRef: z.string().max(256).optional(),
+  orderRef: text().optional(),
 });
 
 export const reservationParams = z.object({ id: reservationId });
 
-export const confirmBody = z.object({ orderRef: z.string().max(256).optional() }).optional();
-export const fulfilBody = z.object({ shipmentRef: z.string().max(256).optional() }).optional();
-export const releaseBody = z.object({ reason: z.string().max(256).optional() }).optional();
+export const confirmBody = z.object({ orderRef: text().optional() }).optional();
+export const fulfilBody = z.object({ shipmentRef: text().optional() }).optional();
+export const releaseBody = z.object({ reason: text().optional() }).optional();
 
 export const RESERVATION_STATUSES = ['PENDING', 'CONFIRMED', 'FULFILLED', 'RELEASED', 'EXPIRED'] as const;
 

@@ -50,11 +50,17 @@ export type EdgeDeps = {
 const CORRELATION = /^[\x21-\x7e]{1,128}$/;
 
 // Fastify's own request errors (body, media type, JSON) as problems; their messages name what was wrong.
-const fastifyProblem = (err: FastifyError): ProblemInit | null => {
+const fastifyProblem = (err: FastifyError, bodyLimitBytes: number): ProblemInit | null => {
   const status = err.statusCode ?? 500;
   if (status >= 500) return null;
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-    return { slug: 'payload-too-large', title: 'Request body too large', status: 413, detail: err.message };
+    return {
+      slug: 'payload-too-large',
+      title: 'Request body too large',
+      status: 413,
+      detail: `the request body is over the limit of ${bodyLimitBytes} bytes; nothing was applied, send a smaller one`,
+      extensions: { limitBytes: bodyLimitBytes },
+    };
   if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
     return {
       slug: 'unsupported-media-type',
@@ -88,7 +94,7 @@ export const buildEdge = async (
     let p: ProblemInit | null;
     if (err instanceof HttpProblem) p = err.problem;
     else if (err instanceof ConnectError) p = fromConnectError(err);
-    else p = fastifyProblem(err as FastifyError);
+    else p = fastifyProblem(err as FastifyError, settings.bodyLimitBytes);
     if (p === null || p.status >= 500) {
       if (p === null || p.slug === 'internal') req.log.error({ err, url: req.url }, 'request failed');
       p ??= {

@@ -1,6 +1,7 @@
 // The gateway's answers. Problems are RFC 9457 problem+json; outcomes of the
 // core (accepted, refused, ignored) are 200 so the marketplace stops retrying.
 import type { CoreOutcome } from './core.js';
+import type { Issue } from './adapters/index.js';
 import type { OrderAction } from './adapters/types.js';
 
 export type Problem = {
@@ -23,6 +24,25 @@ export const problemBody = (p: Problem) => ({
 /** `problem`: nothing recorded, so the marketplace's retry (or a corrected event) runs again. */
 export type OutcomeAnswer =
   { kind: 'answer'; httpStatus: number; body: Record<string, unknown> } | { kind: 'problem'; problem: Problem };
+
+/**
+ * A notification the text rule refuses (NUL, control characters, lone surrogates): the same bytes
+ * can never pass, so it is a refusal like the core's, recorded and replayed, never a retry loop.
+ */
+export const textRefusal = (o: { marketplace: string; eventId: string }, issues: Issue[]): OutcomeAnswer => ({
+  kind: 'answer',
+  httpStatus: 200,
+  body: {
+    marketplace: o.marketplace,
+    eventId: o.eventId,
+    outcome: 'refused',
+    refusal: {
+      reason: 'INVALID_TEXT',
+      message: `${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}; nothing was applied, send a corrected event`,
+      details: Object.fromEntries(issues.map((i) => [i.path, i.message])),
+    },
+  },
+});
 
 export const answerFor = (
   o: { marketplace: string; eventId: string; action: OrderAction; reservationId: string },

@@ -3,7 +3,8 @@
 // Order of checks: known marketplace (404) → signature with the tenant's secret
 // over the raw body and a fresh timestamp (401) → JSON and the adapter's schema
 // (400 / 422) → dedupe by event id → the core. The tenant in the path is
-// trusted only once the signature verified.
+// trusted only once the signature verified. A notification that breaks only the
+// text rule (platform/text.ts) is refused for good: recorded, never sent to the core.
 import { createHash } from 'node:crypto';
 import Fastify from 'fastify';
 import { TENANT_ID } from '../../platform/auth/tokens.js';
@@ -11,7 +12,7 @@ import { mountTelemetry } from '../../platform/http/telemetry.js';
 import { answers } from '../../platform/telemetry/probes.js';
 import { privateTelemetry } from '../../platform/telemetry/telemetry.js';
 import { ADAPTERS, MARKETPLACES, parseNotification, reservationIdFor } from './adapters/index.js';
-import { answerFor, problemBody } from './answers.js';
+import { answerFor, problemBody, textRefusal } from './answers.js';
 import { executeAction } from './core.js';
 import { claimEvent, recordAnswer, releaseClaim } from './dedupe.js';
 import { marketplaceSecret } from './secrets.js';
@@ -62,17 +63,20 @@ export const buildWebhookGateway = (deps: GatewayDeps): FastifyInstance => {
   app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
     const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) deps.log.error({ err }, 'webhook gateway error');
+    const p =
+      status === 413
+        ? {
+            reason: 'BODY_TOO_LARGE',
+            detail: `the body is over the limit of ${MAX_BODY_BYTES} bytes; nothing was applied`,
+            extra: { limitBytes: MAX_BODY_BYTES },
+          }
+        : status === 500
+          ? { reason: 'INTERNAL', detail: 'internal error; retry later' }
+          : { reason: 'BAD_REQUEST', detail: err.message };
     return reply
       .code(status)
       .type('application/problem+json')
-      .send(
-        problemBody({
-          status,
-          reason: status === 413 ? 'BODY_TOO_LARGE' : status === 500 ? 'INTERNAL' : 'BAD_REQUEST',
-          title: 'Request not accepted',
-          detail: status === 500 ? 'internal error; retry later' : err.message,
-        }),
-      );
+      .send(problemBody({ status, title: 'Request not accepted', ...p }));
   });
 
   // Ready while it can take notifications: its secrets and dedupe records (Postgres) answer.
@@ -140,20 +144,20 @@ export const buildWebhookGateway = (deps: GatewayDeps): FastifyInstance => {
       let json: unknown;
       try {
         json = JSON.parse(body.toString('utf8'));
-      } catch {
+      } catch (err) {
         return problem(
           reply,
           {
             status: 400,
             reason: 'MALFORMED_JSON',
             title: 'The body is not JSON',
-            detail: 'send the notification as a JSON document',
+            detail: `send the notification as a JSON document (${(err as Error).message})`,
           },
           fields,
         );
       }
       const parsed = parseNotification(adapter, json);
-      if (!parsed.ok) {
+      if (!parsed.ok && !('badTextEventId' in parsed)) {
         const detail = parsed.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
         return problem(
           reply,
@@ -167,9 +171,8 @@ export const buildWebhookGateway = (deps: GatewayDeps): FastifyInstance => {
           fields,
         );
       }
-      const { eventId, action } = parsed.notification;
-      const reservationId = reservationIdFor(marketplace, action.orderId);
-      Object.assign(fields, { eventId, orderId: action.orderId, action: action.kind });
+      const { eventId, action } = parsed.ok ? parsed.notification : { eventId: parsed.badTextEventId, action: null };
+      Object.assign(fields, { eventId, ...(action === null ? {} : { orderId: action.orderId, action: action.kind }) });
       const ref = { tenantId: tenant, marketplace, eventId };
 
       const claim = await claimEvent(deps.pool, ref, createHash('sha256').update(body).digest('hex')).catch(
@@ -223,12 +226,17 @@ export const buildWebhookGateway = (deps: GatewayDeps): FastifyInstance => {
       }
 
       const correlationId = `${marketplace}:${eventId}`;
-      const outcome = await executeAction(deps.inventory, action, {
-        token: await deps.tokenFor(tenant),
-        correlationId,
-        marketplace,
-      });
-      const answer = answerFor({ marketplace, eventId, action, reservationId }, outcome);
+      const answer =
+        action === null
+          ? textRefusal({ marketplace, eventId }, parsed.ok ? [] : parsed.issues)
+          : answerFor(
+              { marketplace, eventId, action, reservationId: reservationIdFor(marketplace, action.orderId) },
+              await executeAction(deps.inventory, action, {
+                token: await deps.tokenFor(tenant),
+                correlationId,
+                marketplace,
+              }),
+            );
       if (answer.kind === 'problem') {
         await releaseClaim(deps.pool, ref).catch((err: unknown) =>
           deps.log.error({ err, ...fields }, 'could not release the dedupe claim; it expires in 60 s'),

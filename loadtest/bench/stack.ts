@@ -24,6 +24,8 @@ export type Stack = {
   namespace: string;
   core: CoreHandle;
   edgeUrl: string;
+  /** The marketplace webhook gateway. */
+  webhooksUrl: string;
   grpc: Client<typeof InventoryService>;
   /** Stops the processes, removes the databases and the namespace; resolves with the exit code. */
   stop(): Promise<number | null>;
@@ -97,6 +99,7 @@ export const startStack = async (o: {
     namespace,
     core,
     edgeUrl: `http://127.0.0.1:${config.edgePort}`,
+    webhooksUrl: `http://127.0.0.1:${config.webhookPort}`,
     grpc,
     async stop() {
       session.abort();

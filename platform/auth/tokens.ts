@@ -30,14 +30,23 @@ export type Claims = {
 
 const ISSUER = 'stockmind';
 
+/**
+ * The longest a token may live, from issue (`iat`) to expiry (`exp`): a day. A token without `exp`
+ * would be valid for ever, and one that leaks is only as bad as its lifetime; services sign 5 min
+ * tokens, people a working day (the CLI's default 12 h).
+ */
+export const MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600;
+
 const key = (secret: string): Uint8Array => new TextEncoder().encode(secret);
 
 export const signToken = async (
   secret: string,
   claims: Omit<Claims, 'channels'> & { channels: Channel[] },
   ttlSeconds: number,
-): Promise<string> =>
-  new SignJWT({
+): Promise<string> => {
+  if (!(Number.isInteger(ttlSeconds) && ttlSeconds > 0 && ttlSeconds <= MAX_TOKEN_LIFETIME_SECONDS))
+    throw new RangeError(`a token lives 1 to ${MAX_TOKEN_LIFETIME_SECONDS} seconds, not ${ttlSeconds}`);
+  return new SignJWT({
     tenant: claims.tenant,
     roles: claims.roles,
     locations: claims.locations,
@@ -49,22 +58,36 @@ export const signToken = async (
     .setIssuedAt()
     .setExpirationTime(`${ttlSeconds}s`)
     .sign(key(secret));
+};
 
 const unauthenticated = (message: string) => new AppError('UNAUTHENTICATED', message, { reason: 'UNAUTHENTICATED' });
 
-/** Verifies signature, algorithm, issuer and expiry (at `now`), then the claim shapes. */
+/**
+ * Verifies signature, algorithm, issuer and expiry (at `now`), that the token carries `exp` and
+ * lives at most MAX_TOKEN_LIFETIME_SECONDS (from `iat`, or from now without one), then the claims.
+ */
 export const verifyToken = async (secret: string, token: string, now: () => number = Date.now): Promise<Claims> => {
-  let payload: unknown;
+  let payload: { exp?: number; iat?: number };
   try {
     ({ payload } = await jwtVerify(token, keyFor(secret), {
       algorithms: ['HS256'],
       issuer: ISSUER,
       currentDate: new Date(now()),
+      requiredClaims: ['exp'],
     }));
   } catch (err) {
     if (err instanceof joseErrors.JWTExpired) throw unauthenticated('the bearer token has expired; request a new one');
+    if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'exp')
+      throw unauthenticated(
+        `the bearer token has no expiry (exp); tokens must expire within ${MAX_TOKEN_LIFETIME_SECONDS} s of issue`,
+      );
     throw unauthenticated('the bearer token is not valid (bad signature, algorithm, issuer or format)');
   }
+  const lifetime = (payload.exp ?? 0) - (payload.iat ?? Math.floor(now() / 1000));
+  if (lifetime > MAX_TOKEN_LIFETIME_SECONDS)
+    throw unauthenticated(
+      `the bearer token lives ${lifetime} s from issue to expiry, more than the ${MAX_TOKEN_LIFETIME_SECONDS} s allowed; request a shorter one`,
+    );
   const parsed = claimsSchema.safeParse(payload);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'claims'}: ${i.message}`).join('; ');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cachingVerifier, signToken, verifyToken } from './tokens.js';
+import { SignJWT } from 'jose';
+import { MAX_TOKEN_LIFETIME_SECONDS, cachingVerifier, signToken, verifyToken } from './tokens.js';
 import { AppError } from '../errors.js';
 
 const SECRET = 'unit-test-secret-unit-test-secret-0123';
@@ -19,6 +20,40 @@ describe('bearer tokens', () => {
   it('refuses claims of the wrong shape (tenant id)', async () => {
     const token = await signToken(SECRET, { ...claims, tenant: 'Not A Tenant' }, 60);
     await expect(verifyToken(SECRET, token)).rejects.toBeInstanceOf(AppError);
+  });
+
+  const signed = (times: { iat?: number; exp?: number }) => {
+    let jwt = new SignJWT({ tenant: 'acme', roles: ['admin'], locations: [], channels: [] })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject('forever')
+      .setIssuer('stockmind');
+    if (times.iat !== undefined) jwt = jwt.setIssuedAt(times.iat);
+    if (times.exp !== undefined) jwt = jwt.setExpirationTime(times.exp);
+    return jwt.sign(new TextEncoder().encode(SECRET));
+  };
+  const nowS = () => Math.floor(Date.now() / 1000);
+
+  it('refuses a token without exp, which would be valid for ever', async () => {
+    await expect(verifyToken(SECRET, await signed({ iat: nowS() }))).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+      message: expect.stringContaining('no expiry (exp)'),
+    });
+  });
+
+  it('refuses a token that lives longer than a day from issue to expiry, with or without iat', async () => {
+    const long = await signed({ iat: nowS(), exp: nowS() + MAX_TOKEN_LIFETIME_SECONDS + 1 });
+    await expect(verifyToken(SECRET, long)).rejects.toMatchObject({
+      message: expect.stringContaining(`more than the ${MAX_TOKEN_LIFETIME_SECONDS} s allowed`),
+    });
+    const noIat = await signed({ exp: nowS() + 30 * 24 * 3600 });
+    await expect(verifyToken(SECRET, noIat)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    const day = await signed({ iat: nowS(), exp: nowS() + MAX_TOKEN_LIFETIME_SECONDS });
+    expect((await verifyToken(SECRET, day)).tenant).toBe('acme');
+  });
+
+  it('signs only tokens of a bounded lifetime', async () => {
+    await expect(signToken(SECRET, claims, MAX_TOKEN_LIFETIME_SECONDS + 1)).rejects.toBeInstanceOf(RangeError);
+    await expect(signToken(SECRET, claims, 0)).rejects.toBeInstanceOf(RangeError);
   });
 
   it('the caching verifier stops accepting a cached token once it expires', async () => {

@@ -6,6 +6,7 @@
 //   GET    /v1/webhooks/subscriptions/{id}/deliveries  ?status=pending|delivered|dead|cancelled&limit=1..200
 // A Fastify plugin: register it in the REST edge (`plugins`) or any Fastify app.
 import { z } from 'zod';
+import { safeText } from '../../platform/text.js';
 import { cachingVerifier } from '../../platform/auth/tokens.js';
 import { POOL_CHECKOUT_TIMEOUT, createPool, isConnectionError } from '../../platform/postgres/pool.js';
 import { loadWebhooksOutSettings } from './settings.js';
@@ -39,7 +40,7 @@ export type SubscriptionRoutesDeps = {
 
 const createBody = z
   .object({
-    url: z.string().min(1).max(2048),
+    url: safeText(z.string().min(1).max(2048)),
     eventTypes: z
       .array(
         z
@@ -51,7 +52,7 @@ const createBody = z
       )
       .min(1)
       .max(50),
-    description: z.string().max(256).optional(),
+    description: safeText(z.string().max(256)).optional(),
   })
   .strict();
 

@@ -69,6 +69,24 @@ describe('the core server', () => {
       expect(err.details).toContain('expired');
     });
 
+    it('refuses a token without exp, and one that lives longer than a day, saying why', async () => {
+      const now = Math.floor(Date.now() / 1000);
+      const sign = (exp: number | null) => {
+        const jwt = new SignJWT({ tenant: 'acme', roles: ['admin'], locations: [], channels: [] })
+          .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+          .setSubject('forever')
+          .setIssuer('stockmind')
+          .setIssuedAt(now);
+        return (exp === null ? jwt : jwt.setExpirationTime(exp)).sign(new TextEncoder().encode(DEVELOPMENT_JWT_SECRET));
+      };
+      const never = await failure(grpcClient(await sign(null)).unary(m.queryStock, query));
+      expect(never.code).toBe(16);
+      expect(never.details).toContain('no expiry (exp)');
+      const month = await failure(grpcClient(await sign(now + 30 * 24 * 3600)).unary(m.queryStock, query));
+      expect(month.code).toBe(16);
+      expect(month.details).toContain('more than the 86400 s allowed');
+    });
+
     it('refuses a token signed with another secret', async () => {
       const forged = await signToken(
         'an-attacker-chosen-secret-of-32-characters!',

@@ -235,5 +235,14 @@ describe('the core server', () => {
       expect(r.stderr, r.stderr).toContain('--roles');
       expect(r.stdout.trim()).toBe('');
     });
+
+    it('refuses a --ttl over a day, saying the bound', async ({ expect }) => {
+      const r = await runCli(['token', '--tenant', 'acme', '--roles', 'admin', '--ttl', '2592000'], {
+        NODE_ENV: 'test',
+      });
+      expect(r.code, r.stderr).not.toBe(0);
+      expect(r.stderr).toContain('--ttl must be 1 to 86400 seconds');
+      expect(r.stdout.trim()).toBe('');
+    });
   });
 });

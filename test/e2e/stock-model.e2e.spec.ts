@@ -516,6 +516,45 @@ describe('movements', () => {
 });
 
 describe('tenant policies', () => {
+  it("caps the hold a caller asks for at the policy's maximum for its channel, refusing above it and applying nothing", async () => {
+    const tenant = 'ttl-cap';
+    const admin = await clientFor({ roles: ['admin'] }, tenant);
+    const web = await clientFor({ roles: ['channel_service'], channels: ['ECOMMERCE'] }, tenant);
+    const { policy } = await admin.unary(m.getTenantPolicy, {});
+    expect(
+      [policy?.ecommerceMaxTtl, policy?.marketplaceMaxTtl, policy?.b2bMaxTtl, policy?.posMaxTtl].map((d) => d?.seconds),
+    ).toEqual([2n * 3600n, 24n * 3600n, 7n * 24n * 3600n, 3600n]);
+    await admin.unary(m.upsertLocation, { locationId: 'WT', name: 'WT', kind: LocationKind.WAREHOUSE });
+    await admin.unary(m.upsertProduct, { sku: 'SKU-T', name: 'T', baseUnit: 'unit' });
+    await admin.unary(m.receiveStock, { movementId: 'cap-rcv', sku: 'SKU-T', locationId: 'WT', quantity: 5n });
+    const hold = (reservationId: string, seconds: bigint) => ({
+      reservationId,
+      channel: Channel.ECOMMERCE,
+      lines: [{ sku: 'SKU-T', locationId: 'WT', quantity: 1n }],
+      ttl: { seconds },
+    });
+
+    const month = await failure(web.unary(m.reserveStock, hold('cap-1', 30n * 24n * 3600n)));
+    expect([month.code, reasonOf(month), fieldsOf(month)]).toEqual([
+      GrpcStatus.INVALID_ARGUMENT,
+      'TTL_ABOVE_POLICY_MAX',
+      ['ttl'],
+    ]);
+    expect(month.details).toContain('at most 7200 s (2 h) for CHANNEL_ECOMMERCE');
+    expect((await failure(web.unary(m.getReservation, { reservationId: 'cap-1' }))).code).toBe(GrpcStatus.NOT_FOUND);
+    const hour = (await web.unary(m.reserveStock, hold('cap-2', 3600n))).reservation;
+    expect(Number((hour?.expiresAt?.seconds ?? 0n) - (hour?.createdAt?.seconds ?? 0n))).toBe(3600);
+
+    await admin.unary(m.updateTenantPolicy, { expectedVersion: 0n, policy: { ecommerceMaxTtl: { seconds: 1800n } } });
+    expect(reasonOf(await failure(web.unary(m.reserveStock, hold('cap-3', 3600n))))).toBe('TTL_ABOVE_POLICY_MAX');
+    // A retry of the hold taken before the change still answers it.
+    expect((await web.unary(m.reserveStock, hold('cap-2', 3600n))).reservation?.version).toBe(hour?.version);
+    const below = await failure(
+      admin.unary(m.updateTenantPolicy, { expectedVersion: 1n, policy: { ecommerceMaxTtl: { seconds: 60n } } }),
+    );
+    expect(fieldsOf(below)).toEqual(['policy.max_reservation_ttl_seconds.ECOMMERCE']);
+  });
+
   it('starts from the defaults, updates at the expected version only, and records the version on events', async () => {
     const policies = await clientFor({ roles: ['admin'] }, 'policy-tenant');
     const start = await policies.unary(m.getTenantPolicy, {});

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { Http2SessionManager } from '@connectrpc/connect-node';
 import { InventoryService } from '../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { createGrpcClient } from '../../loadtest/runner/grpcClient.js';
-import { startCoreProcess } from '../../loadtest/bench/processes.js';
+import { freePort, startCoreProcess } from '../../loadtest/bench/processes.js';
 import { rejection } from './app.js';
 import { registerCatalogRpc } from './catalog.js';
 import { createTestDatabase } from './db.js';
@@ -25,6 +25,8 @@ export type CoreHarness = {
   core: CoreHandle;
   /** host:port of the core, for grpc-js clients. */
   address: string;
+  /** host:port of the core's grpc-js server (CORE_GRPC_PORT), when the harness was asked for it. */
+  grpcJsAddress: string | null;
   /** What the core runs with (database, pool, namespace): for more cores and CLI runs on the same ledger. */
   env(): Record<string, string>;
   /** An InventoryService client (with the token, if any) of the core or of the process at `at`. */
@@ -40,11 +42,19 @@ export type CoreHarness = {
 };
 
 /** Starts the core and registers, for each tenant, the products and locations it moves stock of. */
-export const startCoreHarness = async (label: string, catalog: Catalog): Promise<CoreHarness> => {
+export const startCoreHarness = async (
+  label: string,
+  catalog: Catalog,
+  o: { grpcJs?: boolean } = {},
+): Promise<CoreHarness> => {
   const db = await createTestDatabase(label, 4);
   const namespace = testNamespace(label);
   const env = () => ({ DATABASE_URL: db.url, STOCKMIND_PG_POOL_MAX: '5', STOCKMIND_NAMESPACE: namespace });
-  const core = await startCoreProcess(env());
+  const grpcJsPort = o.grpcJs === true ? await freePort() : null;
+  const core = await startCoreProcess({
+    ...env(),
+    ...(grpcJsPort === null ? {} : { CORE_GRPC_PORT: String(grpcJsPort) }),
+  });
   const address = `127.0.0.1:${core.port}`;
   const closers: { close(): void }[] = [];
   const sessions: Http2SessionManager[] = [];
@@ -61,6 +71,7 @@ export const startCoreHarness = async (label: string, catalog: Catalog): Promise
     db,
     core,
     address,
+    grpcJsAddress: grpcJsPort === null ? null : `127.0.0.1:${grpcJsPort}`,
     env,
     grpcClient,
     track,
@@ -88,10 +99,10 @@ export const startCoreHarness = async (label: string, catalog: Catalog): Promise
  * A harness for the spec file's tests: started before them, closed after them (every core must
  * have exited 0). Returns the getter of the running harness.
  */
-export const coreForSpec = (label: string, catalog: Catalog): (() => CoreHarness) => {
+export const coreForSpec = (label: string, catalog: Catalog, o: { grpcJs?: boolean } = {}): (() => CoreHarness) => {
   let harness: CoreHarness | undefined;
   beforeAll(async () => {
-    harness = await startCoreHarness(label, catalog);
+    harness = await startCoreHarness(label, catalog, o);
   });
   afterAll(async () => {
     const codes = await harness?.close();

@@ -147,9 +147,16 @@ export const policyFromPb = (p: TenantPolicyPb | undefined): unknown => {
     B2B: seconds(p.b2bTtl),
     POS: seconds(p.posTtl),
   };
+  const maxTtl = {
+    ECOMMERCE: seconds(p.ecommerceMaxTtl),
+    MARKETPLACE: seconds(p.marketplaceMaxTtl),
+    B2B: seconds(p.b2bMaxTtl),
+    POS: seconds(p.posMaxTtl),
+  };
   const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   return defined({
     reservationTtlSeconds: defined(ttl),
+    maxReservationTtlSeconds: defined(maxTtl),
     safetyStock: p.safetyStock === undefined ? undefined : int64(p.safetyStock),
     lowStockThreshold: p.lowStockThreshold === undefined ? undefined : int64(p.lowStockThreshold),
     returnWindowDays: p.returnWindowDays,
@@ -170,6 +177,10 @@ export const policyToPb = (p: TenantPolicy): TenantPolicyPb =>
     marketplaceTtl: duration(p.reservationTtlSeconds.MARKETPLACE),
     b2bTtl: duration(p.reservationTtlSeconds.B2B),
     posTtl: duration(p.reservationTtlSeconds.POS),
+    ecommerceMaxTtl: duration(p.maxReservationTtlSeconds.ECOMMERCE),
+    marketplaceMaxTtl: duration(p.maxReservationTtlSeconds.MARKETPLACE),
+    b2bMaxTtl: duration(p.maxReservationTtlSeconds.B2B),
+    posMaxTtl: duration(p.maxReservationTtlSeconds.POS),
     safetyStock: BigInt(p.safetyStock),
     lowStockThreshold: BigInt(p.lowStockThreshold),
     returnWindowDays: p.returnWindowDays,

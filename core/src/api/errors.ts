@@ -12,7 +12,7 @@ import { CancelledBeforeCommit, PoolBusy } from '../../../platform/postgres/tx.j
 import { ConcurrencyError } from '../store/eventStore.js';
 import { POOL_CHECKOUT_TIMEOUT, isConnectionError, isPgError } from '../../../platform/postgres/pool.js';
 import type { ErrorCode } from '../../../platform/errors.js';
-import type { Outcome, Refusal } from '../app/outcome.js';
+import type { Outcome, PolicyRefusal, Refusal } from '../app/outcome.js';
 
 export const ERROR_DOMAIN = 'stockmind.io';
 
@@ -34,8 +34,27 @@ const errorInfo = (reason: string, metadata: Record<string, string> = {}) => ({
   value: create(ErrorInfoSchema, { reason, domain: ERROR_DOMAIN, metadata }),
 });
 
-/** A refusal to FAILED_PRECONDITION (or NOT_FOUND, ALREADY_EXISTS) with the reason and the numbers. */
+const badRequest = (violations: { field: string; description: string }[]) => ({
+  desc: BadRequestSchema,
+  value: create(BadRequestSchema, {
+    fieldViolations: violations.map((v) => create(BadRequest_FieldViolationSchema, v)),
+  }),
+});
+
+const hours = (ms: number) => `${+(ms / 3_600_000).toFixed(2)} h`;
+
+/**
+ * A refusal to FAILED_PRECONDITION (or NOT_FOUND, ALREADY_EXISTS) with the reason and the numbers; a
+ * hold above the policy's maximum to INVALID_ARGUMENT naming `ttl`.
+ */
 export const refusalToConnectError = (r: Refusal): ConnectError => {
+  if (r.reason === 'TTL_ABOVE_POLICY_MAX') {
+    const description = `at most ${r.maxTtlMs / 1000} s (${hours(r.maxTtlMs)}) for CHANNEL_${r.channel}, the tenant policy's maximum; ${r.ttlMs / 1000} s asked`;
+    return new ConnectError(`ttl: ${description}`, Code.InvalidArgument, undefined, [
+      errorInfo(r.reason, { channel: `CHANNEL_${r.channel}`, max_ttl_seconds: String(r.maxTtlMs / 1000) }),
+      badRequest([{ field: 'ttl', description }]),
+    ]);
+  }
   const [code, message, meta] = refusalParts(r);
   return new ConnectError(message, code, undefined, [errorInfo(r.reason, meta)]);
 };
@@ -46,7 +65,7 @@ export const unwrap = <T>(outcome: Outcome<T>): T => {
   return outcome.value;
 };
 
-const refusalParts = (r: Refusal): [Code, string, Record<string, string>] => {
+const refusalParts = (r: Exclude<Refusal, PolicyRefusal>): [Code, string, Record<string, string>] => {
   if ('reservationId' in r) {
     const meta = { reservation_id: r.reservationId, status: r.status };
     switch (r.reason) {
@@ -132,14 +151,7 @@ export const toConnectError = (err: unknown): ConnectError => {
   if (err instanceof AppError) {
     const details = [];
     if (err.details.reason !== undefined) details.push(errorInfo(err.details.reason, err.details.metadata));
-    if (err.details.violations !== undefined) {
-      details.push({
-        desc: BadRequestSchema,
-        value: create(BadRequestSchema, {
-          fieldViolations: err.details.violations.map((v) => create(BadRequest_FieldViolationSchema, v)),
-        }),
-      });
-    }
+    if (err.details.violations !== undefined) details.push(badRequest(err.details.violations));
     return new ConnectError(err.message, CODES[err.code], undefined, details);
   }
   if (err instanceof CancelledBeforeCommit) {

@@ -7,10 +7,11 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import { Code, createContextValues, createHandlerContext } from '@connectrpc/connect';
 import { StatusSchema } from '../../../gen/google/rpc/status_pb.js';
-import { definitionOf } from './grpcDefinition.js';
+import { requestCheck, serverDefinitionOf } from './grpcFrames.js';
 import { callInfoFrom } from './interceptors.js';
 import { callInfoKey } from './context.js';
 import { toConnectError } from './errors.js';
+import { MAX_MESSAGE_BYTES } from './framing.js';
 import type { DescMessage, DescMethod, DescService } from '@bufbuild/protobuf';
 import type { ConnectError, HandlerContext } from '@connectrpc/connect';
 import type { Logger } from 'pino';
@@ -58,7 +59,10 @@ export const startGrpcJsServer = async (o: {
     if (call.traceparent !== null) metadata.set('traceparent', call.traceparent);
     return call;
   };
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 1024 * 1024 });
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+    interceptors: [requestCheck],
+  });
   const shutdown = new AbortController();
 
   /** The HandlerContext the Connect handlers expect, with the caller verified; aborted on cancel or deadline. */
@@ -143,7 +147,7 @@ export const startGrpcJsServer = async (o: {
         };
       }
     }
-    server.addService(definitionOf(s.service), handlers);
+    server.addService(serverDefinitionOf(s.service), handlers);
   }
 
   const port = await new Promise<number>((resolve, reject) =>

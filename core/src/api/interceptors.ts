@@ -54,7 +54,10 @@ export const authInterceptor =
     return res;
   };
 
-/** Maps every thrown error once, and logs each call with tenant and correlation id. */
+/**
+ * Maps every thrown error once, and logs each call with tenant and correlation id. A stream's
+ * errors surface while its messages are read, after `next` returned: they take the same path.
+ */
 export const errorAndLogInterceptor =
   (log: Logger): Interceptor =>
   (next) =>
@@ -69,17 +72,37 @@ export const errorAndLogInterceptor =
         ms: +(performance.now() - started).toFixed(2),
       };
     };
-    try {
-      const res = await next(req);
-      if (log.isLevelEnabled('debug')) log.debug({ ...fields(), code: 'ok' }, 'call');
-      return res;
-    } catch (err) {
+    const fail = (err: unknown) => {
       const mapped = toConnectError(err);
       const { correlationId } = req.contextValues.get(callInfoKey);
       if (correlationId !== '') mapped.metadata.set('correlation-id', correlationId);
       if (mapped.code === 13) log.error({ ...fields(), err }, 'call failed');
       else if (log.isLevelEnabled('debug'))
         log.debug({ ...fields(), code: mapped.code, reason: mapped.rawMessage }, 'call refused');
-      throw mapped;
+      return mapped;
+    };
+    const done = () => {
+      if (log.isLevelEnabled('debug')) log.debug({ ...fields(), code: 'ok' }, 'call');
+    };
+    try {
+      const res = await next(req);
+      if (!res.stream) {
+        done();
+        return res;
+      }
+      const messages = res.message;
+      return {
+        ...res,
+        message: (async function* () {
+          try {
+            yield* messages;
+            done();
+          } catch (err) {
+            throw fail(err);
+          }
+        })(),
+      };
+    } catch (err) {
+      throw fail(err);
     }
   };

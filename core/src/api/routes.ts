@@ -1,9 +1,9 @@
 // The InventoryService adapter: parse, authorize, call the use case, map the result.
-import type { InventoryService } from '../../../gen/stockmind/inventory/v1/inventory_pb.js';
+import { InventoryService } from '../../../gen/stockmind/inventory/v1/inventory_pb.js';
 import { Consistency } from '../../../gen/stockmind/inventory/v1/stock_pb.js';
 import { callerFor } from './context.js';
 import { channelFromPb, durationMs, int64, reservationToPb, stockLevelToPb } from './convert.js';
-import { toConnectError, unwrap } from './errors.js';
+import { unwrap } from './errors.js';
 import type { ServiceImpl } from '@connectrpc/connect';
 import { watchStock } from '../app/watch.js';
 import type { Inventory } from '../app/inventory.js';
@@ -11,15 +11,18 @@ import type { PolicySource } from '../store/policies.js';
 import type { StockWatchHub } from '../readmodels/stockWatch.js';
 import { catalogHandlers, movementHandlers, policyHandlers } from './stockRoutes.js';
 import { historyHandlers } from './historyRoutes.js';
+import { withTextRule } from './textRule.js';
 
 export type RouteDeps = { inventory: Inventory; hub: StockWatchHub; policies: PolicySource };
 
-/** The InventoryService handlers, served by the Connect router and by the grpc-js server alike. */
-export const inventoryImpl = ({
-  inventory,
-  hub,
-  policies,
-}: RouteDeps): Partial<ServiceImpl<typeof InventoryService>> => ({
+/**
+ * The InventoryService handlers, served by the Connect router and by the grpc-js server alike; every
+ * request's text fields pass the text rule first.
+ */
+export const inventoryImpl = (deps: RouteDeps): Partial<ServiceImpl<typeof InventoryService>> =>
+  withTextRule(InventoryService, handlers(deps));
+
+const handlers = ({ inventory, hub, policies }: RouteDeps): Partial<ServiceImpl<typeof InventoryService>> => ({
   ...catalogHandlers(inventory),
   ...movementHandlers(inventory),
   ...policyHandlers(inventory),
@@ -90,22 +93,12 @@ export const inventoryImpl = ({
     const caller = callerFor(ctx, 'read', {
       locations: keys.length > 0 ? keys.map((k) => k.locationId) : [req.locationId],
     });
-    // A stream's errors surface after its response started, past the interceptors: map them here.
-    try {
-      // Start (and read the current levels) only once the hub's subscription is on the broker, so no
-      // change after the first message is missed; while the broker is down watchStock says UNAVAILABLE.
-      await hub.subscribed();
-      for await (const update of watchStock(
-        { hub, inventory, policies },
-        caller,
-        filter,
-        req.sendCurrent,
-        ctx.signal,
-      )) {
-        yield { level: stockLevelToPb(update.level), eventId: update.eventId };
-      }
-    } catch (err) {
-      throw toConnectError(err);
+    // Start (and read the current levels) only once the hub's subscription is on the broker, so no
+    // change after the first message is missed; while the broker is down watchStock says UNAVAILABLE.
+    // Its errors are mapped by the interceptor (Connect) and the grpc-js server, like a unary call's.
+    await hub.subscribed();
+    for await (const update of watchStock({ hub, inventory, policies }, caller, filter, req.sendCurrent, ctx.signal)) {
+      yield { level: stockLevelToPb(update.level), eventId: update.eventId };
     }
   },
 });

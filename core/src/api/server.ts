@@ -45,6 +45,14 @@ const withSpecGrpcMessages = (handler: Handler) => (req: http2.Http2ServerReques
     fixGrpcMessage(headers);
     addTrailers(headers);
   };
+  // An answer given before the request's end (a body over the size limit): once its trailers are out
+  // (the turn after the response's own 'wantTrailers' listener submitted them), reset the stream with
+  // NO_ERROR (RFC 9113 8.1), or the client waits for flow-control window the server never opens.
+  res.stream.once('wantTrailers', () =>
+    setImmediate(() => {
+      if (!req.readableEnded && !res.stream.closed) res.stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    }),
+  );
   const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => http2.Http2ServerResponse;
   (res as { writeHead: (...args: unknown[]) => http2.Http2ServerResponse }).writeHead = (...args: unknown[]) => {
     fixGrpcMessage(args[args.length - 1]);

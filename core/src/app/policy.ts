@@ -12,7 +12,12 @@ import type { Caller } from './caller.js';
 export const reservationTtlMs = (policy: TenantPolicy, channel: Channel): number =>
   policy.reservationTtlSeconds[channel] * 1000;
 
-const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+/** The longest hold a caller may ask for on the channel. */
+export const maxReservationTtlMs = (policy: TenantPolicy, channel: Channel): number =>
+  policy.maxReservationTtlSeconds[channel] * 1000;
+
+// camelCase to snake_case; channel keys (B2B, ECOMMERCE) stay as they are.
+const snake = (s: string) => (/^[A-Z0-9_]+$/.test(s) ? s : s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
 
 /** zod issues as field violations named like the request fields (policy.low_stock_threshold). */
 const violations = (error: z.ZodError) =>

@@ -1,5 +1,6 @@
 // Input rules shared by every edge: each violation names the field and says what to send.
 import { invalidArgument } from '../../../platform/errors.js';
+import { keyDefect, textDefect } from '../../../platform/text.js';
 import type { FieldViolation } from '../../../platform/errors.js';
 import type { Channel } from '../domain/shared.js';
 
@@ -15,8 +16,6 @@ export const LIMITS = {
 } as const;
 
 const ID = /^[\x21-\x7e]+$/; // visible ASCII: safe in URLs, headers and logs
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 export class Checker {
   readonly violations: FieldViolation[] = [];
@@ -31,16 +30,20 @@ export class Checker {
     else if (!ID.test(value)) this.add(field, 'visible ASCII characters only (no spaces)');
   }
 
-  /** SKUs and location ids: any text without control characters. */
+  /** SKUs and location ids: the key rule (platform/text.ts), trimmed. */
   key(field: string, value: string): void {
+    const problem = keyDefect(value);
     if (value.trim() === '') this.add(field, 'required');
     else if (value.length > LIMITS.maxIdLength) this.add(field, `at most ${LIMITS.maxIdLength} characters`);
-    else if (CONTROL.test(value)) this.add(field, 'must not contain control characters');
+    else if (problem !== null) this.add(field, problem);
     else if (value !== value.trim()) this.add(field, 'must not start or end with whitespace');
   }
 
+  /** Free text (references, reasons, names): the text rule (platform/text.ts) and a length. */
   text(field: string, value: string): void {
+    const problem = textDefect(value);
     if (value.length > LIMITS.maxTextLength) this.add(field, `at most ${LIMITS.maxTextLength} characters`);
+    else if (problem !== null) this.add(field, problem);
   }
 
   quantity(field: string, value: number): void {

@@ -128,6 +128,28 @@ describe('jumia adapter', () => {
   });
 });
 
+describe('the text rule', () => {
+  it('refuses a NUL in a reason, naming the field and the event it belongs to', () => {
+    const r = parse(
+      'jumia',
+      jumiaOrder({ eventId: 'e-9', orderNumber: 'JM-9', event: 'order.cancelled', reason: 'late\u0000' }),
+    );
+    expect(r).toEqual({
+      ok: false,
+      issues: [{ path: 'order.cancel_reason', message: 'must not contain NUL (U+0000, at position 4)' }],
+      badTextEventId: 'e-9',
+    });
+  });
+
+  it('treats a body with other problems as invalid, not as bad text', () => {
+    const r = parse('amazon', {
+      ...amazonOrder({ notificationId: 'n-9', orderId: '1', status: 'Pending', node: 'W\u0000', items: [] }),
+    });
+    expect(r.ok).toBe(false);
+    expect('badTextEventId' in r).toBe(false);
+  });
+});
+
 describe('reservation ids', () => {
   it('derive from marketplace and order only, so every notification of an order acts on one reservation', () => {
     expect(reservationIdFor('amazon', '113-1')).toBe('amazon:113-1');

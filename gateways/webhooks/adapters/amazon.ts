@@ -6,13 +6,14 @@
 //   Canceled  → cancelled by buyer or marketplace           → release
 //   Shipped   → nothing to change here (the warehouse records the shipment)
 import { z } from 'zod';
-import { externalId, quantity, stockKey } from './fields.js';
+import { externalId, freeText, quantity, stockKey } from './fields.js';
 import { mergeLines } from './types.js';
 import type { MarketplaceAdapter } from './types.js';
 
-const schema = z
-  .object({
-    notificationId: externalId,
+const envelope = z.object({ notificationId: externalId });
+
+const schema = envelope
+  .extend({
     notificationType: z.literal('ORDER_STATUS_CHANGED'),
     eventTime: z.iso.datetime({ offset: true }),
     payload: z.object({
@@ -20,7 +21,7 @@ const schema = z
         amazonOrderId: externalId,
         orderStatus: z.enum(['Pending', 'Unshipped', 'Canceled', 'Shipped']),
         fulfillmentNodeId: stockKey.optional(),
-        cancellationReason: z.string().max(200).optional(),
+        cancellationReason: freeText.optional(),
         items: z
           .array(z.object({ orderItemId: externalId, sellerSku: stockKey, quantityOrdered: quantity }))
           .max(100)
@@ -48,6 +49,7 @@ const schema = z
 export const amazonAdapter: MarketplaceAdapter<typeof schema> = {
   name: 'amazon',
   schema,
+  eventIdOf: (body) => envelope.safeParse(body).data?.notificationId ?? null,
   toNotification(n) {
     const o = n.payload.order;
     const orderId = o.amazonOrderId;

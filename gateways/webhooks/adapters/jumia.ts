@@ -6,19 +6,20 @@
 //   order.cancelled → release
 //   order.shipped   → nothing to change here (the warehouse records the shipment)
 import { z } from 'zod';
-import { externalId, quantity, stockKey } from './fields.js';
+import { externalId, freeText, quantity, stockKey } from './fields.js';
 import { mergeLines } from './types.js';
 import type { MarketplaceAdapter } from './types.js';
 
-const schema = z
-  .object({
-    event_id: externalId,
+const envelope = z.object({ event_id: externalId });
+
+const schema = envelope
+  .extend({
     event: z.enum(['order.created', 'order.paid', 'order.cancelled', 'order.shipped']),
     occurred_at: z.iso.datetime({ offset: true }),
     order: z.object({
       order_number: externalId,
       warehouse: stockKey.optional(),
-      cancel_reason: z.string().max(200).optional(),
+      cancel_reason: freeText.optional(),
       items: z
         .array(z.object({ seller_sku: stockKey, qty: quantity }))
         .max(100)
@@ -40,6 +41,7 @@ const schema = z
 export const jumiaAdapter: MarketplaceAdapter<typeof schema> = {
   name: 'jumia',
   schema,
+  eventIdOf: (body) => envelope.safeParse(body).data?.event_id ?? null,
   toNotification(e) {
     const orderId = e.order.order_number;
     const eventId = e.event_id;

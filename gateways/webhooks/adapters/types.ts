@@ -15,6 +15,8 @@ export type MarketplaceNotification = { eventId: string; action: OrderAction };
 export type MarketplaceAdapter<S extends z.ZodType = z.ZodType> = {
   name: string;
   schema: S;
+  /** The marketplace's event id, when the body has a readable one (to record an answer for it). */
+  eventIdOf(body: unknown): string | null;
   toNotification(payload: z.infer<S>): MarketplaceNotification;
 };
 

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file stockmind/inventory/v1/policy.proto.
  */
 export const file_stockmind_inventory_v1_policy: GenFile = /*@__PURE__*/
-  fileDesc("CiNzdG9ja21pbmQvaW52ZW50b3J5L3YxL3BvbGljeS5wcm90bxIWc3RvY2ttaW5kLmludmVudG9yeS52MSJnChZSZXBsZW5pc2htZW50VGhyZXNob2xkEgsKA3NrdRgBIAEoCRITCgtsb2NhdGlvbl9pZBgCIAEoCRIVCg1yZW9yZGVyX3BvaW50GAMgASgDEhQKDHRhcmdldF9sZXZlbBgEIAEoAyKXBAoMVGVuYW50UG9saWN5EjAKDWVjb21tZXJjZV90dGwYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMgoPbWFya2V0cGxhY2VfdHRsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEioKB2IyYl90dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKgoHcG9zX3R0bBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIZCgxzYWZldHlfc3RvY2sYBSABKANIAIgBARIgChNsb3dfc3RvY2tfdGhyZXNob2xkGAYgASgDSAGIAQESHwoScmV0dXJuX3dpbmRvd19kYXlzGAcgASgFSAKIAQESIwoWcXVhbGl0eV9jaGVja19yZXF1aXJlZBgIIAEoCEgDiAEBEhYKCXRpbWVfem9uZRgJIAEoCUgEiAEBEkUKDXJlcGxlbmlzaG1lbnQYCiADKAsyLi5zdG9ja21pbmQuaW52ZW50b3J5LnYxLlJlcGxlbmlzaG1lbnRUaHJlc2hvbGRCDwoNX3NhZmV0eV9zdG9ja0IWChRfbG93X3N0b2NrX3RocmVzaG9sZEIVChNfcmV0dXJuX3dpbmRvd19kYXlzQhkKF19xdWFsaXR5X2NoZWNrX3JlcXVpcmVkQgwKCl90aW1lX3pvbmUiGAoWR2V0VGVuYW50UG9saWN5UmVxdWVzdCKkAQoXR2V0VGVuYW50UG9saWN5UmVzcG9uc2USNAoGcG9saWN5GAEgASgLMiQuc3RvY2ttaW5kLmludmVudG9yeS52MS5UZW5hbnRQb2xpY3kSDwoHdmVyc2lvbhgCIAEoAxIuCgp1cGRhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgp1cGRhdGVkX2J5GAQgASgJImsKGVVwZGF0ZVRlbmFudFBvbGljeVJlcXVlc3QSNAoGcG9saWN5GAEgASgLMiQuc3RvY2ttaW5kLmludmVudG9yeS52MS5UZW5hbnRQb2xpY3kSGAoQZXhwZWN0ZWRfdmVyc2lvbhgCIAEoAyJjChpVcGRhdGVUZW5hbnRQb2xpY3lSZXNwb25zZRI0CgZwb2xpY3kYASABKAsyJC5zdG9ja21pbmQuaW52ZW50b3J5LnYxLlRlbmFudFBvbGljeRIPCgd2ZXJzaW9uGAIgASgDYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("CiNzdG9ja21pbmQvaW52ZW50b3J5L3YxL3BvbGljeS5wcm90bxIWc3RvY2ttaW5kLmludmVudG9yeS52MSJnChZSZXBsZW5pc2htZW50VGhyZXNob2xkEgsKA3NrdRgBIAEoCRITCgtsb2NhdGlvbl9pZBgCIAEoCRIVCg1yZW9yZGVyX3BvaW50GAMgASgDEhQKDHRhcmdldF9sZXZlbBgEIAEoAyLlBQoMVGVuYW50UG9saWN5EjAKDWVjb21tZXJjZV90dGwYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMgoPbWFya2V0cGxhY2VfdHRsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEioKB2IyYl90dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKgoHcG9zX3R0bBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIZCgxzYWZldHlfc3RvY2sYBSABKANIAIgBARIgChNsb3dfc3RvY2tfdGhyZXNob2xkGAYgASgDSAGIAQESHwoScmV0dXJuX3dpbmRvd19kYXlzGAcgASgFSAKIAQESIwoWcXVhbGl0eV9jaGVja19yZXF1aXJlZBgIIAEoCEgDiAEBEhYKCXRpbWVfem9uZRgJIAEoCUgEiAEBEkUKDXJlcGxlbmlzaG1lbnQYCiADKAsyLi5zdG9ja21pbmQuaW52ZW50b3J5LnYxLlJlcGxlbmlzaG1lbnRUaHJlc2hvbGQSNAoRZWNvbW1lcmNlX21heF90dGwYCyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SNgoTbWFya2V0cGxhY2VfbWF4X3R0bBgMIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIuCgtiMmJfbWF4X3R0bBgNIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIuCgtwb3NfbWF4X3R0bBgOIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIPCg1fc2FmZXR5X3N0b2NrQhYKFF9sb3dfc3RvY2tfdGhyZXNob2xkQhUKE19yZXR1cm5fd2luZG93X2RheXNCGQoXX3F1YWxpdHlfY2hlY2tfcmVxdWlyZWRCDAoKX3RpbWVfem9uZSIYChZHZXRUZW5hbnRQb2xpY3lSZXF1ZXN0IqQBChdHZXRUZW5hbnRQb2xpY3lSZXNwb25zZRI0CgZwb2xpY3kYASABKAsyJC5zdG9ja21pbmQuaW52ZW50b3J5LnYxLlRlbmFudFBvbGljeRIPCgd2ZXJzaW9uGAIgASgDEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnVwZGF0ZWRfYnkYBCABKAkiawoZVXBkYXRlVGVuYW50UG9saWN5UmVxdWVzdBI0CgZwb2xpY3kYASABKAsyJC5zdG9ja21pbmQuaW52ZW50b3J5LnYxLlRlbmFudFBvbGljeRIYChBleHBlY3RlZF92ZXJzaW9uGAIgASgDImMKGlVwZGF0ZVRlbmFudFBvbGljeVJlc3BvbnNlEjQKBnBvbGljeRgBIAEoCzIkLnN0b2NrbWluZC5pbnZlbnRvcnkudjEuVGVuYW50UG9saWN5Eg8KB3ZlcnNpb24YAiABKANiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message stockmind.inventory.v1.ReplenishmentThreshold
@@ -52,8 +52,9 @@ export const ReplenishmentThresholdSchema: GenMessage<ReplenishmentThreshold> = 
 
 /**
  * Unset fields take the defaults: TTL e-commerce 15 min, marketplace 30 min,
- * B2B 48 h, POS 5 min; safety stock 0; low-stock threshold 5; return window 30
- * days; quality check required; time zone UTC.
+ * B2B 48 h, POS 5 min; maximum TTL e-commerce 2 h, marketplace 24 h, B2B 7 days,
+ * POS 1 h (or the channel's TTL, if longer); safety stock 0; low-stock threshold
+ * 5; return window 30 days; quality check required; time zone UTC.
  *
  * @generated from message stockmind.inventory.v1.TenantPolicy
  */
@@ -115,6 +116,30 @@ export type TenantPolicy = Message<"stockmind.inventory.v1.TenantPolicy"> & {
    * @generated from field: repeated stockmind.inventory.v1.ReplenishmentThreshold replenishment = 10;
    */
   replenishment: ReplenishmentThreshold[];
+
+  /**
+   * The longest hold a caller may ask for per channel (ReserveStock.ttl); a
+   * longer one answers INVALID_ARGUMENT, reason TTL_ABOVE_POLICY_MAX. At least
+   * the channel's TTL above.
+   *
+   * @generated from field: google.protobuf.Duration ecommerce_max_ttl = 11;
+   */
+  ecommerceMaxTtl?: Duration | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Duration marketplace_max_ttl = 12;
+   */
+  marketplaceMaxTtl?: Duration | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Duration b2b_max_ttl = 13;
+   */
+  b2bMaxTtl?: Duration | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Duration pos_max_ttl = 14;
+   */
+  posMaxTtl?: Duration | undefined;
 };
 
 /**
